@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+// audience-relay: webhook relay and message gateway for audience-activation pipelines.
+import PackageDescription
+
+let package = Package(
+    name: "audience-relay",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "audience-relay", targets: ["audience-relay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // C seams: only RelayKafka imports CRdKafka.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+
+        // Domain, no I/O.
+        .target(name: "RelayCore", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The outbox contract and its SQLite store.
+        .target(name: "RelayOutbox", dependencies: [
+            "RelayCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        // librdkafka wrapper: producer, delivery reports, mock cluster.
+        .target(name: "RelayKafka", dependencies: [
+            "CRdKafka",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Sinks and the dispatcher that drives them from the outbox.
+        .target(name: "RelayDelivery", dependencies: [
+            "RelayCore", "RelayOutbox", "RelayKafka",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Inbound listener: routes, auth, problem+json; ends at the outbox.
+        .target(name: "RelayHTTP", dependencies: [
+            "RelayCore", "RelayOutbox",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        // Wiring: config loading, services, metrics, CLI commands' implementations.
+        .target(name: "RelayApp", dependencies: [
+            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayDelivery",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "audience-relay", dependencies: [
+            "RelayApp",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
+        .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
+        .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka"]),
+        .testTarget(name: "RelayDeliveryTests", dependencies: ["RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka"]),
+        .testTarget(name: "RelayHTTPTests", dependencies: [
+            "RelayHTTP", "RelayCore", "RelayOutbox",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "RelayAppTests", dependencies: ["RelayApp", "RelayCore", "RelayOutbox"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

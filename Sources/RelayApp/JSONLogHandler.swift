@@ -1,0 +1,53 @@
+// Structured logs: one JSON object per line on stderr, metadata (event_id, source, ...) as fields.
+import Foundation
+import Logging
+import RelayCore
+import Synchronization
+
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private static let output = Mutex<Void>(())
+
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields = metadata
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        var out: [UInt8] = Array("{\"ts\":".utf8)
+        JSONValue.appendQuoted(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)), to: &out)
+        out.append(contentsOf: Array(",\"level\":".utf8))
+        JSONValue.appendQuoted(event.level.rawValue, to: &out)
+        out.append(contentsOf: Array(",\"logger\":".utf8))
+        JSONValue.appendQuoted(label, to: &out)
+        out.append(contentsOf: Array(",\"msg\":".utf8))
+        JSONValue.appendQuoted(event.message.description, to: &out)
+        for key in fields.keys.sorted() {
+            out.append(UInt8(ascii: ","))
+            JSONValue.appendQuoted(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONValue.appendQuoted(fields[key].map { "\($0)" } ?? "", to: &out)
+        }
+        out.append(contentsOf: Array("}\n".utf8))
+        Self.output.withLock { _ in
+            out.withUnsafeBytes { bytes in
+                guard let base = bytes.baseAddress else { return }
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(STDERR_FILENO, base + offset, bytes.count - offset)
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+// Builds and runs the relay: listener, outbox and (as they land) dispatcher and sinks, in one ServiceGroup.
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import RelayCore
+import RelayHTTP
+import RelayOutbox
+import ServiceLifecycle
+
+public enum RelayServer {
+    /// The HTTP application over a given routing table and store (tests build it directly).
+    public static func makeApplication(
+        listen: ListenAddress, routing: ActiveRouting, store: any EventStore,
+        operations: OperationsEndpoints = OperationsEndpoints(), services: [any Service] = [], logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let responder = RelayResponder(routing: routing, store: store, operations: operations)
+        return Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "audience-relay", backlog: 1024),
+            services: services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? listen.port
+                logger.info("listening", metadata: ["address": "\(ListenAddress(host: listen.host, port: port))"])
+                await onRunning(port)
+            },
+            logger: logger)
+    }
+
+    /// `audience-relay serve`: runs until SIGTERM/SIGINT, then drains and closes the outbox.
+    public static func serve(_ options: ServeOptions) async throws {
+        let logger = makeLogger(label: "audience-relay", level: options.logLevel)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let snapshot = try RoutingTableFile.loadSnapshot(path: options.configPath)
+        logger.info("routing table loaded", metadata: [
+            "path": "\(options.configPath)", "sources": "\(snapshot.table.sources.count)",
+            "destinations": "\(snapshot.table.destinations.count)", "routes": "\(snapshot.table.routes.count)",
+        ])
+        if options.outboxURL != nil {
+            throw RelayStartupError(message: "--outbox postgres://… (PostgreSQL outbox) is not available in this build; omit it to use the SQLite outbox in --data-dir")
+        }
+        let outbox: SQLiteOutbox?
+        let store: any EventStore
+        switch options.commitMode {
+        case .none:
+            logger.warning("commit mode 'none': events are NOT stored (benchmark baseline only)")
+            outbox = nil
+            store = UnstoredEventStore()
+        case .grouped, .perRequest:
+            let opened = try SQLiteOutbox(dataDirectory: options.dataDirectory,
+                                          commitMode: options.commitMode == .grouped ? .grouped : .perRequest, logger: logger)
+            outbox = opened
+            store = opened
+        }
+        let operations = OperationsEndpoints(
+            readiness: { outbox == nil ? (true, "no outbox (benchmark mode)") : (true, "outbox writable") },
+            metrics: { registry.emitToString() })
+        let app = makeApplication(listen: options.listen, routing: ActiveRouting(snapshot), store: store,
+                                  operations: operations, logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        outbox?.close()
+        logger.info("stopped")
+    }
+
+    public static func makeLogger(label: String, level: Logger.Level) -> Logger {
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+public struct RelayStartupError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

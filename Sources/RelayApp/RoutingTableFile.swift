@@ -1,0 +1,45 @@
+// Loads the routing table from disk and reads the secrets it references, reporting every problem.
+import Foundation
+import RelayCore
+import RelayHTTP
+
+public enum RoutingTableFile {
+    /// Parse and validate only (what `routes check` reports). Secrets are not read.
+    public static func load(path: String) -> Result<RoutingTable, ConfigErrors> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read file (missing or unreadable)")]))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "file is not valid UTF-8")]))
+        }
+        return RoutingTableLoader.load(yaml: text, file: path)
+    }
+
+    /// Load, validate and resolve secrets: what `serve` runs with.
+    public static func loadSnapshot(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RoutingSnapshot {
+        let table = try load(path: path).get()
+        var auth: [String: ResolvedAuth] = [:]
+        var problems: [String] = []
+        for source in table.sources {
+            do {
+                auth[source.name] = try SecretResolver(environment: environment).resolve(source.auth)
+            } catch {
+                problems.append("\(path): source '\(source.name)': \(error.message)")
+            }
+        }
+        for destination in table.destinations {
+            if case .http(let http) = destination.kind, let secret = http.signingSecret {
+                do { _ = try SecretResolver(environment: environment).read(secret) } catch {
+                    problems.append("\(path): destination '\(destination.name)': \(error.message)")
+                }
+            }
+        }
+        if !problems.isEmpty { throw SecretProblems(messages: problems) }
+        return RoutingSnapshot(table: table, auth: auth, loadedFrom: path)
+    }
+}
+
+public struct SecretProblems: Error, CustomStringConvertible {
+    public var messages: [String]
+    public var description: String { messages.joined(separator: "\n") }
+}

@@ -1,0 +1,47 @@
+// Reads the secrets that `env:` and `file:` references point at.
+import Foundation
+import RelayCore
+
+public struct SecretResolver: Sendable {
+    public struct Failure: Error { public var message: String }
+
+    let environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// The secret's bytes, trailing newline trimmed (files written by `echo` end in one).
+    public func read(_ reference: SecretReference) throws(Failure) -> [UInt8] {
+        let text: String
+        switch reference.location {
+        case .environment(let name):
+            guard let value = environment[name], !value.isEmpty else {
+                throw Failure(message: "environment variable \(name) is not set (referenced as env:\(name))")
+            }
+            text = value
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path), let value = String(data: data, encoding: .utf8) else {
+                throw Failure(message: "cannot read secret file \(path)")
+            }
+            text = value
+        }
+        let trimmed = text.trimmingCharacters(in: .newlines)
+        if trimmed.isEmpty { throw Failure(message: "secret \(reference) is empty") }
+        return Array(trimmed.utf8)
+    }
+
+    public func resolve(_ auth: AuthConfig) throws(Failure) -> ResolvedAuth {
+        switch auth {
+        case .none: return .none
+        case .basic(let username, let password): return .basic(username: Array(username.utf8), password: try read(password))
+        case .bearer(let token): return .bearer(token: try read(token))
+        case .standardWebhooks(let secrets, let tolerance):
+            var keys: [[UInt8]] = []
+            for secret in secrets {
+                keys.append(StandardWebhooks.key(fromSecret: String(decoding: try read(secret), as: UTF8.self)))
+            }
+            return .standardWebhooks(keys: keys, tolerance: tolerance)
+        }
+    }
+}

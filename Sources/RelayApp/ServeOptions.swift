@@ -1,0 +1,34 @@
+// Settings of `audience-relay serve` (flags and their RELAY_* environment equivalents, SPEC §10).
+import Logging
+import RelayOutbox
+
+public struct ServeOptions: Sendable {
+    public var configPath: String
+    public var dataDirectory: String
+    public var listen: ListenAddress
+    /// `postgres://...` selects the PostgreSQL outbox; nil means SQLite in the data directory.
+    public var outboxURL: String?
+    public var commitMode: StoreMode
+    public var logLevel: Logger.Level
+
+    /// Which store answers ingest: the real outbox, or (benchmarks only) no store at all.
+    public enum StoreMode: String, Sendable, CaseIterable {
+        case grouped
+        case perRequest = "per-request"
+        case none
+    }
+
+    public static let defaultConfigPath = "routes/routes.yaml"
+    public static let defaultDataDirectory = "./data"
+
+    public init(configPath: String = ServeOptions.defaultConfigPath, dataDirectory: String = ServeOptions.defaultDataDirectory,
+                listen: ListenAddress = .default, outboxURL: String? = nil, commitMode: StoreMode = .grouped,
+                logLevel: Logger.Level = .info) {
+        self.configPath = configPath
+        self.dataDirectory = dataDirectory
+        self.listen = listen
+        self.outboxURL = outboxURL
+        self.commitMode = commitMode
+        self.logLevel = logLevel
+    }
+}

@@ -1,0 +1,56 @@
+// The Standard Webhooks signature scheme: `v1,<base64 HMAC-SHA256(id.timestamp.body)>`.
+import Crypto
+import Foundation
+
+public enum StandardWebhooks {
+    /// Decodes a secret: `whsec_<base64>` gives the base64-decoded key; any other text is used as raw bytes.
+    public static func key(fromSecret secret: String) -> [UInt8] {
+        let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("whsec_"), let data = Data(base64Encoded: String(trimmed.dropFirst(6))) {
+            return Array(data)
+        }
+        return Array(trimmed.utf8)
+    }
+
+    /// The base64 signature (without the `v1,` prefix) of one message.
+    public static func signature(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
+        var hmac = HMAC<SHA256>(key: SymmetricKey(data: key))
+        hmac.update(data: Array("\(id).\(timestamp).".utf8))
+        hmac.update(data: body)
+        return Data(hmac.finalize()).base64EncodedString()
+    }
+
+    /// Header value for an outbound request: `v1,<base64>`.
+    public static func headerValue(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
+        "v1," + signature(key: key, id: id, timestamp: timestamp, body: body)
+    }
+
+    public enum Failure: Equatable, Sendable {
+        case missingHeader(String)
+        case badTimestamp
+        case timestampOutsideTolerance
+        case noMatchingSignature
+    }
+
+    /// Verifies the three headers against any of `keys` (key rotation); the timestamp must be within `tolerance` of `now`.
+    public static func verify(id: String?, timestamp: String?, signatures: String?, body: [UInt8],
+                              keys: [[UInt8]], tolerance: Duration, now: Date) -> Failure? {
+        guard let id, !id.isEmpty else { return .missingHeader("webhook-id") }
+        guard let timestamp, !timestamp.isEmpty else { return .missingHeader("webhook-timestamp") }
+        guard let signatures, !signatures.isEmpty else { return .missingHeader("webhook-signature") }
+        guard let seconds = Int64(timestamp) else { return .badTimestamp }
+        let skew = abs(now.timeIntervalSince1970 - Double(seconds))
+        if skew > Double(tolerance.components.seconds) { return .timestampOutsideTolerance }
+        let offered = signatures.split(separator: " ").compactMap { entry -> [UInt8]? in
+            let parts = entry.split(separator: ",", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "v1" else { return nil }
+            return Array(parts[1].utf8)
+        }
+        var matched = false
+        for key in keys {
+            let expected = Array(signature(key: key, id: id, timestamp: seconds, body: body).utf8)
+            for candidate in offered where ConstantTime.equals(candidate, expected) { matched = true }
+        }
+        return matched ? nil : .noMatchingSignature
+    }
+}

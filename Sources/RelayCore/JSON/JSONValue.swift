@@ -1,0 +1,161 @@
+// A decoded JSON value: what validation and route matching look at (the stored body stays verbatim).
+import Foundation
+
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    /// The JSON type name used in error messages ("a string", "an object", ...).
+    public var typeDescription: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+
+    /// Follows a dotted path (`details.0.stage`); numeric segments index arrays.
+    public func value(at path: FieldPath) -> JSONValue? {
+        var current: JSONValue = self
+        for segment in path.segments {
+            switch current {
+            case .object(let object):
+                guard let next = object[segment] else { return nil }
+                current = next
+            case .array(let array):
+                guard let index = Int(segment), array.indices.contains(index) else { return nil }
+                current = array[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    /// The text a template or predicate sees: strings as-is, scalars in JSON form, containers as compact JSON.
+    public var renderedText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n):
+            if n.rounded() == n, abs(n) < 1e15 { return String(Int64(n)) }
+            return String(n)
+        case .string(let s): return s
+        case .array, .object: return String(decoding: compactJSON(), as: UTF8.self)
+        }
+    }
+
+    /// Compact, key-sorted JSON bytes (deterministic, for keys and diagnostics).
+    public func compactJSON() -> [UInt8] {
+        var out: [UInt8] = []
+        appendJSON(to: &out)
+        return out
+    }
+
+    private func appendJSON(to out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: Array("null".utf8))
+        case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
+        case .number: out.append(contentsOf: Array(renderedText.utf8))
+        case .string(let s): JSONValue.appendQuoted(s, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.appendJSON(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            out.append(UInt8(ascii: "{"))
+            for (i, key) in object.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.appendQuoted(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                object[key]?.appendJSON(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends `s` as a JSON string literal.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    public static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension JSONValue: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let string = try? container.decode(String.self) {
+            self = .string(string)
+        } else if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else if let object = try? container.decode([String: JSONValue].self) {
+            self = .object(object)
+        } else {
+            self = .array(try container.decode([JSONValue].self))
+        }
+    }
+}
+
+/// A dotted path into a JSON document, e.g. `friendlyId` or `details.0.stage`.
+public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
+    public let segments: [String]
+    public init(_ text: String) {
+        segments = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+    public var description: String { segments.joined(separator: ".") }
+
+    /// True when every segment is non-empty and made of letters, digits, `_`, `-` or `$`.
+    public var isWellFormed: Bool {
+        !segments.isEmpty && segments.allSatisfy { seg in
+            !seg.isEmpty && seg.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-$".unicodeScalars.contains($0) }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// Resolves an accepted event into the deliveries its matching routes ask for (pure).
+
+/// One destination an event must reach, with the key and headers rendered for it.
+public struct PlannedDelivery: Sendable, Hashable {
+    public var destination: String
+    public var key: String?
+    public var headers: [Header]
+    /// Route that produced it (the first matching route wins when several name the destination).
+    public var route: String
+
+    public struct Header: Sendable, Hashable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) { self.name = name; self.value = value }
+    }
+
+    public init(destination: String, key: String?, headers: [Header], route: String) {
+        self.destination = destination
+        self.key = key
+        self.headers = headers
+        self.route = route
+    }
+}
+
+/// What the routing table decided for one event.
+public struct FanOutPlan: Sendable {
+    public var matchedRoutes: [String]
+    public var deliveries: [PlannedDelivery]
+    public var fetchExport: Bool
+}
+
+public enum FanOut {
+    /// Every matching route contributes its destinations; a destination named twice gets one delivery.
+    public static func plan(source: SourceConfig, fields: [String: JSONValue], table: RoutingTable) -> FanOutPlan {
+        let event = JSONValue.object(fields)
+        var matched: [String] = []
+        var deliveries: [PlannedDelivery] = []
+        var seen = Set<String>()
+        var fetchExport = false
+        for route in table.routes where route.matches(source: source.name, event: event) {
+            matched.append(route.name)
+            fetchExport = fetchExport || route.fetchExport
+            let keyTemplate = route.key ?? (try? Template(parsing: source.kind.defaultKeyTemplate))
+            let renderedKey = keyTemplate?.render(event)
+            let headers = route.headers.map { PlannedDelivery.Header(name: $0.name, value: $0.value.render(event)) }
+            for destination in route.destinations where seen.insert(destination).inserted {
+                deliveries.append(PlannedDelivery(
+                    destination: destination,
+                    key: (renderedKey?.isEmpty ?? true) ? nil : renderedKey,
+                    headers: headers,
+                    route: route.name))
+            }
+        }
+        return FanOutPlan(matchedRoutes: matched, deliveries: deliveries, fetchExport: fetchExport)
+    }
+}

@@ -1,0 +1,58 @@
+// `{{field.path}}` templates over event fields, used for message keys and headers.
+import Foundation
+
+public struct Template: Sendable, Hashable, CustomStringConvertible {
+    enum Part: Sendable, Hashable {
+        case literal(String)
+        case field(FieldPath)
+    }
+    let parts: [Part]
+    public let source: String
+
+    /// Parses a template; the error names what is wrong with it.
+    public init(parsing text: String) throws(TemplateError) {
+        var parts: [Part] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            if open.lowerBound > rest.startIndex { parts.append(.literal(String(rest[..<open.lowerBound]))) }
+            let afterOpen = rest[open.upperBound...]
+            guard let close = afterOpen.range(of: "}}") else {
+                throw TemplateError(message: "unclosed '{{' in template \(JSONValue.quoted(text))")
+            }
+            let name = afterOpen[..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            let path = FieldPath(name)
+            guard path.isWellFormed else {
+                throw TemplateError(message: "bad field reference {{\(name)}} in template \(JSONValue.quoted(text)); use {{field}} or {{field.sub}}")
+            }
+            parts.append(.field(path))
+            rest = afterOpen[close.upperBound...]
+        }
+        if rest.contains("}}") { throw TemplateError(message: "'}}' without '{{' in template \(JSONValue.quoted(text))") }
+        if !rest.isEmpty { parts.append(.literal(String(rest))) }
+        self.parts = parts
+        self.source = text
+    }
+
+    public var description: String { source }
+
+    /// Field references the template reads.
+    public var fields: [FieldPath] {
+        parts.compactMap { if case .field(let f) = $0 { return f } else { return nil } }
+    }
+
+    /// Renders over `fields`; a missing field renders as the empty string.
+    public func render(_ fields: JSONValue) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .literal(let s): out += s
+            case .field(let path): out += fields.value(at: path)?.renderedText ?? ""
+            }
+        }
+        return out
+    }
+}
+
+public struct TemplateError: Error, Sendable {
+    public var message: String
+}

@@ -1,0 +1,109 @@
+// One writer thread that commits every append waiting at that moment in one transaction and one fsync.
+import Foundation
+import GRDB
+import Synchronization
+
+/// How appends are committed: grouped (production) or one transaction per request (the benchmark's baseline).
+public enum CommitMode: String, Sendable {
+    case grouped
+    case perRequest = "per-request"
+}
+
+final class GroupCommitWriter: @unchecked Sendable {
+    // @unchecked: `queue`, `stopped` are only touched under `condition`'s lock.
+    private struct Pending {
+        var event: NewEvent
+        var continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    private let database: DatabasePool
+    private let mode: CommitMode
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var stopped = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    /// Largest number of appends one commit carried (observability and tests).
+    let largestGroup = Atomic<Int>(0)
+
+    init(database: DatabasePool, mode: CommitMode) {
+        self.database = database
+        self.mode = mode
+        let thread = Thread { [unowned self] in self.run() }
+        thread.name = "outbox-writer"
+        self.thread = thread
+        thread.start()
+    }
+
+    func append(_ event: NewEvent) async throws(StoreUnavailable) -> AppendResult {
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                condition.lock()
+                if stopped {
+                    condition.unlock()
+                    continuation.resume(throwing: StoreUnavailable(reason: "the outbox is shutting down"))
+                    return
+                }
+                queue.append(Pending(event: event, continuation: continuation))
+                condition.signal()
+                condition.unlock()
+            }
+        } catch let error as StoreUnavailable {
+            throw error
+        } catch {
+            throw StoreUnavailable(reason: "\(error)")
+        }
+    }
+
+    /// Commits what is queued, then stops the thread; later appends fail with 503.
+    func stop() {
+        condition.lock()
+        let wasStopped = stopped
+        stopped = true
+        condition.signal()
+        condition.unlock()
+        if !wasStopped { finished.wait() }
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopped { condition.wait() }
+            if queue.isEmpty && stopped {
+                condition.unlock()
+                finished.signal()
+                return
+            }
+            let batch: [Pending]
+            switch mode {
+            case .grouped:
+                batch = queue
+                queue.removeAll(keepingCapacity: true)
+            case .perRequest:
+                batch = [queue.removeFirst()]
+            }
+            condition.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Pending]) {
+        if batch.count > largestGroup.load(ordering: .relaxed) { largestGroup.store(batch.count, ordering: .relaxed) }
+        do {
+            let results = try database.write { db in
+                try batch.map { try EventInsert.insert($0.event, into: db) }
+            }
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+        } catch {
+            let failure = StoreUnavailable(reason: Self.describe(error))
+            for pending in batch { pending.continuation.resume(throwing: failure) }
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let db = error as? DatabaseError {
+            return "outbox write failed: \(db.message ?? "SQLite error \(db.resultCode.rawValue)")"
+        }
+        return "outbox write failed: \(error)"
+    }
+}

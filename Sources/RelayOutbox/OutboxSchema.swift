@@ -1,0 +1,60 @@
+// Versioned schema of the SQLite outbox: events, deliveries, export jobs.
+import GRDB
+
+enum OutboxSchema {
+    /// Delivery states as stored (in flight is a dispatcher-memory state, so a crash returns work to pending).
+    enum State: Int {
+        case pending = 0
+        case delivered = 2
+        case dead = 3
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: events, deliveries, export jobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    source TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    subject TEXT,
+                    dedupe_key TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    body BLOB NOT NULL,
+                    UNIQUE (source, dedupe_key)
+                );
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL REFERENCES events(id),
+                    destination TEXT NOT NULL,
+                    route TEXT NOT NULL,
+                    msg_key TEXT,
+                    headers TEXT NOT NULL DEFAULT '[]',
+                    state INTEGER NOT NULL DEFAULT 0,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL,
+                    next_attempt_at REAL NOT NULL,
+                    finished_at REAL,
+                    last_error TEXT
+                );
+                CREATE INDEX deliveries_due ON deliveries (destination, state, id);
+                CREATE INDEX deliveries_by_key ON deliveries (destination, msg_key, id) WHERE state = 0;
+                CREATE INDEX deliveries_finished ON deliveries (state, finished_at) WHERE state = 2;
+                CREATE TABLE export_jobs (
+                    event_id TEXT PRIMARY KEY NOT NULL REFERENCES events(id),
+                    state INTEGER NOT NULL DEFAULT 0,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    checkpoint_file INTEGER NOT NULL DEFAULT 0,
+                    checkpoint_record INTEGER NOT NULL DEFAULT 0,
+                    records_sent INTEGER NOT NULL DEFAULT 0,
+                    bytes_received INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    last_error TEXT
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,70 @@
+// The SQLite outbox: one database file in the data directory, WAL mode, synchronous=FULL.
+import Foundation
+import GRDB
+import Logging
+
+public final class SQLiteOutbox: EventStore, Sendable {
+    public static let fileName = "outbox.sqlite"
+
+    let database: DatabasePool
+    private let writer: GroupCommitWriter
+    public let path: String
+
+    /// Opens (creating if needed) `<dataDirectory>/outbox.sqlite` and migrates it.
+    public init(dataDirectory: String, commitMode: CommitMode = .grouped, logger: Logger) throws(OutboxOpenError) {
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw OutboxOpenError(message: "cannot create data directory \(dataDirectory): \(error.localizedDescription)")
+        }
+        path = (dataDirectory as NSString).appendingPathComponent(Self.fileName)
+        var configuration = Configuration()
+        configuration.label = "outbox"
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 4
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            // GRDB puts WAL connections on synchronous=NORMAL; an acknowledged event must survive power loss.
+            try database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            try OutboxSchema.migrator.migrate(database)
+        } catch {
+            throw OutboxOpenError(message: "cannot open outbox \(path): \(GroupCommitWriter.describe(error))")
+        }
+        writer = GroupCommitWriter(database: database, mode: commitMode)
+        logger.info("outbox open", metadata: ["path": "\(path)", "commit": "\(commitMode.rawValue)"])
+    }
+
+    public func append(_ event: NewEvent) async throws(StoreUnavailable) -> AppendResult {
+        try await writer.append(event)
+    }
+
+    /// Largest number of events committed by one transaction so far.
+    public var largestCommitGroup: Int { writer.largestGroup.load(ordering: .relaxed) }
+
+    /// Finishes queued commits and refuses new ones; the database closes when the outbox is released.
+    public func close() {
+        writer.stop()
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 = FULL) and journal mode, for checks and `/readyz`.
+    public func durabilitySettings() throws -> (synchronous: Int, journalMode: String) {
+        try database.writeWithoutTransaction { db in
+            (try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+             try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "")
+        }
+    }
+
+    /// Test and fault-injection hook: caps the file size in pages so writes fail as on a full disk.
+    public func limitPageCount(_ pages: Int) throws {
+        try database.writeWithoutTransaction { db in
+            _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)")
+        }
+    }
+}
+
+public struct OutboxOpenError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,77 @@
+// audience-relay command line: argument parsing only; everything else lives in RelayApp.
+import ArgumentParser
+import Foundation
+import Logging
+import RelayApp
+
+@main
+struct AudienceRelay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audience-relay",
+        abstract: "Webhook relay and message gateway for audience-activation pipelines.",
+        subcommands: [Serve.self, Routes.self])
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the relay: listener, outbox, dispatcher.")
+
+    @Option(help: "Routing table (env RELAY_CONFIG).")
+    var config: String = ProcessInfo.processInfo.environment["RELAY_CONFIG"] ?? ServeOptions.defaultConfigPath
+
+    @Option(name: .customLong("data-dir"), help: "Directory of the SQLite outbox (env RELAY_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["RELAY_DATA_DIR"] ?? ServeOptions.defaultDataDirectory
+
+    @Option(help: "Listen address host:port (env RELAY_LISTEN).")
+    var listen: String = ProcessInfo.processInfo.environment["RELAY_LISTEN"] ?? ListenAddress.default.description
+
+    @Option(help: "postgres://USER@HOST:PORT/DB for the shared PostgreSQL outbox (env RELAY_OUTBOX); default: SQLite in --data-dir.")
+    var outbox: String? = ProcessInfo.processInfo.environment["RELAY_OUTBOX"]
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env RELAY_LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["RELAY_LOG_LEVEL"] ?? "info"
+
+    @Option(name: .customLong("commit-mode"), help: ArgumentHelp("grouped (default), per-request or none — the last two exist for the ingest benchmark.", visibility: .hidden))
+    var commitMode: String = "grouped"
+
+    func run() async throws {
+        guard let address = ListenAddress(parsing: listen) else {
+            throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8080 (got '\(listen)')")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard let mode = ServeOptions.StoreMode(rawValue: commitMode) else {
+            throw ValidationError("--commit-mode must be grouped, per-request or none")
+        }
+        try await RelayServer.serve(ServeOptions(configPath: config, dataDirectory: dataDir, listen: address,
+                                                 outboxURL: outbox, commitMode: mode, logLevel: level))
+    }
+}
+
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Validate and explain routing tables.", subcommands: [Check.self, Explain.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a routing table; print every error with line and column.")
+        @Argument(help: "Routing table file.") var file: String
+
+        func run() throws {
+            let (output, ok) = RoutesCommands.check(path: file)
+            print(output)
+            if !ok { throw ExitCode(1) }
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show which routes an event matches and exactly what would be sent where.")
+        @Argument(help: "Routing table file.") var file: String
+        @Argument(help: "Event JSON file.") var event: String
+        @Option(help: "Source name (default: every source the event is valid for).") var source: String?
+
+        func run() throws {
+            let (output, ok) = RoutesCommands.explain(path: file, eventPath: event, sourceName: source)
+            print(output)
+            if !ok { throw ExitCode(1) }
+        }
+    }
+}

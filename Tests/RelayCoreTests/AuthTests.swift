@@ -1,0 +1,41 @@
+// Auth primitives: Standard Webhooks against the scheme's published example, constant-time comparison, secret references.
+import Foundation
+import RelayCore
+import Testing
+
+@Suite struct AuthTests {
+    @Test func standardWebhooksPublishedExample() {
+        let key = StandardWebhooks.key(fromSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let header = StandardWebhooks.headerValue(key: key, id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330,
+                                                  body: Array(#"{"test": 2432232314}"#.utf8))
+        #expect(header == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        let now = Date(timeIntervalSince1970: 1614265330 + 10)
+        #expect(StandardWebhooks.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "1614265330", signatures: "v1,bogus " + header,
+                                        body: Array(#"{"test": 2432232314}"#.utf8), keys: [[1, 2, 3], key], tolerance: .seconds(300), now: now) == nil)
+        #expect(StandardWebhooks.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "1614265330", signatures: header,
+                                        body: Array(#"{"test": 2432232314}"#.utf8), keys: [key], tolerance: .seconds(5), now: now) == .timestampOutsideTolerance)
+    }
+
+    @Test(arguments: [("abc", "abc", true), ("abc", "abd", false), ("ab", "abc", false), ("abcd", "abc", false), ("", "", true), ("", "a", false)])
+    func constantTimeEquals(_ a: String, _ b: String, _ equal: Bool) {
+        #expect(ConstantTime.equals(Array(a.utf8), Array(b.utf8)) == equal)
+    }
+
+    @Test func secretReferences() throws {
+        #expect(try SecretReference(parsing: "env:TOKEN").location == .environment("TOKEN"))
+        #expect(try SecretReference(parsing: "file:/run/secrets/x").location == .file("/run/secrets/x"))
+        #expect(throws: SecretReferenceError.self) { try SecretReference(parsing: "hunter2") }
+        #expect(throws: SecretReferenceError.self) { try SecretReference(parsing: "env:") }
+    }
+
+    @Test func durationsAndSizes() {
+        #expect(ConfigValues.duration("250ms") == .milliseconds(250))
+        #expect(ConfigValues.duration("5m") == .seconds(300))
+        #expect(ConfigValues.duration("24h") == .seconds(86400))
+        #expect(ConfigValues.duration("7") == .seconds(7))
+        #expect(ConfigValues.duration("soon") == nil)
+        #expect(ConfigValues.byteSize("1MiB") == 1 << 20)
+        #expect(ConfigValues.byteSize("64KiB") == 65536)
+        #expect(ConfigValues.byteSize("big") == nil)
+    }
+}

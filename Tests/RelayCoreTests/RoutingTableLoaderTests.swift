@@ -1,0 +1,152 @@
+// The routing-table loader: a good table resolves; a bad one reports every mistake with its line.
+import RelayCore
+import Testing
+
+@Suite struct RoutingTableLoaderTests {
+    static let good = """
+        version: 1
+        sources:
+          sitecore:
+            kind: sitecore-export
+            path: /hooks/sitecore
+            maxBodyBytes: 512KiB
+            friendlyIdMaxLength: 64
+            enums: {status: [SUCCESS, FAILED]}
+            auth: {type: basic, username: relay, password: env:PW}
+        destinations:
+          k:
+            type: kafka
+            brokers: embedded
+            topic: audience.events
+            properties: {compression.type: zstd, linger.ms: 10}
+            delivery: {maxAttempts: 5, maxAge: 1h, initialBackoff: 100ms, maxBackoff: 30s}
+          h:
+            type: http
+            url: https://crm.example.com/hook
+            signingSecret: file:/etc/secret
+            retryOnStatus: [429, 503]
+            breaker: {failures: 3, coolDown: 10s}
+        routes:
+          - name: all
+            source: sitecore
+            to: [k, h]
+            key: "{{clientKey}}-{{friendlyId}}"
+            headers: {x-segment: "{{segmentName}}"}
+            fetchExport: true
+            match:
+              - {field: status, in: [SUCCESS]}
+              - {field: friendlyId, regex: "^vip_"}
+              - {field: extra, exists: false}
+        """
+
+    @Test func goodTableResolvesToTypedValues() throws {
+        let table = try RoutingTableLoader.load(yaml: Self.good, file: "good.yaml").get()
+        let source = try #require(table.source(forPath: "/hooks/sitecore"))
+        #expect(source.maxBodyBytes == 512 * 1024)
+        #expect(source.rules.friendlyIdMaxLength == 64)
+        #expect(source.rules.enums["status"] == ["SUCCESS", "FAILED"])
+        #expect(source.rules.enums["definitionType"] == ["FULL_SYNC", "DELTA"])
+        #expect(source.auth == .basic(username: "relay", password: SecretReference(location: .environment("PW"))))
+        guard case .kafka(let kafka)? = table.destination(named: "k")?.kind else { Issue.record("k is not kafka"); return }
+        #expect(kafka.mockBrokerCount == 3)
+        #expect(kafka.properties["linger.ms"] == "10")
+        #expect(table.destination(named: "k")?.delivery.maxAttempts == 5)
+        #expect(table.destination(named: "k")?.delivery.maxAge == .seconds(3600))
+        guard case .http(let http)? = table.destination(named: "h")?.kind else { Issue.record("h is not http"); return }
+        #expect(http.retryOnStatus == [429, 503])
+        #expect(http.breakerFailures == 3)
+        #expect(http.signingSecret == SecretReference(location: .file("/etc/secret")))
+        let route = try #require(table.routes.first)
+        #expect(route.predicates.count == 3)
+        #expect(route.fetchExport)
+        #expect(route.key?.source == "{{clientKey}}-{{friendlyId}}")
+    }
+
+    /// One file with many different mistakes: every one is reported, each at its own line.
+    @Test func everyMistakeIsReportedWithItsLine() {
+        let bad = """
+            version: 1
+            sources:
+              sitecore:
+                kind: sitecore-exprot
+                path: hooks/sitecore
+                auth: {type: bearer, token: "hunter2"}
+                colour: blue
+              adobe:
+                kind: adobe-run
+                path: /hooks/adobe
+                enums: {status: [success]}
+            destinations:
+              k:
+                type: kafka
+                brokers: embedded
+                topic: "bad topic!"
+              h:
+                type: http
+                url: not-a-url
+                timeout: soon
+            routes:
+              - name: r1
+                source: sitecore
+                to: [k, nowhere]
+                key: "{{friendlyId"
+                match:
+                  - {field: status, regex: "([unclosed"}
+                  - {field: status, equals: A, prefix: B}
+              - name: r1
+                source: ghost
+                to: h
+            """
+        let errors: [ConfigError]
+        switch RoutingTableLoader.load(yaml: bad, file: "bad.yaml") {
+        case .success: Issue.record("bad table loaded"); return
+        case .failure(let failure): errors = failure.errors
+        }
+        let expected: [(line: Int, fragment: String)] = [
+            (4, "unknown kind 'sitecore-exprot'"),
+            (5, "must be an absolute URL path"),
+            (6, "never written inline"),
+            (7, "unknown key 'colour'"),
+            (11, "must be uppercase"),
+            (16, "not a valid Kafka topic name"),
+            (19, "absolute http or https URL"),
+            (20, "must be a duration"),
+            (24, "unknown destination 'nowhere'"),
+            (25, "unclosed '{{'"),
+            (27, "invalid regular expression"),
+            (28, "exactly one of equals, in, prefix, regex, exists"),
+            (29, "duplicate route name 'r1'"),
+            (30, "unknown source 'ghost'"),
+        ]
+        for (line, fragment) in expected {
+            #expect(errors.contains { $0.line == line && $0.message.contains(fragment) }, "line \(line): \(fragment)\n\(errors)")
+        }
+        #expect(errors.count == expected.count, "\(errors)")
+        #expect(errors.allSatisfy { $0.file == "bad.yaml" && $0.column >= 1 })
+        #expect(errors.map(\.description).contains { $0.hasPrefix("bad.yaml:7:5: ") })
+    }
+
+    @Test(arguments: [
+        ("", "file is empty"),
+        ("sources: [\n", "YAML syntax error"),
+        ("- a\n- b\n", "routing table must be a mapping"),
+        ("sources: {}\n", "missing required key 'destinations'"),
+        ("sources: {}\ndestinations: {}\nroutes: []\nversion: 2\n", "only version 1"),
+        ("sources: {a: {kind: adobe-run, path: /healthz}}\ndestinations: {}\nroutes: []\n", "reserved"),
+        ("sources: {a: {kind: adobe-run, path: /x}, b: {kind: adobe-run, path: /x}}\ndestinations: {}\nroutes: []\n", "already used"),
+        ("sources: {a: {kind: adobe-run, path: /x, required: [friendlyId]}}\ndestinations: {}\nroutes: []\n", "not a field of adobe-run"),
+        ("sources: {a: {kind: adobe-run, path: /x, auth: {type: standard-webhooks}}}\ndestinations: {}\nroutes: []\n", "needs secrets"),
+        ("sources: {a: {kind: adobe-run, path: /x, auth: {type: basic, username: u, password: env:P, token: env:T}}}\ndestinations: {}\nroutes: []\n", "does not apply"),
+        ("sources: {}\ndestinations: {k: {type: kafka, brokers: 'host', topic: t}}\nroutes: []\n", "is not host:port"),
+        ("sources: {}\ndestinations: {k: {type: sqs}}\nroutes: []\n", "unknown destination type"),
+        ("sources: {}\ndestinations: {h: {type: http, url: 'http://x', topic: t}}\nroutes: []\n", "unknown key 'topic'"),
+        ("sources: {}\ndestinations: {h: {type: http, url: 'http://x', delivery: {maxBackoff: 1s, initialBackoff: 2s}}}\nroutes: []\n", "must not be shorter"),
+    ])
+    func singleMistake(_ yaml: String, _ fragment: String) {
+        switch RoutingTableLoader.load(yaml: yaml, file: "f.yaml") {
+        case .success: Issue.record("loaded: \(yaml)")
+        case .failure(let failure):
+            #expect(failure.errors.contains { $0.message.contains(fragment) }, "\(failure)")
+        }
+    }
+}
