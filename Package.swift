@@ -70,7 +70,7 @@ let package = Package(
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
-        .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka"]),
+        .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayDeliveryTests", dependencies: ["RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka"]),
         .testTarget(name: "RelayHTTPTests", dependencies: [
             "RelayHTTP", "RelayCore", "RelayOutbox",

@@ -1,0 +1,80 @@
+// KafkaProducer: the public idempotent producer — batches in, one delivery report per message out.
+import CRdKafka
+import Foundation
+import Logging
+
+/// An idempotent librdkafka producer.
+///
+/// Every blocking librdkafka call runs on one dedicated thread per producer; `send` suspends
+/// (one continuation per call) until librdkafka has reported on every message of the call.
+public final class KafkaProducer: Sendable {
+    public let configuration: KafkaProducerConfiguration
+    private let core: ProducerCore
+
+    /// Creates the librdkafka producer and starts its poll thread.
+    /// Throws a non-retriable ``KafkaError`` for an invalid configuration.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        let conf = RdKafkaConfiguration()
+        for (name, value) in configuration.effectiveProperties {
+            try conf.set(name, value)
+        }
+        conf.enableEvents(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR)
+        let client = try RdKafkaClient(type: RD_KAFKA_PRODUCER, configuration: conf, logger: logger)
+        guard let queue = RdKafkaQueue(mainQueueOf: client) else {
+            throw KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "librdkafka returned no main queue")
+        }
+        let core = ProducerCore(wakeQueue: queue)
+        let handoff = Handoff(ProducerPollLoop(
+            core: core, queue: queue, maxMessageBytes: configuration.maxMessageBytes, logger: logger
+        ))
+        let thread = Thread {
+            // The loop (and with it librdkafka's handle) is released on this thread.
+            if let loop = handoff.take() { loop.run() }
+            core.markFinished()
+        }
+        thread.name = "rdkafka-producer"
+        thread.start()
+        self.configuration = configuration
+        self.core = core
+    }
+
+    deinit {
+        // No `send` can be waiting (each one keeps the producer alive), so nothing is left to flush.
+        core.requestStop(flushTimeout: .zero)
+    }
+
+    /// Produces every message and returns, in the same order, one delivery report per message,
+    /// once librdkafka has reported each.
+    ///
+    /// A message that cannot be enqueued (too large, unknown partition) gets its error report at
+    /// once; a full local queue is waited out, not reported. After ``shutdown(flushTimeout:)``
+    /// every message is reported as a retriable `_DESTROY` error. Task cancellation does not cut
+    /// the wait short: messages handed to librdkafka are reported on all the same.
+    public func send(_ messages: [KafkaMessage]) async -> [KafkaDeliveryReport] {
+        guard !messages.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let batch = ProducerBatch(messages: messages, continuation: continuation)
+            if !core.submit(batch) { batch.fail(with: .producerShutDown) }
+        }
+    }
+
+    /// Flushes outstanding messages (up to `flushTimeout`; what is left is purged and reported
+    /// as retriable errors), stops the poll thread and destroys the librdkafka handle.
+    /// Blocks the calling thread until that is done; idempotent.
+    public func shutdown(flushTimeout: Duration) {
+        core.requestStop(flushTimeout: flushTimeout)
+        core.waitUntilFinished()
+    }
+
+    /// ``shutdown(flushTimeout:)`` without blocking a thread: suspends until the poll thread is done.
+    public func shutdownGracefully(flushTimeout: Duration) async {
+        core.requestStop(flushTimeout: flushTimeout)
+        await core.finished()
+    }
+
+    /// The fatal error raised on this producer, if any. A producer with a fatal error fails every
+    /// message; the owner should shut it down and create a new one.
+    public var raisedFatalError: KafkaError? {
+        core.fatalError
+    }
+}
