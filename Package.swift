@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // C seams: only RelayKafka imports CRdKafka.
@@ -43,6 +44,7 @@ let package = Package(
         // Sinks and the dispatcher that drives them from the outbox.
         .target(name: "RelayDelivery", dependencies: [
             "RelayCore", "RelayOutbox", "RelayKafka",
+            .product(name: "Collections", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Prometheus
 import RelayCore
+import RelayDelivery
 import RelayHTTP
 import RelayOutbox
 import ServiceLifecycle
@@ -43,26 +44,30 @@ public enum RelayServer {
         if options.outboxURL != nil {
             throw RelayStartupError(message: "--outbox postgres://… (PostgreSQL outbox) is not available in this build; omit it to use the SQLite outbox in --data-dir")
         }
-        let outbox: SQLiteOutbox?
-        let store: any EventStore
-        switch options.commitMode {
-        case .none:
-            logger.warning("commit mode 'none': events are NOT stored (benchmark baseline only)")
-            outbox = nil
-            store = UnstoredEventStore()
-        case .grouped, .perRequest:
-            let opened = try SQLiteOutbox(dataDirectory: options.dataDirectory,
-                                          commitMode: options.commitMode == .grouped ? .grouped : .perRequest, logger: logger)
-            outbox = opened
-            store = opened
+        if options.commitMode == .none {
+            logger.warning("commit mode 'none': events are NOT stored and nothing is delivered (benchmark baseline only)")
+            let app = makeApplication(listen: options.listen, routing: ActiveRouting(snapshot), store: UnstoredEventStore(),
+                                      operations: OperationsEndpoints(metrics: { registry.emitToString() }), logger: logger)
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            return
         }
+        let outbox = try SQLiteOutbox(dataDirectory: options.dataDirectory,
+                                      commitMode: options.commitMode == .grouped ? .grouped : .perRequest, logger: logger)
+        let sinks = try SinkFactory(logger: logger)
+        let dispatcher = Dispatcher(destinations: snapshot.table.destinations,
+                                    sinks: try sinks.makeSinks(for: snapshot.table.destinations),
+                                    queue: outbox, logger: logger)
+        let maintenance = OutboxMaintenance(queue: outbox, retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
         let operations = OperationsEndpoints(
-            readiness: { outbox == nil ? (true, "no outbox (benchmark mode)") : (true, "outbox writable") },
+            readiness: { await Readiness.check(outbox: outbox, sinks: sinks) },
             metrics: { registry.emitToString() })
-        let app = makeApplication(listen: options.listen, routing: ActiveRouting(snapshot), store: store,
-                                  operations: operations, logger: logger)
+        // Services stop in reverse order: the listener first, then the dispatcher drains, then upkeep.
+        let app = makeApplication(listen: options.listen, routing: ActiveRouting(snapshot),
+                                  store: NotifyingEventStore(base: outbox, dispatcher: dispatcher),
+                                  operations: operations, services: [maintenance, dispatcher], logger: logger)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        outbox?.close()
+        await sinks.shutdown()
+        outbox.close()
         logger.info("stopped")
     }
 

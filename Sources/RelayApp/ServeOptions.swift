@@ -10,6 +10,8 @@ public struct ServeOptions: Sendable {
     public var outboxURL: String?
     public var commitMode: StoreMode
     public var logLevel: Logger.Level
+    /// How long delivered rows (and events left without deliveries) are kept; also the dedupe window.
+    public var deliveredRetention: Duration
 
     /// Which store answers ingest: the real outbox, or (benchmarks only) no store at all.
     public enum StoreMode: String, Sendable, CaseIterable {
@@ -23,12 +25,13 @@ public struct ServeOptions: Sendable {
 
     public init(configPath: String = ServeOptions.defaultConfigPath, dataDirectory: String = ServeOptions.defaultDataDirectory,
                 listen: ListenAddress = .default, outboxURL: String? = nil, commitMode: StoreMode = .grouped,
-                logLevel: Logger.Level = .info) {
+                logLevel: Logger.Level = .info, deliveredRetention: Duration = .seconds(24 * 3600)) {
         self.configPath = configPath
         self.dataDirectory = dataDirectory
         self.listen = listen
         self.outboxURL = outboxURL
         self.commitMode = commitMode
         self.logLevel = logLevel
+        self.deliveredRetention = deliveredRetention
     }
 }

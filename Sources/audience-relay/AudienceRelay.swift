@@ -3,13 +3,14 @@ import ArgumentParser
 import Foundation
 import Logging
 import RelayApp
+import RelayCore
 
 @main
 struct AudienceRelay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audience-relay",
         abstract: "Webhook relay and message gateway for audience-activation pipelines.",
-        subcommands: [Serve.self, Routes.self])
+        subcommands: [Serve.self, Routes.self, Outbox.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -30,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env RELAY_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["RELAY_LOG_LEVEL"] ?? "info"
 
+    @Option(help: "How long delivered rows are kept (also the dedupe window), e.g. 24h (env RELAY_RETENTION).")
+    var retention: String = ProcessInfo.processInfo.environment["RELAY_RETENTION"] ?? "24h"
+
     @Option(name: .customLong("commit-mode"), help: ArgumentHelp("grouped (default), per-request or none — the last two exist for the ingest benchmark.", visibility: .hidden))
     var commitMode: String = "grouped"
 
@@ -43,8 +47,12 @@ struct Serve: AsyncParsableCommand {
         guard let mode = ServeOptions.StoreMode(rawValue: commitMode) else {
             throw ValidationError("--commit-mode must be grouped, per-request or none")
         }
+        guard let retentionDuration = ConfigValues.duration(retention) else {
+            throw ValidationError("--retention must be a duration such as 24h or 7d (got '\(retention)')")
+        }
         try await RelayServer.serve(ServeOptions(configPath: config, dataDirectory: dataDir, listen: address,
-                                                 outboxURL: outbox, commitMode: mode, logLevel: level))
+                                                 outboxURL: outbox, commitMode: mode, logLevel: level,
+                                                 deliveredRetention: retentionDuration))
     }
 }
 
@@ -72,6 +80,45 @@ struct Routes: ParsableCommand {
             let (output, ok) = RoutesCommands.explain(path: file, eventPath: event, sourceName: source)
             print(output)
             if !ok { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Outbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect the outbox: depth, dead letters, replay.",
+                                                    subcommands: [Stats.self, Dead.self, Replay.self])
+
+    struct Location: ParsableArguments {
+        @Option(name: .customLong("data-dir"), help: "Directory of the SQLite outbox (env RELAY_DATA_DIR).")
+        var dataDir: String = ProcessInfo.processInfo.environment["RELAY_DATA_DIR"] ?? ServeOptions.defaultDataDirectory
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pending depth, oldest pending age, dead and delivered counts per destination.")
+        @OptionGroup var location: Location
+        func run() async throws { print(try await OutboxCommands.stats(dataDirectory: location.dataDir)) }
+    }
+
+    struct Dead: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List dead-lettered deliveries with their reasons.")
+        @OptionGroup var location: Location
+        @Option(help: "Only this destination.") var destination: String?
+        @Option(help: "At most this many.") var limit: Int = 100
+        func run() async throws {
+            print(try await OutboxCommands.dead(dataDirectory: location.dataDir, destination: destination, limit: limit))
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-queue dead deliveries by id, or every dead delivery of a destination.")
+        @OptionGroup var location: Location
+        @Option(help: "Every dead delivery of this destination.") var destination: String?
+        @Argument(help: "Delivery ids (from `outbox dead`).") var ids: [Int64] = []
+        func validate() throws {
+            if ids.isEmpty && destination == nil { throw ValidationError("give delivery ids or --destination") }
+        }
+        func run() async throws {
+            print(try await OutboxCommands.replay(dataDirectory: location.dataDir, ids: ids, destination: destination))
         }
     }
 }

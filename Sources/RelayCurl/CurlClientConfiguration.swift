@@ -1,0 +1,40 @@
+// Settings of one CurlClient: connection limits, HTTP version and streaming buffer size.
+
+/// Settings shared by every request of one ``CurlClient``.
+public struct CurlClientConfiguration: Sendable {
+    /// Which HTTP version to ask for.
+    public enum HTTPVersion: Sendable, Hashable {
+        /// HTTP/1.1 everywhere.
+        case http1_1
+        /// HTTP/2 over TLS when the server offers it through ALPN, HTTP/1.1 otherwise
+        /// (`CURL_HTTP_VERSION_2TLS`). Concurrent requests to one host are then multiplexed.
+        case http2IfOffered
+    }
+
+    /// Most connections open at once across all hosts (`CURLMOPT_MAX_TOTAL_CONNECTIONS`);
+    /// transfers beyond it wait in libcurl's queue. Also the size of the idle connection cache.
+    public var maxTotalConnections: Int
+    /// Most connections open at once to one host (`CURLMOPT_MAX_HOST_CONNECTIONS`); 0: no own limit.
+    public var maxConnectionsPerHost: Int
+    /// HTTP version to negotiate.
+    public var httpVersion: HTTPVersion
+    /// Bytes a ``CurlBodyStream`` may hold that its consumer has not pulled yet; past it the
+    /// transfer is paused until the consumer catches up.
+    public var streamBufferBytes: Int
+    /// Size of the chunks a ``CurlBodyStream`` hands out (`CURLOPT_BUFFERSIZE`, at most 512 KiB).
+    public var streamChunkBytes: Int
+
+    public init(
+        maxTotalConnections: Int = 64,
+        maxConnectionsPerHost: Int = 64,
+        httpVersion: HTTPVersion = .http1_1,
+        streamBufferBytes: Int = 256 * 1024,
+        streamChunkBytes: Int = 64 * 1024
+    ) {
+        self.maxTotalConnections = maxTotalConnections
+        self.maxConnectionsPerHost = maxConnectionsPerHost
+        self.httpVersion = httpVersion
+        self.streamBufferBytes = streamBufferBytes
+        self.streamChunkBytes = streamChunkBytes
+    }
+}

@@ -1,0 +1,194 @@
+// The worker: one dedicated thread that owns the CURLM handle, drains the command queue and
+// drives curl_multi_perform / curl_multi_poll. Other threads only enqueue and wake it.
+
+import CCurl
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// What other threads ask of the worker.
+enum WorkerCommand: Sendable {
+    /// Start a configured transfer.
+    case add(Transfer)
+    /// Abort a transfer (cancelled task, dropped stream) with this error.
+    case cancel(Transfer, CurlError)
+    /// Unpause a streamed transfer whose consumer caught up.
+    case resume(Transfer)
+}
+
+/// The multi handle and the queue into the worker thread. Shared by the client, the worker
+/// thread and live body streams; everything but `curl_multi_wakeup` on `multi` happens on the
+/// worker thread.
+final class CurlCore: Sendable {
+    enum Submission { case submitted, shutDown, cancelled }
+
+    private struct Queue {
+        var commands: [WorkerCommand] = []
+        /// The worker is in (or about to enter) `curl_multi_poll` and must be woken for new commands.
+        var polling = false
+        var wakePending = false
+        var shuttingDown = false
+    }
+
+    /// `CURLM *`; freed by the worker thread when it stops (never while anyone may wake it).
+    private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
+    private let queue = Mutex(Queue())
+    private let stopped = DispatchSemaphore(value: 0)
+    let pool: EasyHandlePool
+    let configuration: CurlClientConfiguration
+    let logger: Logger
+
+    init(configuration: CurlClientConfiguration, logger: Logger) {
+        guard CurlGlobal.initialized, let multi = curl_multi_init() else {
+            fatalError("libcurl could not be initialised (out of memory)")
+        }
+        self.multi = multi
+        self.configuration = configuration
+        self.logger = logger
+        pool = EasyHandlePool(capacity: max(64, configuration.maxTotalConnections * 2))
+        _ = relay_curl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max(0, configuration.maxTotalConnections))
+        _ = relay_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(0, configuration.maxConnectionsPerHost))
+        _ = relay_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, configuration.maxTotalConnections))
+    }
+
+    /// Starts the worker thread; call once.
+    func start() {
+        Thread { [self] in run() }.start()
+    }
+
+    // MARK: Any thread
+
+    /// Hands a configured transfer to the worker.
+    func submit(_ transfer: Transfer) -> Submission {
+        queue.withLock { q in
+            if q.shuttingDown { return .shutDown }
+            if transfer.cancelRequested { return .cancelled }
+            enqueue(.add(transfer), &q)
+            return .submitted
+        }
+    }
+
+    /// Asks the worker to abort `transfer`; a transfer not yet submitted will never start.
+    func cancel(_ transfer: Transfer, _ error: CurlError) {
+        queue.withLock { q in
+            transfer.cancelRequested = true
+            if !q.shuttingDown { enqueue(.cancel(transfer, error), &q) }
+        }
+    }
+
+    /// Asks the worker to unpause a streamed transfer.
+    func resume(_ transfer: Transfer) {
+        queue.withLock { q in
+            if !q.shuttingDown { enqueue(.resume(transfer), &q) }
+        }
+    }
+
+    /// Wakes the worker only when it sleeps in `curl_multi_poll`, at most once per sleep (a busy
+    /// worker drains the queue before it polls again). Done under the lock so that the multi
+    /// handle cannot be freed in between.
+    private func enqueue(_ command: WorkerCommand, _ q: inout Queue) {
+        q.commands.append(command)
+        if q.polling && !q.wakePending {
+            q.wakePending = true
+            _ = curl_multi_wakeup(multi)
+        }
+    }
+
+    /// Stops the worker: transfers in flight and queued fail with `CurlError.Kind.shutdown`,
+    /// connections close. Waits (up to 5 s) for the worker to finish. Idempotent.
+    func shutdown() {
+        let first: Bool = queue.withLock { q in
+            guard !q.shuttingDown else { return false }
+            q.shuttingDown = true
+            _ = curl_multi_wakeup(multi)
+            return true
+        }
+        guard first else { return }
+        if stopped.wait(timeout: .now() + .seconds(5)) == .timedOut {
+            logger.warning("curl worker did not stop within 5 s")
+        }
+    }
+
+    // MARK: Worker thread
+
+    private func run() {
+        logger.debug("curl worker started")
+        var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
+        var batch: [WorkerCommand] = []
+        batch.reserveCapacity(64)
+        var running: Int32 = 0
+        var stopping = false
+        Thread.current.name = "relay-curl"
+        while !stopping {
+            stopping = queue.withLock { q in
+                swap(&q.commands, &batch)
+                q.polling = false
+                q.wakePending = false
+                return q.shuttingDown
+            }
+            for command in batch {
+                apply(command, &inFlight, stopping: stopping)
+            }
+            batch.removeAll(keepingCapacity: true)
+            if stopping { break }
+            _ = curl_multi_perform(multi, &running)
+            collectCompleted(&inFlight)
+            // Sleep only when nothing arrived meanwhile; otherwise go round again at once.
+            let idle: Bool = queue.withLock { q in
+                guard q.commands.isEmpty && !q.shuttingDown else { return false }
+                q.polling = true
+                return true
+            }
+            if idle {
+                _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+            }
+        }
+        for (raw, transfer) in inFlight {
+            _ = curl_multi_remove_handle(multi, raw)
+            transfer.finish(.shutdown)
+        }
+        inFlight.removeAll()
+        curl_multi_cleanup(multi)
+        logger.debug("curl worker stopped")
+        stopped.signal()
+    }
+
+    private func apply(_ command: WorkerCommand, _ inFlight: inout [UnsafeMutableRawPointer: Transfer], stopping: Bool) {
+        switch command {
+        case .add(let transfer):
+            if stopping {
+                transfer.finish(.shutdown)
+                return
+            }
+            let rc = curl_multi_add_handle(multi, transfer.easy.raw)
+            if rc == CURLM_OK {
+                inFlight[transfer.easy.raw] = transfer
+            } else {
+                let message = String(cString: curl_multi_strerror(rc))
+                transfer.finish(CurlError(code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_multi_add_handle: \(message)", kind: .other))
+            }
+        case .cancel(let transfer, let error):
+            if inFlight.removeValue(forKey: transfer.easy.raw) != nil {
+                _ = curl_multi_remove_handle(multi, transfer.easy.raw)
+                transfer.finish(error)
+            }
+        case .resume(let transfer):
+            if inFlight[transfer.easy.raw] != nil, let stream = transfer.stream {
+                stream.willUnpause()
+                _ = curl_easy_pause(transfer.easy.raw, relay_curl_pause_cont())
+            }
+        }
+    }
+
+    private func collectCompleted(_ inFlight: inout [UnsafeMutableRawPointer: Transfer]) {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let raw = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            _ = curl_multi_remove_handle(multi, raw)
+            guard let transfer = inFlight.removeValue(forKey: raw) else { continue }
+            transfer.finish(code == CURLE_OK ? nil : CurlError(code: code, detail: transfer.easy.errorDetail))
+        }
+    }
+}

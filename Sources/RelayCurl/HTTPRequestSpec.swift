@@ -1,0 +1,51 @@
+// One outbound HTTP request as plain values: method, URL, headers, body, timeouts, TLS and proxy.
+
+/// An outbound HTTP request. The URL is handed to libcurl as it is (no Foundation parsing);
+/// only `http` and `https` are allowed, for redirects too.
+public struct HTTPRequestSpec: Sendable {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, or any other token.
+    public var method: String
+    /// Absolute `http://` or `https://` URL.
+    public var url: String
+    /// Request headers in order. Names and values must not contain CR, LF or NUL. Without a
+    /// `Content-Type` no content type is sent; `Expect: 100-continue` is never sent unless given.
+    public var headers: [(name: String, value: String)]
+    /// Request body; sent when not empty, and always for `POST`, `PUT` and `PATCH`.
+    public var body: [UInt8]
+    /// Longest wait for the connection (TCP and TLS) to be established.
+    public var connectTimeout: Duration
+    /// Longest time for the whole transfer, body included; `.zero` means no limit.
+    public var totalTimeout: Duration
+    /// PEM bundle of the CAs to trust instead of the system's. Peer and host name are always verified.
+    public var caFile: String?
+    /// Proxy URL. `nil`: libcurl honours `http_proxy`, `https_proxy` and `no_proxy`; `""`: no proxy at all.
+    public var proxy: String?
+    /// Follow `Location` on 3xx answers, at most `maxRedirects` times.
+    public var followRedirects: Bool
+    /// Most redirects followed when `followRedirects` is on.
+    public var maxRedirects: Int
+
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [],
+        connectTimeout: Duration = .seconds(5),
+        totalTimeout: Duration = .seconds(30),
+        caFile: String? = nil,
+        proxy: String? = nil,
+        followRedirects: Bool = false,
+        maxRedirects: Int = 5
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.caFile = caFile
+        self.proxy = proxy
+        self.followRedirects = followRedirects
+        self.maxRedirects = maxRedirects
+    }
+}

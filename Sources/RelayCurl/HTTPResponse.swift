@@ -1,0 +1,68 @@
+// Response values: the status line and headers, and the buffered result of `execute`.
+
+/// Status and headers of the final response (after any followed redirects).
+public struct HTTPResponseHead: Sendable {
+    /// HTTP status code.
+    public var status: Int
+    /// Response headers in the order received; names as the server spelled them.
+    public var headers: [(name: String, value: String)]
+
+    public init(status: Int, headers: [(name: String, value: String)]) {
+        self.status = status
+        self.headers = headers
+    }
+
+    /// The value of the first header called `name`, compared without regard to ASCII case.
+    public func header(_ name: String) -> String? {
+        for header in headers where asciiCaseInsensitiveEquals(header.name, name) {
+            return header.value
+        }
+        return nil
+    }
+
+    /// Every value of the headers called `name`, compared without regard to ASCII case.
+    public func headers(named name: String) -> [String] {
+        headers.filter { asciiCaseInsensitiveEquals($0.name, name) }.map(\.value)
+    }
+}
+
+/// The result of ``CurlClient/execute(_:maxBodyBytes:)``. Any status is a result, not an error.
+public struct HTTPResult: Sendable {
+    public var head: HTTPResponseHead
+    /// The first `maxBodyBytes` bytes of the body; the rest was read and dropped.
+    public var body: [UInt8]
+    /// Whether the body was longer than `maxBodyBytes`.
+    public var bodyTruncated: Bool
+    /// URL of the last request made: the request's own unless redirects were followed.
+    public var effectiveURL: String
+    /// Time the whole transfer took, from start to the last byte.
+    public var totalTime: Duration
+
+    public init(head: HTTPResponseHead, body: [UInt8], bodyTruncated: Bool, effectiveURL: String, totalTime: Duration) {
+        self.head = head
+        self.body = body
+        self.bodyTruncated = bodyTruncated
+        self.effectiveURL = effectiveURL
+        self.totalTime = totalTime
+    }
+}
+
+func asciiCaseInsensitiveEquals(_ lhs: String, _ rhs: String) -> Bool {
+    var left = lhs.utf8.makeIterator()
+    var right = rhs.utf8.makeIterator()
+    while true {
+        switch (left.next(), right.next()) {
+        case (nil, nil):
+            return true
+        case let (l?, r?):
+            if l != r && asciiLower(l) != asciiLower(r) { return false }
+        default:
+            return false
+        }
+    }
+}
+
+@inline(__always)
+func asciiLower(_ byte: UInt8) -> UInt8 {
+    byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+}

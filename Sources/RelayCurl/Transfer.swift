@@ -1,0 +1,361 @@
+// One transfer's state: owns its easy handle (borrowed from the pool) and header list, collects
+// the response through libcurl's callbacks, and hands the outcome to the waiting caller.
+
+import CCurl
+
+/// State of one request from submission to completion.
+///
+/// Threading: the submitting task configures it; from `CurlCore.submit` until the worker
+/// resumes a continuation it is touched only by the worker thread (the callbacks run there);
+/// after that only by the task that awaited it. `cancelRequested` is guarded by the core's lock.
+final class Transfer: @unchecked Sendable {
+    let easy: EasyHandle
+    private let pool: EasyHandlePool
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let followRedirects: Bool
+
+    /// Header lines of the latest response, status line excluded; reset at every status line.
+    private(set) var headerBytes: [UInt8] = []
+    private(set) var status = 0
+    private(set) var body: [UInt8] = []
+    private(set) var bodyTruncated = false
+    private let maxBodyBytes: Int
+
+    /// Buffered mode: resumed once with nil (done) or the failure.
+    var completion: UnsafeContinuation<CurlError?, Never>?
+    /// Streaming mode: resumed once, when the final head is known or the transfer failed first.
+    var headContinuation: UnsafeContinuation<Result<HTTPResponseHead, CurlError>, Never>?
+    /// Streaming mode: the body chunks on their way to the consumer.
+    let stream: StreamBuffer?
+    /// Set under the core's lock; a cancelled transfer is never added to the multi handle.
+    var cancelRequested = false
+
+    private init(easy: EasyHandle, pool: EasyHandlePool, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?) {
+        self.easy = easy
+        self.pool = pool
+        self.followRedirects = followRedirects
+        self.maxBodyBytes = maxBodyBytes
+        self.stream = stream
+        // Allocated here, on the caller's thread, rather than grown on the worker.
+        headerBytes.reserveCapacity(1024)
+    }
+
+    deinit {
+        if let headerList { curl_slist_free_all(headerList) }
+        pool.release(easy)
+    }
+
+    /// A transfer for `request` with every libcurl option set, ready to be submitted.
+    static func make(
+        _ request: HTTPRequestSpec,
+        configuration: CurlClientConfiguration,
+        pool: EasyHandlePool,
+        maxBodyBytes: Int,
+        streaming: Bool
+    ) throws(CurlError) -> Transfer {
+        guard let easy = pool.acquire() else {
+            throw CurlError(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed", kind: .other)
+        }
+        let transfer = Transfer(
+            easy: easy, pool: pool, followRedirects: request.followRedirects,
+            maxBodyBytes: max(0, maxBodyBytes),
+            stream: streaming ? StreamBuffer(limit: max(1, configuration.streamBufferBytes)) : nil
+        )
+        try transfer.configure(request, configuration: configuration, streaming: streaming)
+        return transfer
+    }
+
+    private func configure(_ request: HTTPRequestSpec, configuration: CurlClientConfiguration, streaming: Bool) throws(CurlError) {
+        let h = easy.raw
+        var rc = CURLE_OK
+        func set(_ code: CURLcode) { if rc == CURLE_OK { rc = code } }
+
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        set(relay_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, easy.errorBuffer))
+        set(relay_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1))
+        set(request.url.withCString { relay_curl_setopt_string(h, CURLOPT_URL, $0) })
+        set(relay_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(relay_curl_setopt_long(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+
+        set(relay_curl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION) { data, size, count, opaque in
+            guard let opaque else { return 0 }
+            return Unmanaged<Transfer>.fromOpaque(opaque).takeUnretainedValue().receiveBody(data, size * count)
+        })
+        set(relay_curl_setopt_pointer(h, CURLOPT_WRITEDATA, me))
+        set(relay_curl_setopt_write_callback(h, CURLOPT_HEADERFUNCTION) { data, size, count, opaque in
+            guard let opaque else { return 0 }
+            return Unmanaged<Transfer>.fromOpaque(opaque).takeUnretainedValue().receiveHeader(data, size * count)
+        })
+        set(relay_curl_setopt_pointer(h, CURLOPT_HEADERDATA, me))
+
+        set(relay_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds))
+        set(relay_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, request.totalTimeout.curlMilliseconds))
+
+        set(relay_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
+        set(relay_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
+        if let caFile = request.caFile {
+            set(caFile.withCString { relay_curl_setopt_string(h, CURLOPT_CAINFO, $0) })
+        }
+        if let proxy = request.proxy {
+            set(proxy.withCString { relay_curl_setopt_string(h, CURLOPT_PROXY, $0) })
+        }
+        if request.followRedirects {
+            set(relay_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 1))
+            set(relay_curl_setopt_long(h, CURLOPT_MAXREDIRS, max(0, request.maxRedirects)))
+            set(relay_curl_setopt_string(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+        }
+        switch configuration.httpVersion {
+        case .http1_1:
+            set(relay_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+        case .http2IfOffered:
+            set(relay_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+            set(relay_curl_setopt_long(h, CURLOPT_PIPEWAIT, 1))
+        }
+        if streaming {
+            set(relay_curl_setopt_long(h, CURLOPT_BUFFERSIZE, min(max(configuration.streamChunkBytes, 1024), 512 * 1024)))
+        }
+
+        try setMethodAndBody(request, rc: &rc)
+        try setHeaders(request.headers, hasBody: hasBody(request))
+        if rc != CURLE_OK {
+            throw CurlError(code: rc, detail: easy.errorDetail)
+        }
+    }
+
+    private func hasBody(_ request: HTTPRequestSpec) -> Bool {
+        if !request.body.isEmpty { return true }
+        switch request.method {
+        case "POST", "PUT", "PATCH": return true
+        default: return false
+        }
+    }
+
+    private func setMethodAndBody(_ request: HTTPRequestSpec, rc: inout CURLcode) throws(CurlError) {
+        let h = easy.raw
+        func set(_ code: CURLcode) { if rc == CURLE_OK { rc = code } }
+        let method = request.method
+        guard !method.isEmpty, method.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+            throw .invalidRequest("invalid HTTP method '\(method)'")
+        }
+        if hasBody(request) {
+            set(relay_curl_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            if request.body.isEmpty {
+                set(relay_curl_setopt_string(h, CURLOPT_COPYPOSTFIELDS, ""))
+            } else {
+                set(request.body.withUnsafeBytes { bytes in
+                    relay_curl_setopt_pointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                })
+            }
+            if method != "POST" {
+                set(method.withCString { relay_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, $0) })
+            }
+        } else if method == "HEAD" {
+            set(relay_curl_setopt_long(h, CURLOPT_NOBODY, 1))
+        } else if method != "GET" {
+            set(method.withCString { relay_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, $0) })
+        }
+    }
+
+    private func setHeaders(_ headers: [(name: String, value: String)], hasBody: Bool) throws(CurlError) {
+        var sawContentType = false
+        var sawExpect = false
+        for header in headers {
+            if asciiCaseInsensitiveEquals(header.name, "content-type") { sawContentType = true }
+            if asciiCaseInsensitiveEquals(header.name, "expect") { sawExpect = true }
+            try appendHeader(name: header.name, value: header.value)
+        }
+        // libcurl would add `Content-Type: application/x-www-form-urlencoded` to a body, and
+        // `Expect: 100-continue` to large ones; an empty value removes its own header.
+        if hasBody && !sawContentType { try appendHeader(name: "Content-Type", value: "", remove: true) }
+        if !sawExpect { try appendHeader(name: "Expect", value: "", remove: true) }
+        if let headerList {
+            let rc = relay_curl_setopt_slist(easy.raw, CURLOPT_HTTPHEADER, headerList)
+            if rc != CURLE_OK { throw CurlError(code: rc, detail: "") }
+        }
+    }
+
+    /// Appends `name: value` (or `name;` for an empty value, `name:` to remove libcurl's own).
+    private func appendHeader(name: String, value: String, remove: Bool = false) throws(CurlError) {
+        enum Outcome { case appended(UnsafeMutablePointer<curl_slist>), invalid, outOfMemory }
+        let outcome: Outcome = withUnsafeTemporaryAllocation(of: CChar.self, capacity: name.utf8.count + value.utf8.count + 3) { line in
+            var index = 0
+            func put(_ byte: UInt8) {
+                line[index] = CChar(bitPattern: byte)
+                index += 1
+            }
+            for byte in name.utf8 {
+                if byte == 0 || byte == 0x0a || byte == 0x0d { return .invalid }
+                put(byte)
+            }
+            if value.isEmpty && !remove {
+                put(UInt8(ascii: ";"))
+            } else {
+                put(UInt8(ascii: ":"))
+                if !value.isEmpty { put(UInt8(ascii: " ")) }
+                for byte in value.utf8 {
+                    if byte == 0 || byte == 0x0a || byte == 0x0d { return .invalid }
+                    put(byte)
+                }
+            }
+            put(0)
+            guard let text = line.baseAddress, let list = curl_slist_append(headerList, text) else { return .outOfMemory }
+            return .appended(list)
+        }
+        switch outcome {
+        case .appended(let list):
+            headerList = list
+        case .invalid:
+            throw .invalidRequest("header '\(name)' contains CR, LF or NUL")
+        case .outOfMemory:
+            throw CurlError(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed", kind: .other)
+        }
+    }
+
+    // MARK: - Callbacks (worker thread)
+
+    private func receiveHeader(_ data: UnsafeMutablePointer<CChar>?, _ count: Int) -> Int {
+        guard let data, count > 0 else { return count }
+        let line = UnsafeRawBufferPointer(start: data, count: count)
+        if count >= 5 && line[0] == UInt8(ascii: "H") && line[1] == UInt8(ascii: "T") && line[2] == UInt8(ascii: "T")
+            && line[3] == UInt8(ascii: "P") && line[4] == UInt8(ascii: "/") {
+            headerBytes.removeAll(keepingCapacity: true)
+            status = parseStatus(line)
+        } else if line[0] == 0x0d || line[0] == 0x0a {
+            if headContinuation != nil && isFinalHead { deliverHead() }
+        } else {
+            headerBytes.append(contentsOf: line)
+        }
+        return count
+    }
+
+    /// Whether the head just ended is the one the body belongs to (not 1xx, not a followed redirect).
+    private var isFinalHead: Bool {
+        if status < 200 { return false }
+        if followRedirects, [301, 302, 303, 307, 308].contains(status) {
+            return !parseHeaderLines(headerBytes).contains { asciiCaseInsensitiveEquals($0.name, "location") }
+        }
+        return true
+    }
+
+    private func receiveBody(_ data: UnsafeMutablePointer<CChar>?, _ count: Int) -> Int {
+        guard let data else { return count }
+        if let stream {
+            if headContinuation != nil { deliverHead() }
+            return stream.offer(UnsafeRawBufferPointer(start: data, count: count))
+        }
+        let room = maxBodyBytes - body.count
+        if room > 0 {
+            if body.capacity == 0 { body.reserveCapacity(min(maxBodyBytes, max(count, 4096))) }
+            body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: min(room, count)))
+        }
+        if count > room { bodyTruncated = true }
+        return count
+    }
+
+    private func deliverHead() {
+        guard let continuation = headContinuation else { return }
+        headContinuation = nil
+        continuation.resume(returning: .success(head))
+    }
+
+    /// Called once by the worker when the transfer left the multi handle (or never entered it).
+    func finish(_ failure: CurlError?) {
+        if let stream {
+            if let continuation = headContinuation {
+                headContinuation = nil
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(head))
+            }
+            stream.finish(failure)
+        } else if let completion {
+            self.completion = nil
+            completion.resume(returning: failure)
+        }
+    }
+
+    // MARK: - Results (awaiting task, after completion)
+
+    var head: HTTPResponseHead {
+        HTTPResponseHead(status: status, headers: parseHeaderLines(headerBytes))
+    }
+
+    func result(for request: HTTPRequestSpec) -> HTTPResult {
+        var totalMicros: curl_off_t = 0
+        _ = relay_curl_getinfo_off_t(easy.raw, CURLINFO_TOTAL_TIME_T, &totalMicros)
+        var effectiveURL = request.url
+        if request.followRedirects {
+            var pointer: UnsafeMutablePointer<CChar>?
+            if relay_curl_getinfo_string(easy.raw, CURLINFO_EFFECTIVE_URL, &pointer) == CURLE_OK, let pointer {
+                effectiveURL = String(cString: pointer)
+            }
+        }
+        return HTTPResult(
+            head: head, body: body, bodyTruncated: bodyTruncated,
+            effectiveURL: effectiveURL, totalTime: .microseconds(totalMicros)
+        )
+    }
+}
+
+/// The status code of an HTTP status line (`HTTP/1.1 204 No Content`, `HTTP/2 200`).
+func parseStatus(_ line: UnsafeRawBufferPointer) -> Int {
+    var index = 0
+    while index < line.count && line[index] != UInt8(ascii: " ") { index += 1 }
+    while index < line.count && line[index] == UInt8(ascii: " ") { index += 1 }
+    var status = 0
+    var digits = 0
+    while index < line.count, digits < 3, line[index] >= UInt8(ascii: "0"), line[index] <= UInt8(ascii: "9") {
+        status = status * 10 + Int(line[index] - UInt8(ascii: "0"))
+        index += 1
+        digits += 1
+    }
+    return digits == 3 ? status : 0
+}
+
+/// Splits raw `Name: value\r\n` lines; folded continuation lines join the previous value.
+func parseHeaderLines(_ bytes: [UInt8]) -> [(name: String, value: String)] {
+    var headers: [(name: String, value: String)] = []
+    bytes.withUnsafeBufferPointer { buffer in
+        var start = 0
+        while start < buffer.count {
+            var end = start
+            while end < buffer.count && buffer[end] != 0x0a { end += 1 }
+            var lineEnd = end
+            if lineEnd > start && buffer[lineEnd - 1] == 0x0d { lineEnd -= 1 }
+            defer { start = end + 1 }
+            guard lineEnd > start else { continue }
+            if buffer[start] == 0x20 || buffer[start] == 0x09 {
+                if let last = headers.indices.last {
+                    let folded = trimmed(buffer, start, lineEnd)
+                    headers[last].value += " " + String(decoding: buffer[folded], as: UTF8.self)
+                }
+                continue
+            }
+            var colon = start
+            while colon < lineEnd && buffer[colon] != UInt8(ascii: ":") { colon += 1 }
+            guard colon < lineEnd else { continue }
+            let name = String(decoding: buffer[start..<colon], as: UTF8.self)
+            let value = String(decoding: buffer[trimmed(buffer, colon + 1, lineEnd)], as: UTF8.self)
+            headers.append((name: name, value: value))
+        }
+    }
+    return headers
+}
+
+private func trimmed(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Range<Int> {
+    var lower = start
+    var upper = end
+    while lower < upper && (buffer[lower] == 0x20 || buffer[lower] == 0x09) { lower += 1 }
+    while upper > lower && (buffer[upper - 1] == 0x20 || buffer[upper - 1] == 0x09) { upper -= 1 }
+    return lower..<upper
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up and capped at ~24 days (`Int32.max`); 0 for negatives.
+    var curlMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 || seconds > 0 else { return 0 }
+        let cap = Int64(Int32.max)
+        guard seconds < cap / 1000 else { return Int(cap) }
+        let fraction = (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int(min(cap, seconds * 1000 + fraction))
+    }
+}

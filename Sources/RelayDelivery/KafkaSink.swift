@@ -1,0 +1,231 @@
+// KafkaSink: delivers a batch to one Kafka topic as CloudEvents (binary mode) and maps delivery reports to outcomes.
+import Logging
+import RelayCore
+import RelayKafka
+import Synchronization
+
+/// A Kafka destination (SPEC §6).
+///
+/// Each item becomes one message on the destination's topic: key = the rendered key (UTF-8, none
+/// when nil), value = the event JSON verbatim, headers = CloudEvents binary-mode attributes with
+/// Kafka's `ce_` prefix, `content-type: application/json`, then the route's rendered headers.
+/// An item is `.delivered` only on its delivery report. A message over the producer's
+/// `message.max.bytes` is not sent but dead-lettered with its size; permanent and fatal errors
+/// are dead, the rest retry. With `deadLetterTopic` set, dead items are also produced there
+/// (best effort).
+public final class KafkaSink: Sink {
+    /// Added to a message's key, value and header bytes to estimate its size on the wire
+    /// (librdkafka's own record overhead is below this).
+    public static let messageOverheadBytes = 100
+
+    public let name: String
+    public let destination: KafkaDestination
+    public let maxBatchSize: Int
+    public let maxConcurrentBatches: Int
+    /// The producer's `message.max.bytes`: larger messages are dead-lettered without being sent.
+    public let maxMessageBytes: Int
+
+    private let clusters: KafkaClusters
+    private let logger: Logger
+    private let isShutDown = Atomic<Bool>(false)
+
+    /// Creates the sink and acquires its (possibly shared) producer from `clusters`; throws a
+    /// ``KafkaError`` for an invalid producer configuration or `brokers` value.
+    public init(
+        name: String,
+        destination: KafkaDestination,
+        clusters: KafkaClusters,
+        logger: Logger,
+        maxBatchSize: Int = 5000,
+        maxConcurrentBatches: Int = 4
+    ) throws(KafkaError) {
+        let producer = try clusters.acquireProducer(for: destination)
+        self.name = name
+        self.destination = destination
+        self.clusters = clusters
+        self.maxBatchSize = maxBatchSize
+        self.maxConcurrentBatches = maxConcurrentBatches
+        self.maxMessageBytes = producer.configuration.maxMessageBytes
+        var logger = logger
+        logger[metadataKey: "destination"] = "\(name)"
+        self.logger = logger
+    }
+
+    public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
+        guard !batch.isEmpty else { return [] }
+        let producer: KafkaProducer
+        do {
+            guard !isShutDown.load(ordering: .acquiring) else { throw Self.sinkShutDownError }
+            producer = try clusters.producer(for: destination)
+        } catch {
+            let outcome = outcome(for: error)
+            return batch.map { _ in outcome }
+        }
+
+        var outcomes = [DeliveryOutcome](repeating: .delivered, count: batch.count)
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(batch.count)
+        var sentIndices: [Int] = []
+        sentIndices.reserveCapacity(batch.count)
+        var oversized: [Int] = []
+        for (index, item) in batch.enumerated() {
+            let message = message(for: item)
+            let size = Self.approximateSize(of: message)
+            if size > maxMessageBytes {
+                outcomes[index] = .dead(reason: "kafka \(name): message of about \(size) bytes (value \(item.body.count) "
+                    + "bytes plus key and headers) exceeds message.max.bytes \(maxMessageBytes); not sent")
+                oversized.append(index)
+            } else {
+                messages.append(message)
+                sentIndices.append(index)
+            }
+        }
+
+        let reports = await producer.send(messages)
+        var dead: [(index: Int, message: KafkaMessage)] = []
+        for (position, report) in reports.enumerated() {
+            guard case .failure(let error) = report else { continue }
+            let index = sentIndices[position]
+            outcomes[index] = outcome(for: error)
+            if case .dead = outcomes[index] { dead.append((index, messages[position])) }
+        }
+        logFailures(outcomes, oversized: oversized.count)
+
+        if let deadLetterTopic = destination.deadLetterTopic, !(dead.isEmpty && oversized.isEmpty) {
+            await publishDeadLetters(dead, oversized: oversized, outcomes: outcomes, to: deadLetterTopic, fallback: producer)
+        }
+        return outcomes
+    }
+
+    /// Releases this sink's hold on its producer: the last sink using a shared producer flushes
+    /// and closes it (at most ``KafkaClusters/flushTimeout``). Later batches are answered
+    /// `.retry`. Idempotent.
+    public func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        await clusters.releaseProducer(for: destination)
+    }
+
+    // MARK: - Messages
+
+    /// The CloudEvents binary-mode message for `item` on the destination's topic.
+    func message(for item: DeliveryItem) -> KafkaMessage {
+        var headers: [(name: String, value: [UInt8])] = []
+        headers.reserveCapacity(8 + item.headers.count)
+        for attribute in CloudEvents.attributes(of: item) {
+            headers.append(("ce_" + attribute.name, Array(attribute.value.utf8)))
+        }
+        headers.append(("content-type", Self.contentType))
+        for header in item.headers {
+            headers.append((header.name, Array(header.value.utf8)))
+        }
+        return KafkaMessage(
+            topic: destination.topic,
+            key: item.key.map { Array($0.utf8) },
+            value: item.body,
+            headers: headers
+        )
+    }
+
+    /// Value + key + header names and values + ``messageOverheadBytes``.
+    static func approximateSize(of message: KafkaMessage) -> Int {
+        var size = message.value.count + (message.key?.count ?? 0) + messageOverheadBytes
+        for header in message.headers {
+            size += header.name.utf8.count + header.value.count
+        }
+        return size
+    }
+
+    private static let contentType = Array("application/json".utf8)
+
+    // MARK: - Outcomes
+
+    private func outcome(for error: any Error) -> DeliveryOutcome {
+        guard let error = error as? KafkaError else {
+            return .retry(after: nil, reason: "kafka \(name): \(error)")
+        }
+        let reason = "kafka \(name): \(error.message) (\(error.name))"
+        if error.isFatal || !error.isRetriable { return .dead(reason: reason) }
+        return .retry(after: nil, reason: reason)
+    }
+
+    private func logFailures(_ outcomes: [DeliveryOutcome], oversized: Int) {
+        var retries = 0
+        var deadCount = 0
+        var firstReason: String?
+        for outcome in outcomes {
+            switch outcome {
+            case .delivered: continue
+            case .retry(_, let reason):
+                retries += 1
+                if firstReason == nil { firstReason = reason }
+            case .dead(let reason):
+                deadCount += 1
+                if firstReason == nil { firstReason = reason }
+            }
+        }
+        guard let firstReason else { return }
+        let metadata: Logger.Metadata = [
+            "topic": "\(destination.topic)", "batch": "\(outcomes.count)", "retry": "\(retries)",
+            "dead": "\(deadCount)", "oversized": "\(oversized)", "reason": "\(firstReason)",
+        ]
+        if deadCount > 0 {
+            logger.error("kafka deliveries dead-lettered", metadata: metadata)
+        } else {
+            logger.warning("kafka deliveries to retry", metadata: metadata)
+        }
+    }
+
+    // MARK: - Dead-letter topic
+
+    /// Produces every dead item to `topic` with `relay_dead_reason` and `relay_destination`
+    /// headers. Best effort: failures and messages too large to fit are logged, outcomes stay.
+    private func publishDeadLetters(
+        _ dead: [(index: Int, message: KafkaMessage)],
+        oversized: [Int],
+        outcomes: [DeliveryOutcome],
+        to topic: String,
+        fallback: KafkaProducer
+    ) async {
+        var letters: [KafkaMessage] = []
+        var tooLarge = 0
+        for (index, message) in dead {
+            guard case .dead(let reason) = outcomes[index] else { continue }
+            var letter = message
+            letter.topic = topic
+            letter.headers.append(("relay_dead_reason", Array(reason.utf8)))
+            letter.headers.append(("relay_destination", Array(name.utf8)))
+            if Self.approximateSize(of: letter) > maxMessageBytes {
+                tooLarge += 1
+            } else {
+                letters.append(letter)
+            }
+        }
+        // An oversized item does not fit the dead-letter topic either (it only gains headers).
+        tooLarge += oversized.count
+        if tooLarge > 0 {
+            logger.warning("dead items too large for the dead-letter topic; kept in the outbox only", metadata: [
+                "deadLetterTopic": "\(topic)", "messages": "\(tooLarge)",
+            ])
+        }
+        guard !letters.isEmpty else { return }
+        // After a fatal error the producer is replaced; use the fresh one if there is one.
+        let producer = (try? clusters.producer(for: destination)) ?? fallback
+        let reports = await producer.send(letters)
+        var failed = 0
+        var firstError: KafkaError?
+        for case .failure(let error) in reports {
+            failed += 1
+            if firstError == nil { firstError = error }
+        }
+        if let firstError {
+            logger.error("cannot publish dead letters", metadata: [
+                "deadLetterTopic": "\(topic)", "failed": "\(failed)", "of": "\(letters.count)", "error": "\(firstError)",
+            ])
+        }
+    }
+
+    private static let sinkShutDownError = KafkaError(
+        code: KafkaError.Code.destroyed, name: "_DESTROY", message: "the Kafka sink is shut down",
+        isRetriable: true, isFatal: false
+    )
+}

@@ -1,0 +1,125 @@
+// SQLiteOutbox as the dispatcher's DeliveryQueue.
+import Foundation
+import GRDB
+import RelayCore
+
+extension SQLiteOutbox: DeliveryQueue {
+    public func pendingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
+        try await database.read { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT d.id, d.destination, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
+                       e.id AS event_id, e.source, e.type, e.subject, e.received_at, e.body
+                FROM deliveries d JOIN events e ON e.id = d.event_id
+                WHERE d.destination = ? AND d.state = 0 AND d.id > ?
+                ORDER BY d.id LIMIT ?
+                """), arguments: [destination, afterID, limit])
+            return rows.map { row in
+                let attempts: Int = row["attempts"]
+                let headers: String = row["headers"]
+                let body: Data = row["body"]
+                return PendingDelivery(
+                    item: DeliveryItem(
+                        deliveryID: row["id"], destination: row["destination"], eventID: row["event_id"],
+                        source: row["source"], eventType: row["type"], subject: row["subject"],
+                        receivedAt: Date(timeIntervalSince1970: row["received_at"]), key: row["msg_key"],
+                        headers: HeaderCoding.decode(headers), body: Array(body), attempt: attempts + 1),
+                    attempts: attempts,
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]))
+            }
+        }
+    }
+
+    public func record(_ outcomes: [(deliveryID: Int64, outcome: RecordedOutcome)], at now: Date) async throws {
+        let stamp = now.timeIntervalSince1970
+        try await database.write { db in
+            let delivered = try db.cachedStatement(sql: "UPDATE deliveries SET state = 2, attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id = ?")
+            let retry = try db.cachedStatement(sql: "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
+            let dead = try db.cachedStatement(sql: "UPDATE deliveries SET state = 3, attempts = attempts + 1, finished_at = ?, last_error = ? WHERE id = ?")
+            for (id, outcome) in outcomes {
+                switch outcome {
+                case .delivered: try delivered.execute(arguments: [stamp, id])
+                case .retry(let next, let error): try retry.execute(arguments: [next.timeIntervalSince1970, error, id])
+                case .dead(let reason): try dead.execute(arguments: [stamp, reason, id])
+                }
+            }
+        }
+    }
+
+    public func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
+        try await database.read { db in
+            var sql = "SELECT id, event_id, destination, route, attempts, created_at, finished_at, last_error FROM deliveries WHERE state = 3"
+            var arguments: StatementArguments = []
+            if let destination {
+                sql += " AND destination = ?"
+                arguments += [destination]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let finished: Double? = row["finished_at"]
+                return DeadLetter(deliveryID: row["id"], eventID: row["event_id"], destination: row["destination"],
+                                  route: row["route"], attempts: row["attempts"],
+                                  createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                                  deadAt: finished.map(Date.init(timeIntervalSince1970:)),
+                                  reason: row["last_error"] ?? "")
+            }
+        }
+    }
+
+    public func replay(deliveryIDs: [Int64]) async throws -> Int {
+        let now = Date().timeIntervalSince1970
+        return try await database.write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE deliveries SET state = 0, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
+                WHERE id = ? AND state = 3
+                """)
+            var count = 0
+            for id in deliveryIDs {
+                try statement.execute(arguments: [now, now, id])
+                count += db.changesCount
+            }
+            return count
+        }
+    }
+
+    public func replay(destination: String) async throws -> Int {
+        let now = Date().timeIntervalSince1970
+        return try await database.write { db in
+            try db.execute(sql: """
+                UPDATE deliveries SET state = 0, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
+                WHERE destination = ? AND state = 3
+                """, arguments: [now, now, destination])
+            return db.changesCount
+        }
+    }
+
+    public func stats(now: Date) async throws -> [DestinationStats] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT destination,
+                       SUM(state = 0) AS pending, MIN(CASE WHEN state = 0 THEN created_at END) AS oldest,
+                       SUM(state = 3) AS dead, SUM(state = 2) AS delivered
+                FROM deliveries GROUP BY destination ORDER BY destination
+                """).map { row in
+                let oldest: Double? = row["oldest"]
+                return DestinationStats(destination: row["destination"], pending: row["pending"],
+                                        oldestPendingAge: oldest.map { max(0, now.timeIntervalSince1970 - $0) },
+                                        dead: row["dead"], delivered: row["delivered"])
+            }
+        }
+    }
+
+    public func prune(deliveredBefore cutoff: Date) async throws -> Int {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM deliveries WHERE state = 2 AND finished_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            let removed = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM events WHERE received_at < ?
+                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
+                  AND NOT EXISTS (SELECT 1 FROM export_jobs j WHERE j.event_id = events.id)
+                """, arguments: [cutoff.timeIntervalSince1970])
+            return removed
+        }
+    }
+}
