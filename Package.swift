@@ -73,7 +73,11 @@ let package = Package(
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RelayDeliveryTests", dependencies: ["RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka"]),
+        .testTarget(name: "RelayDeliveryTests", dependencies: [
+            "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "RelayHTTPTests", dependencies: [
             "RelayHTTP", "RelayCore", "RelayOutbox",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,5 @@
 // KafkaClusters: the process's Kafka clients — one shared producer per brokers+properties, one in-process mock cluster per `embedded`/`mock:N`.
+import Foundation
 import Logging
 import RelayCore
 import RelayKafka
@@ -98,24 +99,25 @@ public final class KafkaClusters: Sendable {
     /// Flushes and closes every producer (up to ``flushTimeout``), then releases the mock
     /// clusters. Later calls for producers throw; idempotent.
     public func shutdown() async {
-        let (producers, clusters) = state.withLock { state in
+        let released = ReleasedClusters()
+        let producers = state.withLock { state in
             state.isShutDown = true
-            let taken = (Array(state.producers.values), Array(state.clusters.values))
+            let producers = Array(state.producers.values)
+            released.take(state.clusters.values)
             state.producers = [:]
             state.users = [:]
             state.clusters = [:]
-            return taken
+            return producers
         }
         await withTaskGroup(of: Void.self) { group in
             for producer in producers {
                 group.addTask { await producer.shutdownGracefully(flushTimeout: Self.flushTimeout) }
             }
         }
-        if !clusters.isEmpty {
-            logger.info("embedded Kafka stopped", metadata: ["clusters": "\(clusters.count)"])
+        let count = await released.destroyOnOwnThread()
+        if count > 0 {
+            logger.info("embedded Kafka stopped", metadata: ["clusters": "\(count)"])
         }
-        // The clusters are destroyed here, when the last reference goes (after their producers).
-        withExtendedLifetime(clusters) {}
     }
 
     // MARK: - Under the lock
@@ -163,5 +165,32 @@ public final class KafkaClusters: Sendable {
     private static func invalidBrokers(_ message: String) -> KafkaError {
         KafkaError(code: KafkaError.Code.invalidArgument, name: "_INVALID_ARG", message: message,
                    isRetriable: false, isFatal: false)
+    }
+}
+
+/// Mock clusters on their way out. Destroying one blocks for about a second (librdkafka joins
+/// its threads), so the last references are dropped on a thread of their own, never on the
+/// cooperative pool. A cluster someone else still holds is destroyed when they let it go.
+private final class ReleasedClusters: Sendable {
+    private let clusters = Mutex<[KafkaMockCluster]>([])
+
+    func take(_ more: some Sequence<KafkaMockCluster>) {
+        clusters.withLock { $0.append(contentsOf: more) }
+    }
+
+    /// Drops the references on a new thread; returns how many there were once that is done.
+    func destroyOnOwnThread() async -> Int {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+            let thread = Thread {
+                let count = self.clusters.withLock { clusters in
+                    let count = clusters.count
+                    clusters.removeAll()
+                    return count
+                }
+                continuation.resume(returning: count)
+            }
+            thread.name = "kafka-mock-release"
+            thread.start()
+        }
     }
 }

@@ -18,6 +18,7 @@ public final class KafkaSink: Sink {
     /// (librdkafka's own record overhead is below this).
     public static let messageOverheadBytes = 100
 
+    /// The destination's name in the routing table (used in reasons, logs and `relay_destination`).
     public let name: String
     public let destination: KafkaDestination
     public let maxBatchSize: Int
@@ -108,7 +109,7 @@ public final class KafkaSink: Sink {
     // MARK: - Messages
 
     /// The CloudEvents binary-mode message for `item` on the destination's topic.
-    func message(for item: DeliveryItem) -> KafkaMessage {
+    private func message(for item: DeliveryItem) -> KafkaMessage {
         var headers: [(name: String, value: [UInt8])] = []
         headers.reserveCapacity(8 + item.headers.count)
         for attribute in CloudEvents.attributes(of: item) {
@@ -127,7 +128,7 @@ public final class KafkaSink: Sink {
     }
 
     /// Value + key + header names and values + ``messageOverheadBytes``.
-    static func approximateSize(of message: KafkaMessage) -> Int {
+    private static func approximateSize(of message: KafkaMessage) -> Int {
         var size = message.value.count + (message.key?.count ?? 0) + messageOverheadBytes
         for header in message.headers {
             size += header.name.utf8.count + header.value.count

@@ -1,0 +1,340 @@
+// Buffered requests against a real loopback server: statuses, headers, bodies, failures,
+// timeouts, TLS, keep-alive, concurrency, cancellation and shutdown.
+
+import Foundation
+import Logging
+import Testing
+@testable import RelayCurl
+
+/// Runs `operation` and returns the error it threw, or nil.
+func failure<T>(_ operation: () async throws(CurlError) -> T) async -> CurlError? {
+    do {
+        _ = try await operation()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func makeClient(_ configuration: CurlClientConfiguration = CurlClientConfiguration()) -> CurlClient {
+    CurlClient(configuration: configuration, logger: Logger(label: "relay-curl-test"))
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct CurlClientTests {
+    @Test func okWithBody() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let url = server.baseURL + "/status/200?body=hello"
+        let result = try await client.execute(HTTPRequestSpec(url: url))
+        #expect(result.head.status == 200)
+        #expect(result.body == Array("hello".utf8))
+        #expect(!result.bodyTruncated)
+        #expect(result.effectiveURL == url)
+        #expect(result.totalTime > .zero)
+        #expect(result.head.header("content-length") == "5")
+    }
+
+    @Test func noContent() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let result = try await client.execute(HTTPRequestSpec(method: "POST", url: server.baseURL + "/status/204", body: Array("{}".utf8)))
+        #expect(result.head.status == 204)
+        #expect(result.body.isEmpty)
+    }
+
+    @Test func errorStatusesAreResultsNotErrors() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        for status in [400, 404, 429, 500, 503] {
+            let result = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/\(status)?body=nope"))
+            #expect(result.head.status == status)
+            #expect(result.body == Array("nope".utf8))
+        }
+    }
+
+    @Test func responseHeadersAreFoundCaseInsensitively() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let result = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/503?h=Retry-After:120&h=X-Multi:a&h=x-multi:b"))
+        #expect(result.head.status == 503)
+        #expect(result.head.header("retry-after") == "120")
+        #expect(result.head.header("RETRY-AFTER") == "120")
+        #expect(result.head.header("Retry-After") == "120")
+        #expect(result.head.headers(named: "X-MULTI") == ["a", "b"])
+        #expect(result.head.header("Retry") == nil)
+        #expect(result.head.headers.contains { $0.name == "Retry-After" && $0.value == "120" })
+    }
+
+    @Test func requestHeadersAndBodyArriveIntact() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let body = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }  // past 1 KiB, all byte values
+        for method in ["POST", "PUT", "PATCH"] {
+            let request = HTTPRequestSpec(
+                method: method, url: server.baseURL + "/echo?q=1",
+                headers: [("Content-Type", "application/json"), ("X-Trace", "a b  c"), ("Authorization", "Bearer t0k3n"), ("X-Empty", "")],
+                body: body
+            )
+            let result = try await client.execute(request)
+            #expect(result.head.status == 200)
+            let echo = try JSONDecoder().decode(Echo.self, from: Data(result.body))
+            #expect(echo.method == method)
+            #expect(echo.path == "/echo?q=1")
+            #expect(echo.header("Content-Type") == "application/json")
+            #expect(echo.header("X-Trace") == "a b  c")
+            #expect(echo.header("Authorization") == "Bearer t0k3n")
+            #expect(echo.header("X-Empty") == "")
+            #expect(echo.header("Content-Length") == "4096")
+            #expect(echo.header("Expect") == nil)
+            #expect(Data(base64Encoded: echo.body) == Data(body))
+        }
+        // No body and no Content-Type: libcurl's form content type must not appear.
+        let post = try await client.execute(HTTPRequestSpec(method: "POST", url: server.baseURL + "/echo"))
+        let echo = try JSONDecoder().decode(Echo.self, from: Data(post.body))
+        #expect(echo.method == "POST")
+        #expect(echo.header("Content-Type") == nil)
+        #expect(echo.header("Content-Length") == "0")
+        let delete = try await client.execute(HTTPRequestSpec(method: "DELETE", url: server.baseURL + "/echo"))
+        #expect(try JSONDecoder().decode(Echo.self, from: Data(delete.body)).method == "DELETE")
+        let head = try await client.execute(HTTPRequestSpec(method: "HEAD", url: server.baseURL + "/status/200?body=abc"))
+        #expect(head.head.status == 200)
+        #expect(head.body.isEmpty)
+    }
+
+    @Test func invalidRequestsAreRejectedBeforeSending() async throws {
+        let client = makeClient()
+        defer { client.shutdown() }
+        let injected = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: "http://127.0.0.1:9/", headers: [("X-Bad", "a\r\nInjected: yes")]))
+        }
+        #expect(injected?.kind == .other)
+        let method = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(method: "GE T", url: "http://127.0.0.1:9/"))
+        }
+        #expect(method?.kind == .other)
+        let scheme = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: "file:///etc/passwd"))
+        }
+        #expect(scheme?.kind == .other)
+    }
+
+    @Test func bodyIsBoundedByMaxBodyBytes() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let result = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/big?size=300000"), maxBodyBytes: 1000)
+        #expect(result.head.status == 200)
+        #expect(result.body.count == 1000)
+        #expect(result.bodyTruncated)
+        // The connection stays usable: the rest of the body was read, not abandoned.
+        let next = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
+        #expect(String(decoding: next.body, as: UTF8.self) == "1")
+    }
+
+    @Test func refusedConnectionIsConnectError() async throws {
+        let server = try await TestServer.start()
+        let port = server.port
+        server.stop()
+        let client = makeClient()
+        defer { client.shutdown() }
+        let error = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: "http://127.0.0.1:\(port)/", connectTimeout: .seconds(2)))
+        }
+        #expect(error?.kind == .connect)
+        #expect(error?.code == 7)
+        #expect(error?.message.isEmpty == false)
+    }
+
+    @Test func silentServerHitsTotalTimeout() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang", totalTimeout: .milliseconds(800)))
+        }
+        let elapsed = clock.now - start
+        #expect(error?.kind == .timeout)
+        #expect(error?.code == 28)
+        #expect(elapsed >= .milliseconds(750))
+        #expect(elapsed < .seconds(3))
+    }
+
+    @Test func closedConnectionIsNetworkError() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let error = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/close"))
+        }
+        #expect(error?.kind == .network)
+    }
+
+    @Test func tlsVerifiesAgainstCustomCA() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let server = try await TestServer.start(tls: certificates)
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let trusted = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200?body=secure", caFile: certificates.caCertificate))
+        #expect(trusted.head.status == 200)
+        #expect(trusted.body == Array("secure".utf8))
+        let untrusted = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        }
+        #expect(untrusted?.kind == .tls)
+        let badFile = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200", caFile: "/nonexistent/ca.pem"))
+        }
+        #expect(badFile?.kind == .tls)
+        // HTTP/2 is only asked for; a server that offers no h2 through ALPN gets HTTP/1.1.
+        let http2Client = makeClient(CurlClientConfiguration(httpVersion: .http2IfOffered))
+        defer { http2Client.shutdown() }
+        let fallback = try await http2Client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200?body=h1", caFile: certificates.caCertificate))
+        #expect(fallback.body == Array("h1".utf8))
+    }
+
+    @Test func sequentialRequestsReuseOneConnection() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        for index in 0..<50 {
+            let result = try await client.execute(HTTPRequestSpec(
+                method: "POST", url: server.baseURL + "/echo",
+                headers: [("Content-Type", "application/json")], body: Array("{\"n\":\(index)}".utf8)
+            ))
+            #expect(result.head.status == 200)
+        }
+        let count = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
+        let connections = Int(String(decoding: count.body, as: UTF8.self)) ?? -1
+        #expect((1...2).contains(connections), "accepted \(connections) connections for 51 requests")
+    }
+
+    @Test func manyConcurrentRequestsAllComplete() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient(CurlClientConfiguration(maxTotalConnections: 32, maxConnectionsPerHost: 32))
+        defer { client.shutdown() }
+        let statuses = await withTaskGroup(of: Int.self, returning: [Int].self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let request = HTTPRequestSpec(method: "POST", url: server.baseURL + "/status/\(200 + index % 3)", body: Array("{}".utf8))
+                    return (try? await client.execute(request).head.status) ?? -1
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.count == 200)
+        #expect(statuses.sorted() == (0..<200).map { 200 + $0 % 3 }.sorted())
+        let count = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
+        #expect((Int(String(decoding: count.body, as: UTF8.self)) ?? 999) <= 32)
+    }
+
+    @Test func redirectsAreFollowedOnlyWhenAsked() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let url = server.baseURL + "/redirect?to=/status/201"
+        let plain = try await client.execute(HTTPRequestSpec(url: url))
+        #expect(plain.head.status == 302)
+        #expect(plain.head.header("location") == "/status/201")
+        let followed = try await client.execute(HTTPRequestSpec(url: url, followRedirects: true))
+        #expect(followed.head.status == 201)
+        #expect(followed.head.header("location") == nil)
+        #expect(followed.effectiveURL == server.baseURL + "/status/201")
+        let looping = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/redirect?to=/redirect%3Fto%3D/status/200", followRedirects: true, maxRedirects: 1))
+        }
+        #expect(looping?.code == 47)  // CURLE_TOO_MANY_REDIRECTS
+    }
+
+    @Test func cancellingTheTaskAbortsTheRequest() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let task = Task { () async -> CurlError? in
+            await failure { () async throws(CurlError) in
+                try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang", totalTimeout: .seconds(20)))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let error = await task.value
+        #expect(error?.kind == .cancelled)
+        #expect(clock.now - start < .seconds(5))
+        // Already cancelled before it starts: fails at once.
+        let early = Task { () async -> CurlError? in
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await failure { () async throws(CurlError) in try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang")) }
+        }
+        #expect(await early.value?.kind == .cancelled)
+        let after = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        #expect(after.head.status == 200)
+    }
+
+    @Test func shutdownFailsPendingAndLaterRequests() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient()
+        let pending = Task { () async -> CurlError? in
+            await failure { () async throws(CurlError) in
+                try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang", totalTimeout: .seconds(20)))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        client.shutdown()
+        client.shutdown()
+        #expect(await pending.value?.kind == .shutdown)
+        let later = await failure { () async throws(CurlError) in
+            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        }
+        #expect(later?.kind == .shutdown)
+        let stream = await failure { () async throws(CurlError) in
+            try await client.stream(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        }
+        #expect(stream?.kind == .shutdown)
+    }
+
+    @Test func clientDeinitStopsTheWorker() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        var client: CurlClient? = makeClient()
+        let result = try await client?.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        #expect(result?.head.status == 200)
+        client = nil
+        #expect(client == nil)
+    }
+}
+
+/// What the test server's `/echo` route answers.
+struct Echo: Decodable {
+    var method: String
+    var path: String
+    var headers: [[String]]
+    var body: String
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.first?.lowercased() == name.lowercased() }?.last
+    }
+}

@@ -1,0 +1,86 @@
+// A sink for dispatcher tests: records every attempt, and delivers, delays or fails as each test says.
+import Foundation
+import RelayCore
+import RelayDelivery
+import Synchronization
+
+final class TestSink: Sink {
+    typealias Behavior = @Sendable (DeliveryItem) async -> DeliveryOutcome
+
+    struct Attempt: Sendable {
+        var item: DeliveryItem
+        var at: Date
+        var outcome: DeliveryOutcome
+    }
+
+    private let behavior: Mutex<Behavior>
+    private let log = Mutex<[Attempt]>([])
+    let maxBatchSize: Int
+    let maxConcurrentBatches: Int
+    let clock: ManualClock?
+
+    init(maxBatchSize: Int = 100, maxConcurrentBatches: Int = 2, clock: ManualClock? = nil,
+         behavior: @escaping Behavior = { _ in .delivered }) {
+        self.behavior = Mutex(behavior)
+        self.maxBatchSize = maxBatchSize
+        self.maxConcurrentBatches = maxConcurrentBatches
+        self.clock = clock
+    }
+
+    func setBehavior(_ behavior: @escaping Behavior) { self.behavior.withLock { $0 = behavior } }
+
+    func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
+        let behavior = self.behavior.withLock { $0 }
+        var outcomes: [DeliveryOutcome] = []
+        for item in batch {
+            let outcome = await behavior(item)
+            log.withLock { $0.append(Attempt(item: item, at: clock?.current ?? Date(), outcome: outcome)) }
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+
+    func shutdown() async {}
+
+    var attempts: [Attempt] { log.withLock { $0 } }
+    var delivered: [DeliveryItem] { attempts.filter { $0.outcome == .delivered }.map(\.item) }
+}
+
+/// A clock tests move by hand.
+final class ManualClock: Sendable {
+    private let now: Mutex<Date>
+    init(_ start: Date = Date()) { now = Mutex(start) }
+    func advance(by seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    var current: Date { now.withLock { $0 } }
+}
+
+/// Holds every caller of `pass()` until `open()`; afterwards everyone passes at once.
+final class Gate: Sendable {
+    private struct State {
+        var open = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func pass() async {
+        await withCheckedContinuation { continuation in
+            let passNow = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if passNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var waiting: Int { state.withLock { $0.waiters.count } }
+}
