@@ -70,6 +70,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Test-only helpers shared by the test targets (a raw HTTP client for hostile requests).
+        .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", .product(name: "Logging", package: "swift-log")]),
@@ -79,12 +81,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "RelayHTTPTests", dependencies: [
-            "RelayHTTP", "RelayCore", "RelayOutbox",
+            "RelayHTTP", "RelayCore", "RelayOutbox", "RelayTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "RelayAppTests", dependencies: ["RelayApp", "RelayCore", "RelayOutbox"]),
+        .testTarget(name: "RelayAppTests", dependencies: [
+            "RelayApp", "RelayCore", "RelayOutbox", "RelayKafka", "RelayTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 // Each inbound auth mode, good and bad, over real HTTP.
 import Foundation
+import RelayTestSupport
 import RelayCore
 import Testing
 

@@ -1,5 +1,6 @@
 // Each documented error status, and hostile bodies that must not hurt the server.
 import Foundation
+import RelayTestSupport
 import Testing
 
 @Suite struct ErrorStatusTests {

@@ -1,5 +1,6 @@
 // Starts the real listener on a loopback port over a real SQLite outbox in a temp dir, for one test.
 import Foundation
+import RelayTestSupport
 import Hummingbird
 import Logging
 import RelayCore

@@ -1,5 +1,6 @@
 // Field rules and enums, exercised through the real listener on a loopback port.
 import Foundation
+import RelayTestSupport
 import RelayCore
 import Testing
 

@@ -1,27 +1,32 @@
-// A deliberately low-level HTTP/1.1 client over a POSIX socket, so tests can send hostile requests byte for byte.
+// Shared by the test targets: a deliberately low-level HTTP/1.1 client over a POSIX socket, so tests can send hostile requests byte for byte.
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct RawResponse {
-    var status: Int
-    var headers: [String: String]
-    var body: [UInt8]
-    var bodyText: String { String(decoding: body, as: UTF8.self) }
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
-    func header(_ name: String) -> String? { headers[name.lowercased()] }
+public struct RawResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+    public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
 }
 
-struct RawHTTPClient {
-    let port: Int
+public struct RawHTTPClient: Sendable {
+    public let port: Int
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    public init(port: Int) { self.port = port }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// Sends `head` + `body` on a fresh connection and reads one response (server may close early, e.g. on 413).
     /// The blocking socket work runs on its own thread so it never starves Swift's cooperative pool
     /// (which also runs the listener's handlers; on Linux GCD's global queues share its width).
-    func send(rawHead: String, body: [UInt8] = [], timeout: TimeInterval = 10) async throws -> RawResponse {
+    public func send(rawHead: String, body: [UInt8] = [], timeout: TimeInterval = 10) async throws -> RawResponse {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(with: Result { try self.sendBlocking(rawHead: rawHead, body: body, timeout: timeout) })
@@ -96,18 +101,18 @@ struct RawHTTPClient {
     }
 
     /// POST with a correct Content-Length.
-    func post(_ path: String, body: [UInt8], contentType: String? = "application/json", headers: [(String, String)] = []) async throws -> RawResponse {
+    public func post(_ path: String, body: [UInt8], contentType: String? = "application/json", headers: [(String, String)] = []) async throws -> RawResponse {
         var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         return try await send(rawHead: head + "\r\n", body: body)
     }
 
-    func post(_ path: String, json: String, headers: [(String, String)] = []) async throws -> RawResponse {
+    public func post(_ path: String, json: String, headers: [(String, String)] = []) async throws -> RawResponse {
         try await post(path, body: Array(json.utf8), headers: headers)
     }
 
-    func get(_ path: String) async throws -> RawResponse {
+    public func get(_ path: String) async throws -> RawResponse {
         try await send(rawHead: "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     }
 }

@@ -1,0 +1,77 @@
+// A child `audience-relay serve` process for end-to-end tests: start, wait until healthy, SIGKILL or SIGTERM.
+import Foundation
+import RelayTestSupport
+
+final class RelayProcess: @unchecked Sendable {  // Process is only touched from the test's task; the HTTP helpers are stateless
+    let process = Process()
+    let port: Int
+    let logURL: URL
+
+    /// Starts `serve` with the given config and data dir on a free loopback port and waits for /healthz.
+    init(config: String, dataDirectory: String, extraArguments: [String] = []) async throws {
+        port = try RelayProcess.freePort()
+        logURL = URL(fileURLWithPath: dataDirectory + ".log-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let logFile = try FileHandle(forWritingTo: logURL)
+        process.executableURL = RelayBinary.url
+        process.arguments = ["serve", "--config", config, "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + extraArguments
+        process.standardOutput = logFile
+        process.standardError = logFile
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let response = try? await client.get("/healthz"), response.status == 200 { return }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw RelayProcessError(message: "relay did not become healthy:\n" + log(tail: 20))
+    }
+
+    func log(tail lines: Int) -> String {
+        let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// kill -9: no shutdown code runs.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    var client: RawHTTPClient { RawHTTPClient(port: port) }
+
+    /// POSTs `body`; returns the status and parsed JSON (nil status when the connection failed).
+    func post(_ path: String, body: Data) async -> (status: Int?, json: [String: Any]) {
+        guard let response = try? await client.post(path, body: Array(body)) else { return (nil, [:]) }
+        return (response.status, response.json)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw RelayProcessError(message: "cannot find a free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+struct RelayProcessError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
