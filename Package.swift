@@ -23,6 +23,8 @@ let package = Package(
     targets: [
         // C seams: only RelayKafka imports CRdKafka.
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // Only RelayCurl imports CCurl (typed wrappers for the variadic curl_easy_setopt).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Domain, no I/O.
         .target(name: "RelayCore", dependencies: [
@@ -39,6 +41,11 @@ let package = Package(
         // librdkafka wrapper: producer, delivery reports, mock cluster.
         .target(name: "RelayKafka", dependencies: [
             "CRdKafka",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // libcurl multi-interface client on its own thread: buffered requests and back-pressured streams.
+        .target(name: "RelayCurl", dependencies: [
+            "CCurl",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Sinks and the dispatcher that drives them from the outbox.
@@ -74,6 +81,7 @@ let package = Package(
         .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
+        .testTarget(name: "RelayCurlTests", dependencies: ["RelayCurl", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayDeliveryTests", dependencies: [
             "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka",

@@ -10,7 +10,7 @@ struct AudienceRelay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audience-relay",
         abstract: "Webhook relay and message gateway for audience-activation pipelines.",
-        subcommands: [Serve.self, Routes.self, Outbox.self])
+        subcommands: [Serve.self, Routes.self, Outbox.self, MockKafka.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -121,4 +121,12 @@ struct Outbox: AsyncParsableCommand {
             print(try await OutboxCommands.replay(dataDirectory: location.dataDir, ids: ids, destination: destination))
         }
     }
+}
+
+struct MockKafka: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-kafka",
+        abstract: "Run librdkafka's mock Kafka cluster on loopback; prints its bootstrap address, runs until SIGTERM.")
+    @Option(help: "Number of mock brokers.") var brokers: Int = 3
+    func run() async throws { try await MockKafkaCommand.run(brokers: brokers) }
 }

@@ -171,7 +171,7 @@ struct CurlClientTests {
         #expect(error?.kind == .timeout)
         #expect(error?.code == 28)
         #expect(elapsed >= .milliseconds(750))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(15), "the 0.8 s timeout did not fire")  // loose: the shared machine may be loaded
     }
 
     @Test func closedConnectionIsNetworkError() async throws {
@@ -282,7 +282,7 @@ struct CurlClientTests {
         task.cancel()
         let error = await task.value
         #expect(error?.kind == .cancelled)
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(15))  // well under the request's own 20 s timeout
         // Already cancelled before it starts: fails at once.
         let early = Task { () async -> CurlError? in
             withUnsafeCurrentTask { $0?.cancel() }

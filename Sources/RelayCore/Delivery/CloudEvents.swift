@@ -5,14 +5,49 @@ public enum CloudEvents {
     /// `source` attribute for events received on a relay source.
     public static func source(for sourceName: String) -> String { "/audience-relay/sources/\(sourceName)" }
 
-    /// RFC 3339 UTC timestamp with milliseconds.
+    /// RFC 3339 UTC timestamp with milliseconds, e.g. `2026-11-23T12:01:39.856Z`.
+    /// Hand-formatted: this runs once per delivered message, and Foundation's formatter costs far more.
     public static func time(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt))
+        let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let milliseconds = Int(totalMilliseconds % 1000)
+        let seconds = totalMilliseconds / 1000
+        let days = Int(seconds / 86_400)
+        let secondOfDay = Int(seconds % 86_400)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(48 + rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4); out.append(45); digits(month, 2); out.append(45); digits(day, 2)
+        out.append(84); digits(secondOfDay / 3600, 2); out.append(58); digits(secondOfDay / 60 % 60, 2)
+        out.append(58); digits(secondOfDay % 60, 2); out.append(46); digits(milliseconds, 3); out.append(90)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
+    static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// The attributes in a fixed order: specversion, id, source, type, subject (if any), time.
     public static func attributes(of item: DeliveryItem) -> [(name: String, value: String)] {
-        var attributes: [(String, String)] = [
+        var attributes: [(name: String, value: String)] = [
             ("specversion", "1.0"), ("id", item.eventID), ("source", source(for: item.source)), ("type", item.eventType),
         ]
         if let subject = item.subject { attributes.append(("subject", subject)) }
