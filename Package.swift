@@ -82,9 +82,9 @@ let package = Package(
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
         .testTarget(name: "RelayCurlTests", dependencies: ["RelayCurl", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayDeliveryTests", dependencies: [
-            "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka",
+            "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

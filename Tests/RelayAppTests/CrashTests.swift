@@ -1,6 +1,7 @@
 // kill -9 at random moments while notifications stream in: every acknowledged one is stored and delivered.
 import Foundation
 import Logging
+import RelayTestSupport
 import RelayKafka
 import Synchronization
 import Testing
@@ -68,7 +69,7 @@ import Testing
         }
         let unique = Set(deliveredIDs)
         let missing = Set(acked.keys).subtracting(unique)
-        let stored = try OutboxFile(path: dataDirectory + "/outbox.sqlite").eventIDs()
+        let stored = try await OutboxFile(path: dataDirectory + "/outbox.sqlite").eventIDs()
         let missingFromOutbox = Set(acked.keys).subtracting(stored)
         print("""
             crash test: \(attempted) posted, \(acked.count) acknowledged (200), \(stored.count) stored, \
@@ -87,20 +88,4 @@ import Testing
 final class Tally: Sendable {
     let acknowledged = Mutex<[String: String]>([:])
     let sent = Atomic<Int>(0)
-}
-
-/// Reads event ids straight from an outbox file with python3's sqlite3 (independent of the code under test).
-struct OutboxFile {
-    let path: String
-    func eventIDs() throws -> Set<String> {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys\nfor (i,) in sqlite3.connect(sys.argv[1]).execute('SELECT id FROM events'): print(i)", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Set(String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init))
-    }
 }

@@ -147,25 +147,6 @@ enum KafkaSinkFixture {
             Thread { continuation.resume(with: Result { try work() }) }.start()
         }
     }
-
-    /// Runs `executable` to its end (killed after `timeout`) on a thread of its own; returns its output.
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws -> String {
-        try await onThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: watchdog)
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            watchdog.cancel()
-            return String(decoding: data, as: UTF8.self)
-        }
-    }
 }
 
 /// Keeps every log entry, for tests that check what was logged.

@@ -4,6 +4,7 @@ import Logging
 import RelayCore
 import RelayDelivery
 import RelayKafka
+import RelayTestSupport
 import Synchronization
 import Testing
 
@@ -257,7 +258,7 @@ struct KafkaSinkTests {
         try await Fixture.withSink(KafkaDestination(brokers: "mock:3", topic: topic)) { sink, _, bootstrap in
             #expect(await sink.deliver(items) == Array(repeating: .delivered, count: items.count))
 
-            let output = try await Fixture.run(kcat, [
+            let output = try await Subprocess.run(kcat, [
                 "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k|%h|%s\\n",
             ], timeout: .seconds(20))
 

@@ -62,7 +62,7 @@ import Testing
             #expect(response.status == status, "\(name): \(response.bodyText)")
             if status == 401 {
                 #expect((response.json["detail"] as? String ?? "").contains(fragment), "\(name): \(response.bodyText)")
-                #expect(try relay.storedEvents().isEmpty)
+                #expect(try await relay.storedEvents().isEmpty)
             }
             if path == "/basic" && status == 401 { #expect(response.header("www-authenticate")?.hasPrefix("Basic") == true) }
         }

@@ -78,14 +78,14 @@ import Testing
             let streamed = try await relay.client.send(rawHead: chunked)
             #expect(streamed.status == 413)
             #expect(try await relay.client.post("/hooks/sitecore", json: Self.valid).status == 200)
-            #expect(try relay.storedEvents().count == 1)
+            #expect(try await relay.storedEvents().count == 1)
         }
     }
 
     @Test func fullOutboxIs503WithRetryAfterAndNothingStored() async throws {
         try await TestRelay.run(yaml: Fixtures.table) { relay in
             #expect(try await relay.client.post("/hooks/sitecore", json: Self.valid).status == 200)
-            let before = try relay.storedEvents().count
+            let before = try await relay.storedEvents().count
             try relay.outbox.limitPageCount(1)  // every further page allocation fails: SQLITE_FULL
             var payload = Fixtures.sitecore
             payload["executionRef"] = UUID().uuidString.lowercased()
@@ -94,7 +94,7 @@ import Testing
             #expect(response.status == 503, "\(response.bodyText)")
             #expect(Int(response.header("retry-after") ?? "") != nil)
             #expect(response.bodyText.contains("full"))
-            #expect(try relay.storedEvents().count == before)
+            #expect(try await relay.storedEvents().count == before)
         }
     }
 

@@ -54,34 +54,7 @@ struct TestRelay {
     }
 
     /// Events stored so far (id, source, body), read straight from the SQLite file.
-    func storedEvents() throws -> [(id: String, source: String, body: String)] {
-        try OutboxInspector(path: outbox.path).events()
-    }
-}
-
-/// Reads the outbox file with the sqlite3 C API independently of the store under test.
-struct OutboxInspector {
-    let path: String
-    func events() throws -> [(id: String, source: String, body: String)] {
-        let output = try sqlite("SELECT id, source, hex(body) FROM events ORDER BY rowid")
-        return output.split(separator: "\n").map { line in
-            let parts = line.split(separator: "|", maxSplits: 2).map(String.init)
-            let hex = Array((parts.count > 2 ? parts[2] : "").utf8)
-            let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16) }
-            return (parts[0], parts[1], String(decoding: bytes, as: UTF8.self))
-        }
-    }
-    func count(_ sql: String) throws -> Int { Int(try sqlite(sql).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
-
-    func sqlite(_ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(*r, sep='|')", path, sql]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    func storedEvents() async throws -> [(id: String, source: String, body: String)] {
+        try await OutboxFile(path: outbox.path).events()
     }
 }

@@ -163,7 +163,7 @@ import Testing
                 posted.append(json)
             }
             // Stored verbatim, byte for byte, unknown fields included.
-            #expect(try relay.storedEvents().map(\.body) == posted)
+            #expect(try await relay.storedEvents().map(\.body) == posted)
         }
     }
 }

@@ -1,5 +1,6 @@
 // An independent client (kcat, librdkafka's CLI) reads what the producer wrote to the mock cluster.
 import Foundation
+import RelayTestSupport
 import RelayKafka
 import Synchronization
 import Testing
@@ -26,7 +27,7 @@ extension RelayKafkaTests {
             }
             #expect(Fixture.failures(await producer.send(messages)).isEmpty)
 
-            let output = try Self.run(kcat, [
+            let output = try await Subprocess.run(kcat, [
                 "-b", cluster.bootstrapServers, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
                 "-f", "%k|%h|%s\\n",
             ], timeout: .seconds(20))
@@ -34,26 +35,6 @@ extension RelayKafkaTests {
             let lines = Set(output.split(separator: "\n").map(String.init))
             let expected = Set((0..<20).map { "key-\($0)|trace=t-\($0),source=relay|value-\($0)" })
             #expect(lines == expected, "kcat printed:\n\(output)")
-        }
-
-        /// Runs `executable` and returns its standard output; kills it after `timeout`.
-        static func run(_ executable: String, _ arguments: [String], timeout: Duration) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            let done = DispatchSemaphore(value: 0)
-            process.terminationHandler = { _ in done.signal() }
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            let seconds = Double(timeout.components.seconds)
-            if done.wait(timeout: .now() + seconds) == .timedOut {
-                process.terminate()
-                Issue.record("\(executable) did not finish within \(timeout)")
-            }
-            return String(decoding: data, as: UTF8.self)
         }
     }
 }
