@@ -56,7 +56,14 @@ public final class SQLiteOutbox: EventStore, Sendable {
         }
     }
 
-    /// Test and fault-injection hook: caps the file size in pages so writes fail as on a full disk.
+    /// Fault-injection hook: with `true`, every write fails as on a read-only volume (`PRAGMA query_only`).
+    public func setReadOnly(_ readOnly: Bool) throws {
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA query_only = \(readOnly ? 1 : 0)")
+        }
+    }
+
+    /// Fault-injection hook: caps the file size in pages so writes fail as on a full disk.
     public func limitPageCount(_ pages: Int) throws {
         try database.writeWithoutTransaction { db in
             _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)")

@@ -98,6 +98,20 @@ import Testing
         }
     }
 
+    @Test func readOnlyOutboxIs503AndRecovers() async throws {
+        try await TestRelay.run(yaml: Fixtures.table) { relay in
+            try relay.outbox.setReadOnly(true)
+            let refused = try await relay.client.post("/hooks/sitecore", json: Self.valid)
+            #expect(refused.status == 503, "\(refused.bodyText)")
+            #expect(refused.header("retry-after") != nil)
+            #expect(refused.bodyText.contains("readonly") || refused.bodyText.contains("read-only") || refused.bodyText.contains("query_only"), "\(refused.bodyText)")
+            try relay.outbox.setReadOnly(false)
+            let accepted = try await relay.client.post("/hooks/sitecore", json: Self.valid)
+            #expect(accepted.status == 200)
+            #expect(try await relay.storedEvents().count == 1)
+        }
+    }
+
     @Test func operationsEndpoints() async throws {
         try await TestRelay.run(yaml: Fixtures.table) { relay in
             let health = try await relay.client.get("/healthz")
