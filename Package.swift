@@ -50,7 +50,7 @@ let package = Package(
         ]),
         // Sinks and the dispatcher that drives them from the outbox.
         .target(name: "RelayDelivery", dependencies: [
-            "RelayCore", "RelayOutbox", "RelayKafka",
+            "RelayCore", "RelayOutbox", "RelayKafka", "RelayCurl",
             .product(name: "Collections", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -65,7 +65,7 @@ let package = Package(
         ]),
         // Wiring: config loading, services, metrics, CLI commands' implementations.
         .target(name: "RelayApp", dependencies: [
-            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayDelivery",
+            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayCurl", "RelayDelivery",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -81,10 +81,10 @@ let package = Package(
         .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
-        .testTarget(name: "RelayCurlTests", dependencies: ["RelayCurl", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RelayCurlTests", dependencies: ["RelayCurl", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayDeliveryTests", dependencies: [
-            "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka", "RelayTestSupport",
+            "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka", "RelayCurl", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

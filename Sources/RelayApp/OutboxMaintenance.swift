@@ -13,8 +13,12 @@ struct OutboxMaintenance: Service {
     let logger: Logger
 
     func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
         var sincePrune = Duration.zero
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled {
             await publishStats()
             if sincePrune >= .seconds(60) {
                 sincePrune = .zero
@@ -25,7 +29,7 @@ struct OutboxMaintenance: Service {
                     logger.error("prune failed", metadata: ["error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: interval)
+            try await Task.sleep(for: interval)
             sincePrune += interval
         }
     }

@@ -53,19 +53,24 @@ public enum RelayServer {
         }
         let outbox = try SQLiteOutbox(dataDirectory: options.dataDirectory,
                                       commitMode: options.commitMode == .grouped ? .grouped : .perRequest, logger: logger)
-        let sinks = try SinkFactory(logger: logger)
+        let sinks = SinkFactory(destinations: snapshot.table.destinations, logger: logger)
         let dispatcher = Dispatcher(destinations: snapshot.table.destinations,
-                                    sinks: try sinks.makeSinks(for: snapshot.table.destinations),
+                                    sinks: try sinks.makeSinks(for: snapshot.table.destinations, secrets: SecretResolver()),
                                     queue: outbox, logger: logger)
         let maintenance = OutboxMaintenance(queue: outbox, retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
         let operations = OperationsEndpoints(
             readiness: { await Readiness.check(outbox: outbox, sinks: sinks) },
             metrics: { registry.emitToString() })
-        // Services stop in reverse order: the listener first, then the dispatcher drains, then upkeep.
         let app = makeApplication(listen: options.listen, routing: ActiveRouting(snapshot),
                                   store: NotifyingEventStore(base: outbox, dispatcher: dispatcher),
-                                  operations: operations, services: [maintenance, dispatcher], logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+                                  operations: operations, logger: logger)
+        // Graceful shutdown runs in reverse order: the listener stops accepting and finishes its
+        // requests, then the dispatcher finishes the batches in flight, then upkeep stops. Whatever is
+        // still unconfirmed after the deadline stays pending in the outbox for the next start.
+        var configuration = ServiceGroupConfiguration(services: [maintenance, dispatcher, app],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = options.shutdownGracePeriod
+        try await ServiceGroup(configuration: configuration).run()
         await sinks.shutdown()
         outbox.close()
         logger.info("stopped")

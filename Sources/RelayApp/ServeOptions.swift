@@ -12,6 +12,8 @@ public struct ServeOptions: Sendable {
     public var logLevel: Logger.Level
     /// How long delivered rows (and events left without deliveries) are kept; also the dedupe window.
     public var deliveredRetention: Duration
+    /// How long SIGTERM waits for in-flight requests and deliveries before cancelling them.
+    public var shutdownGracePeriod: Duration = .seconds(30)
 
     /// Which store answers ingest: the real outbox, or (benchmarks only) no store at all.
     public enum StoreMode: String, Sendable, CaseIterable {

@@ -1,28 +1,35 @@
-// Builds one sink per destination of the routing table, and owns the Kafka clients they share.
+// Builds one sink per destination of the routing table, and owns the Kafka and HTTP clients they share.
 import Logging
 import RelayCore
+import RelayCurl
 import RelayDelivery
 
 final class SinkFactory: Sendable {
     let kafka: KafkaClusters
+    let http: CurlClient
     private let logger: Logger
 
-    init(logger: Logger) throws {
+    /// `destinations` sizes the shared HTTP client so every destination can use its full concurrency at once
+    /// (a hanging destination must not take connections another one needs).
+    init(destinations: [DestinationConfig], logger: Logger) {
         self.kafka = KafkaClusters(logger: logger)
+        let connections = destinations.reduce(0) { total, destination in
+            if case .http(let http) = destination.kind { return total + http.concurrency }
+            return total
+        }
+        self.http = CurlClient(configuration: CurlClientConfiguration(maxTotalConnections: max(64, connections)), logger: logger)
         self.logger = logger
     }
 
-    /// Kafka destinations get a KafkaSink; HTTP destinations are not delivered by this build yet
-    /// (their deliveries stay pending in the outbox, visible in `outbox stats`, until a build with the HTTP sink runs).
-    func makeSinks(for destinations: [DestinationConfig]) throws -> [String: any Sink] {
+    func makeSinks(for destinations: [DestinationConfig], secrets: SecretResolver) throws -> [String: any Sink] {
         var sinks: [String: any Sink] = [:]
         for destination in destinations {
             switch destination.kind {
             case .kafka(let kafka):
                 sinks[destination.name] = try KafkaSink(name: destination.name, destination: kafka, clusters: self.kafka, logger: logger)
             case .http(let http):
-                logger.warning("HTTP destinations are not delivered by this build; deliveries stay pending in the outbox",
-                               metadata: ["destination": "\(destination.name)", "url": "\(http.url)"])
+                let key = try http.signingSecret.map { StandardWebhooks.key(fromSecret: String(decoding: try secrets.read($0), as: UTF8.self)) }
+                sinks[destination.name] = HTTPSink(name: destination.name, destination: http, signingKey: key, client: self.http, logger: logger)
             }
         }
         return sinks
@@ -35,5 +42,6 @@ final class SinkFactory: Sendable {
 
     func shutdown() async {
         await kafka.shutdown()
+        http.shutdown()
     }
 }

@@ -29,7 +29,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     init(database: DatabasePool, mode: CommitMode) {
         self.database = database
         self.mode = mode
-        let thread = Thread { [unowned self] in self.run() }
+        // The thread keeps the writer alive until `stop()` (SQLiteOutbox calls it on close and in deinit).
+        let thread = Thread { self.run() }
         thread.name = "outbox-writer"
         self.thread = thread
         thread.start()

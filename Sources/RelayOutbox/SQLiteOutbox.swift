@@ -36,6 +36,10 @@ public final class SQLiteOutbox: EventStore, Sendable {
         logger.info("outbox open", metadata: ["path": "\(path)", "commit": "\(commitMode.rawValue)"])
     }
 
+    deinit {
+        writer.stop()
+    }
+
     public func append(_ event: NewEvent) async throws(StoreUnavailable) -> AppendResult {
         try await writer.append(event)
     }

@@ -1,5 +1,6 @@
 // Locates and runs the built `audience-relay` executable (it sits beside the test bundle in .build/<config>/).
 import Foundation
+import RelayTestSupport
 
 enum RelayBinary {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -23,7 +24,7 @@ enum RelayBinary {
         process.standardError = pipe
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.waitForExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

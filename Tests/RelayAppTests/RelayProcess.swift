@@ -36,12 +36,12 @@ final class RelayProcess: @unchecked Sendable {  // Process is only touched from
     /// kill -9: no shutdown code runs.
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
     }
 
     func terminate() {
         process.terminate()
-        process.waitUntilExit()
+        process.waitForExit()
     }
 
     var client: RawHTTPClient { RawHTTPClient(port: port) }

@@ -2,6 +2,7 @@
 // a throwaway certificate authority made with openssl.
 
 import Foundation
+import RelayTestSupport
 
 struct FixtureError: Error, CustomStringConvertible {
     var description: String
@@ -68,7 +69,7 @@ final class TestServer: @unchecked Sendable {
         if process.isRunning {
             // SIGKILL: children of the test process may inherit a blocked SIGTERM.
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
         }
         try? FileManager.default.removeItem(at: directory)
     }
@@ -119,7 +120,7 @@ struct TestCertificates {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        process.waitForExit()
         guard process.terminationStatus == 0 else {
             throw FixtureError(description: "\(tool) \(arguments.joined(separator: " ")) failed")
         }

@@ -21,7 +21,7 @@ public enum Subprocess {
                     let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
                     DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: watchdog)
                     let data = output.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
+                    process.waitForExit()
                     watchdog.cancel()
                     return String(decoding: data, as: UTF8.self)
                 })
@@ -53,5 +53,20 @@ public struct OutboxFile: Sendable {
             let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16) }
             return (parts[0], parts.count > 1 ? parts[1] : "", String(decoding: bytes, as: UTF8.self))
         }
+    }
+}
+
+extension Process {
+    /// Waits (bounded) until the process has ended, without Foundation's `waitUntilExit` (it spins a run loop
+    /// and was seen never to return on Linux when called from a pool thread). Returns false on timeout.
+    /// After `true`, `terminationStatus` is safe to read.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(30)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            if ContinuousClock.now >= deadline { return false }
+            usleep(2_000)
+        }
+        return true
     }
 }

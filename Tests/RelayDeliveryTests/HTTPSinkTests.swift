@@ -1,0 +1,451 @@
+// HTTP sink against real loopback receivers (statuses, Retry-After, redirects, timeouts, refusals, TLS, signatures,
+// headers, the circuit breaker, concurrency and isolation), plus unit tests of Retry-After parsing and the breaker.
+import Foundation
+import RelayCore
+import RelayCurl
+import RelayDelivery
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct HTTPSinkTests {
+    @Test func deliversTheBodyVerbatimWithStaticRouteAndCloudEventsHeaders() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let destination = HTTPSinkFixture.destination(
+            server.baseURL + "/record", method: "PUT",
+            headers: ["X-Static": "from-config", "X-Both": "from-config", "Content-Type": "text/plain"]
+        )
+        let sink = HTTPSinkFixture.sink(destination, client: client)
+        let body = #"{"friendlyId":"a-1","name":"Zoë \"quoted\"","list":[1,2,3]}"#
+        let item = HTTPSinkFixture.item(1, body: body, headers: [
+            PlannedDelivery.Header(name: "X-Route", value: "from-route"),
+            PlannedDelivery.Header(name: "x-both", value: "from-route"),
+            PlannedDelivery.Header(name: "ce-id", value: "forged"),
+        ])
+
+        #expect(await sink.deliver([item]) == [.delivered])
+
+        let requests = try await server.requests()
+        try #require(requests.count == 1)
+        let request = requests[0]
+        #expect(request.method == "PUT")
+        #expect(request.path == "/record")
+        #expect(request.bodyBytes == Array(body.utf8))
+        #expect(request.header("ce-specversion") == ["1.0"])
+        #expect(request.header("ce-id") == [item.eventID])
+        #expect(request.header("ce-source") == ["/audience-relay/sources/sitecore"])
+        #expect(request.header("ce-type") == ["com.sitecore.cdp.audience-export.notification"])
+        #expect(request.header("ce-subject") == ["audience-1"])
+        #expect(request.header("ce-time") == [CloudEvents.time(HTTPSinkFixture.receivedAt)])
+        #expect(request.header("content-type") == ["application/json"])
+        #expect(request.header("x-static") == ["from-config"])
+        #expect(request.header("x-route") == ["from-route"])
+        #expect(request.header("x-both") == ["from-route"])
+        #expect(request.header("webhook-id").isEmpty)
+        #expect(request.header("webhook-signature").isEmpty)
+    }
+
+    @Test func headersThatCannotTravelInHTTPAreDeadAndNothingIsSent() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/record"), client: client)
+        let injected = HTTPSinkFixture.item(1, headers: [PlannedDelivery.Header(name: "X-Audience", value: "a\r\nX-Evil: 1")])
+        #expect(await sink.deliver([injected, HTTPSinkFixture.item(2)])
+            == [.dead(reason: "route header 'X-Audience' contains CR, LF or NUL; not sent"), .delivered])
+
+        let misconfigured = HTTPSinkFixture.sink(
+            HTTPSinkFixture.destination(server.baseURL + "/record", headers: ["Authorization": "Bearer a\nb"]), client: client)
+        #expect(await misconfigured.deliver([HTTPSinkFixture.item(3)])
+            == [.dead(reason: "header 'Authorization' of destination downstream contains CR, LF or NUL; not sent")])
+        #expect(try await server.requests().count == 1)
+    }
+
+    @Test func eachRetriableStatusIsRetriedWithTheBodyInTheReason() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        for status in [408, 429, 500, 502, 503, 504] {
+            let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/\(status)?body=busy+now"), client: client)
+            #expect(await sink.deliver([HTTPSinkFixture.item(status)]) == [.retry(after: nil, reason: "HTTP \(status): busy now")])
+        }
+        #expect(try await server.requests(to: "/status/").count == 6)
+    }
+
+    @Test func honoursRetryAfterAsSecondsAndAsAnHTTPDate() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let seconds = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/503?h=Retry-After:120"), client: client)
+        #expect(await seconds.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: .seconds(120), reason: "HTTP 503")])
+
+        // 07:26:30 by the sink's clock; the server asks for 07:28:00 the same day.
+        let clock = HTTPSinkTestClock(Date(timeIntervalSince1970: 1_445_412_390))
+        let date = HTTPSinkFixture.query("Retry-After:Wed, 21 Oct 2015 07:28:00 GMT")
+        let dated = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/429?h=\(date)&body=slow+down"), client: client,
+                                 clock: clock.function)
+        #expect(await dated.deliver([HTTPSinkFixture.item(2)]) == [.retry(after: .seconds(90), reason: "HTTP 429: slow down")])
+
+        let garbled = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/503?h=Retry-After:soon"), client: client)
+        #expect(await garbled.deliver([HTTPSinkFixture.item(3)]) == [.retry(after: nil, reason: "HTTP 503")])
+    }
+
+    @Test func otherErrorStatusesAreDeadWithTheStatusAndTheFirstBytesOfTheBody() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let long = String(repeating: "0123456789", count: 30)
+        let notFound = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/404?body=\(long)"), client: client)
+        let expected = "HTTP 404: " + String(long.prefix(HTTPSink.bodyExcerptBytes)) + "…"
+        #expect(await notFound.deliver([HTTPSinkFixture.item(1)]) == [.dead(reason: expected)])
+
+        for status in [400, 401, 403, 410, 422, 501] {
+            let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/\(status)?body=no%0Athanks"), client: client)
+            #expect(await sink.deliver([HTTPSinkFixture.item(status)]) == [.dead(reason: "HTTP \(status): no thanks")])
+        }
+    }
+
+    @Test func theRetriableStatusesAreConfigurable() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let conflict = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/409", retryOnStatus: [409]), client: client)
+        #expect(await conflict.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: nil, reason: "HTTP 409")])
+        let unavailable = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/503", retryOnStatus: [409]), client: client)
+        #expect(await unavailable.deliver([HTTPSinkFixture.item(2)]) == [.dead(reason: "HTTP 503")])
+    }
+
+    @Test func redirectsAreNotFollowedAndTheReasonNamesTheLocation() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/302?h=Location:/record"), client: client)
+        #expect(await sink.deliver([HTTPSinkFixture.item(1)]) == [.dead(reason: "HTTP 302 redirect to /record (redirects are not followed)")])
+        let moved = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/308"), client: client)
+        #expect(await moved.deliver([HTTPSinkFixture.item(2)]) == [.dead(reason: "HTTP 308 redirect without a Location (redirects are not followed)")])
+        #expect(try await server.requests().map(\.path).allSatisfy { $0.hasPrefix("/status/") })
+    }
+
+    @Test func aServerThatAcceptsAndNeverAnswersRunsIntoTheTotalTimeoutAndIsRetried() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/hang", timeout: .milliseconds(700)), client: client)
+        let outcomes = await sink.deliver([HTTPSinkFixture.item(1)])
+        guard case .retry(nil, let reason) = outcomes.first else {
+            Issue.record("expected a retry, got \(outcomes)")
+            return
+        }
+        #expect(reason.hasPrefix("timeout: "))
+        #expect(try await server.requests(to: "/hang").count == 1)
+    }
+
+    @Test func aRefusedConnectionIsRetried() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        let url = server.baseURL + "/record"
+        try await server.stopAndWait()
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let outcomes = await HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client).deliver([HTTPSinkFixture.item(1)])
+        guard case .retry(nil, let reason) = outcomes.first else {
+            Issue.record("expected a retry, got \(outcomes)")
+            return
+        }
+        #expect(reason.hasPrefix("connect: "))
+    }
+
+    @Test func tlsIsVerifiedAgainstTheConfiguredCA() async throws {
+        let certificates = try await HTTPSinkTestCertificates.make()
+        defer { certificates.remove() }
+        let server = try await HTTPSinkTestServer.start(tls: certificates)
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let url = server.baseURL + "/record"
+
+        let trusting = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url, caFile: certificates.caCertificate), client: client)
+        #expect(await trusting.deliver([HTTPSinkFixture.item(1)]) == [.delivered])
+
+        let untrusting = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url, breakerFailures: 1), client: client)
+        let outcomes = await untrusting.deliver([HTTPSinkFixture.item(2)])
+        guard case .dead(let reason) = outcomes.first else {
+            Issue.record("expected a dead letter, got \(outcomes)")
+            return
+        }
+        #expect(reason.hasPrefix("tls: "))
+        #expect(reason.lowercased().contains("certificate"))
+        // A certificate failure is not a breaker failure.
+        #expect(untrusting.circuitState == .closed)
+        #expect(try await server.requests(to: "/record").count == 1)
+    }
+
+    @Test func theSignatureIsAcceptedByAnIndependentVerifier() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let secret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let key = StandardWebhooks.key(fromSecret: secret)
+        let url = server.baseURL + "/verify?key=" + HTTPSinkFixture.query(Data(key).base64EncodedString())
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client, signingKey: key)
+        let items = [
+            HTTPSinkFixture.item(1),
+            HTTPSinkFixture.item(2, body: #"{"name":"Zoë ✓","nested":{"a":[true,null]}}"#),
+            HTTPSinkFixture.item(3, body: "{}"),
+        ]
+
+        #expect(await sink.deliver(items) == [.delivered, .delivered, .delivered])
+        let requests = try await server.requests(to: "/verify")
+        #expect(Set(requests.flatMap { $0.header("webhook-id") }) == Set(items.map(\.eventID)))
+        #expect(requests.allSatisfy { $0.header("webhook-signature").first?.hasPrefix("v1,") == true })
+
+        let wrongKey = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client, signingKey: Array("not-the-key".utf8))
+        #expect(await wrongKey.deliver([HTTPSinkFixture.item(4)]) == [.dead(reason: "HTTP 401: bad signature")])
+        let unsigned = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client)
+        #expect(await unsigned.deliver([HTTPSinkFixture.item(5)]) == [.dead(reason: "HTTP 401: missing webhook headers")])
+    }
+
+    @Test func theBreakerOpensShieldsTheServerAndClosesAfterOneSuccessfulProbe() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        try await server.control("switch?status=503")
+        let clock = HTTPSinkTestClock(Date(timeIntervalSince1970: 1_763_900_000))
+        let destination = HTTPSinkFixture.destination(server.baseURL + "/switch", breakerFailures: 3, breakerCoolDown: .seconds(30))
+        let sink = HTTPSinkFixture.sink(destination, client: client, clock: clock.function)
+
+        for number in 0..<3 {
+            #expect(await sink.deliver([HTTPSinkFixture.item(number)]) == [.retry(after: nil, reason: "HTTP 503: switched")])
+        }
+        #expect(sink.circuitState == .open(until: clock.now.addingTimeInterval(30)))
+
+        // Open: answered at once, nothing sent.
+        clock.advance(by: 10)
+        let rejected = await sink.deliver(HTTPSinkFixture.items(10..<15))
+        let reason = "circuit open after 3 consecutive failures (last: HTTP 503: switched)"
+        #expect(rejected == Array(repeating: .retry(after: .seconds(20), reason: reason), count: 5))
+        #expect(try await server.requests(to: "/switch").count == 3)
+
+        // Half-open: one probe goes out (held by the server); everything else is turned away meanwhile.
+        clock.advance(by: 21)
+        try await server.control("switch?status=200&hold=1")
+        let probe = Task { await sink.deliver([HTTPSinkFixture.item(20)]) }
+        #expect(try await server.waitForRequests(to: "/switch", count: 4))
+        let whileProbing = await sink.deliver(HTTPSinkFixture.items(21..<24))
+        #expect(whileProbing.allSatisfy {
+            if case .retry(nil, let reason) = $0 { return reason.hasPrefix("circuit half-open") }
+            return false
+        })
+        #expect(try await server.requests(to: "/switch").count == 4)
+
+        try await server.control("release")
+        #expect(await probe.value == [.delivered])
+        #expect(sink.circuitState == .closed)
+        #expect(await sink.deliver(HTTPSinkFixture.items(30..<34)) == Array(repeating: .delivered, count: 4))
+        #expect(try await server.requests(to: "/switch").count == 8)
+    }
+
+    @Test func concurrencyIsCappedForTheDestinationAcrossConcurrentBatches() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/slow?ms=300", concurrency: 3), client: client)
+        #expect(sink.maxBatchSize == 12)
+        #expect(sink.maxConcurrentBatches == 2)
+
+        async let first = sink.deliver(HTTPSinkFixture.items(0..<6))
+        async let second = sink.deliver(HTTPSinkFixture.items(6..<12))
+        let outcomes = await first + second
+        #expect(outcomes == Array(repeating: .delivered, count: 12))
+        let peak = try await server.maxInFlight()
+        #expect(peak <= 3)
+        #expect(peak >= 2)
+    }
+
+    @Test func aHangingDestinationDoesNotHoldUpAnother() async throws {
+        let hanging = try await HTTPSinkTestServer.start()
+        defer { hanging.stop() }
+        let healthy = try await HTTPSinkTestServer.start()
+        defer { healthy.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let stuck = HTTPSinkFixture.sink(HTTPSinkFixture.destination(hanging.baseURL + "/hang", timeout: .seconds(50), concurrency: 2), client: client)
+        let fine = HTTPSinkFixture.sink(HTTPSinkFixture.destination(healthy.baseURL + "/record", concurrency: 4), client: client)
+
+        let stuckDone = HTTPSinkTestFlag()
+        let stuckBatch = Task {
+            defer { stuckDone.set() }
+            return await stuck.deliver(HTTPSinkFixture.items(0..<6))
+        }
+        #expect(try await hanging.waitForRequests(to: "/hang", count: 2))
+
+        for round in 0..<8 {
+            let batch = HTTPSinkFixture.items(100 + round * 16..<116 + round * 16)
+            #expect(await fine.deliver(batch) == Array(repeating: .delivered, count: 16))
+        }
+        #expect(try await healthy.requests(to: "/record").count == 128)
+        #expect(!stuckDone.isSet)
+        // The stuck destination's own limit held: two requests hang, four wait their turn.
+        #expect(try await hanging.requests(to: "/hang").count == 2)
+
+        stuckBatch.cancel()
+        let stuckOutcomes = await stuckBatch.value
+        #expect(stuckOutcomes.count == 6)
+        #expect(stuckOutcomes.allSatisfy { if case .retry = $0 { return true } else { return false } })
+    }
+
+    @Test func aShutDownSinkSendsNothing() async throws {
+        let server = try await HTTPSinkTestServer.start()
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/record"), client: client)
+        await sink.shutdown()
+        #expect(await sink.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: nil, reason: "the HTTP sink downstream is shut down")])
+        #expect(try await server.requests().isEmpty)
+    }
+}
+
+@Suite struct RetryAfterTests {
+    private let now = Date(timeIntervalSince1970: 784_111_777) // Sun, 06 Nov 1994 08:49:37 GMT
+
+    @Test func deltaSeconds() {
+        #expect(RetryAfter.parse("120", now: now) == .seconds(120))
+        #expect(RetryAfter.parse(" 0 ", now: now) == .zero)
+        #expect(RetryAfter.parse("99999999999999999999999", now: now) == .seconds(RetryAfter.maxDeltaSeconds))
+    }
+
+    @Test func allThreeHTTPDateForms() {
+        let later = Date(timeIntervalSince1970: 784_111_777 - 60)
+        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT", now: later) == .seconds(60))
+        #expect(RetryAfter.parse("Sunday, 06-Nov-94 08:49:37 GMT", now: later) == .seconds(60))
+        #expect(RetryAfter.parse("Sun Nov  6 08:49:37 1994", now: later) == .seconds(60))
+        #expect(RetryAfter.httpDate("Thu, 29 Feb 2024 23:59:59 GMT") == Date(timeIntervalSince1970: 1_709_251_199))
+        #expect(RetryAfter.httpDate("Thu, 01 Jan 1970 00:00:00 GMT") == Date(timeIntervalSince1970: 0))
+    }
+
+    @Test func aDateInThePastMeansNow() {
+        #expect(RetryAfter.parse("Sat, 05 Nov 1994 08:49:37 GMT", now: now) == .zero)
+    }
+
+    @Test func fractionsOfASecondRoundUpToMilliseconds() {
+        let justBefore = Date(timeIntervalSince1970: 784_111_777 - 1.5)
+        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT", now: justBefore) == .milliseconds(1500))
+    }
+
+    @Test func rfc850YearsMoreThanFiftyYearsAheadAreInThePastCentury() {
+        let in2026 = Date(timeIntervalSince1970: 1_763_900_000)
+        #expect(RetryAfter.httpDate("Friday, 01-Jan-27 00:00:00 GMT", now: in2026) == Date(timeIntervalSince1970: 1_798_761_600))
+        #expect(RetryAfter.httpDate("Monday, 01-Jan-90 00:00:00 GMT", now: in2026) == Date(timeIntervalSince1970: 631_152_000))
+    }
+
+    @Test(arguments: [
+        "", "  ", "-5", "1.5", "12a", "soon", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Fun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Xyz 1994 08:49:37 GMT", "Sun, 29 Feb 1900 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sunday, 06-Nov-1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994",
+    ])
+    func rejectsAnythingElse(_ value: String) {
+        #expect(RetryAfter.parse(value, now: now) == nil)
+    }
+}
+
+@Suite struct CircuitBreakerTests {
+    private let start = Date(timeIntervalSince1970: 1_763_900_000)
+
+    private func admitted(_ breaker: inout CircuitBreaker, at now: Date) -> CircuitBreaker.Ticket? {
+        if case .admitted(let ticket) = breaker.admit(now: now) { return ticket }
+        return nil
+    }
+
+    @Test func opensAfterTheThresholdOfConsecutiveFailures() throws {
+        var breaker = CircuitBreaker(failureThreshold: 3, coolDown: .seconds(30))
+        for _ in 0..<2 {
+            let ticket = try #require(admitted(&breaker, at: start))
+            breaker.record(.failure(reason: "HTTP 503"), for: ticket, now: start)
+        }
+        // A success ends the run.
+        breaker.record(.success, for: try #require(admitted(&breaker, at: start)), now: start)
+        #expect(breaker.consecutiveFailures == 0)
+        for _ in 0..<3 {
+            let ticket = try #require(admitted(&breaker, at: start))
+            #expect(!ticket.isProbe)
+            breaker.record(.failure(reason: "connect: refused"), for: ticket, now: start)
+        }
+        #expect(breaker.state == .open(until: start.addingTimeInterval(30)))
+        let later = start.addingTimeInterval(12)
+        let rejection = CircuitBreaker.Rejection(
+            retryAfter: .seconds(18), reason: "circuit open after 3 consecutive failures (last: connect: refused)")
+        #expect(breaker.admit(now: later) == .rejected(rejection))
+        #expect(breaker.rejection(now: later) == rejection)
+    }
+
+    @Test func halfOpenAdmitsExactlyOneProbeAndItsSuccessCloses() throws {
+        var breaker = CircuitBreaker(failureThreshold: 1, coolDown: .seconds(5))
+        breaker.record(.failure(reason: "timeout"), for: try #require(admitted(&breaker, at: start)), now: start)
+        let after = start.addingTimeInterval(5)
+        #expect(breaker.rejection(now: after) == nil)
+        let probe = try #require(admitted(&breaker, at: after))
+        #expect(probe.isProbe)
+        #expect(breaker.state == .halfOpen)
+        #expect(admitted(&breaker, at: after) == nil)
+        #expect(breaker.rejection(now: after)?.retryAfter == nil)
+        breaker.record(.success, for: probe, now: after)
+        #expect(breaker.state == .closed)
+        #expect(try #require(admitted(&breaker, at: after)).isProbe == false)
+    }
+
+    @Test func aFailedProbeReopensForAnotherCoolDown() throws {
+        var breaker = CircuitBreaker(failureThreshold: 2, coolDown: .seconds(5))
+        for _ in 0..<2 {
+            breaker.record(.failure(reason: "HTTP 502"), for: try #require(admitted(&breaker, at: start)), now: start)
+        }
+        let after = start.addingTimeInterval(6)
+        let probe = try #require(admitted(&breaker, at: after))
+        breaker.record(.failure(reason: "HTTP 502"), for: probe, now: after)
+        #expect(breaker.state == .open(until: after.addingTimeInterval(5)))
+        #expect(breaker.consecutiveFailures == 3)
+    }
+
+    @Test func anAbandonedProbeLetsTheNextRequestProbe() throws {
+        var breaker = CircuitBreaker(failureThreshold: 1, coolDown: .seconds(5))
+        breaker.record(.failure(reason: "timeout"), for: try #require(admitted(&breaker, at: start)), now: start)
+        let after = start.addingTimeInterval(5)
+        let probe = try #require(admitted(&breaker, at: after))
+        breaker.record(.abandoned, for: probe, now: after)
+        #expect(breaker.state == .halfOpen)
+        #expect(try #require(admitted(&breaker, at: after)).isProbe)
+    }
+
+    @Test func resultsOfRequestsAdmittedBeforeTheBreakerOpenedAreIgnored() throws {
+        var breaker = CircuitBreaker(failureThreshold: 2, coolDown: .seconds(5))
+        let tickets = try (0..<4).map { _ in try #require(admitted(&breaker, at: start)) }
+        breaker.record(.failure(reason: "a"), for: tickets[0], now: start)
+        breaker.record(.failure(reason: "b"), for: tickets[1], now: start)
+        let open = CircuitBreaker.State.open(until: start.addingTimeInterval(5))
+        #expect(breaker.state == open)
+        breaker.record(.success, for: tickets[2], now: start.addingTimeInterval(1))
+        breaker.record(.failure(reason: "c"), for: tickets[3], now: start.addingTimeInterval(2))
+        #expect(breaker.state == open)
+        #expect(breaker.lastFailure == "b")
+    }
+
+    @Test func aThresholdOfZeroNeverOpens() throws {
+        var breaker = CircuitBreaker(failureThreshold: 0, coolDown: .seconds(5))
+        for _ in 0..<50 {
+            breaker.record(.failure(reason: "x"), for: try #require(admitted(&breaker, at: start)), now: start)
+        }
+        #expect(breaker.state == .closed)
+    }
+}
