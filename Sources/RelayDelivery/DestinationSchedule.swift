@@ -5,7 +5,10 @@ import HeapModule
 import RelayOutbox
 
 /// Deliveries sharing a key leave in acceptance (id) order: only the oldest pending one of a key is ever
-/// ready or in flight; the rest wait behind it. Keyless deliveries are independent.
+/// ready; the rest wait behind it. A sink that keeps order within a batch (Kafka's idempotent producer)
+/// may take a key's consecutive due deliveries in one batch; otherwise one per key is in flight.
+/// A key with anything in flight releases its next delivery only when all of them are done.
+/// Keyless deliveries are independent.
 struct DestinationSchedule {
     private struct Timer: Comparable {
         var due: Date
@@ -18,6 +21,7 @@ struct DestinationSchedule {
     private var ready = Deque<Int64>()
     private var timers = Heap<Timer>()
     private(set) var inFlight = Set<Int64>()
+    private var inFlightPerKey: [String: Int] = [:]
     private(set) var bodyBytes = 0
 
     var count: Int { rows.count }
@@ -44,8 +48,9 @@ struct DestinationSchedule {
         if due <= now { ready.append(id) } else { timers.insert(Timer(due: due, id: id)) }
     }
 
-    /// Up to `limit` deliveries that are due now, marked in flight.
-    mutating func takeReady(limit: Int, now: Date) -> [PendingDelivery] {
+    /// Up to `limit` deliveries that are due now, marked in flight. With `runsOfAKey`, a key's head brings
+    /// along the due deliveries queued behind it, in order.
+    mutating func takeReady(limit: Int, now: Date, runsOfAKey: Bool = false) -> [PendingDelivery] {
         while let first = timers.min, first.due <= now {
             timers.removeMin()
             ready.append(first.id)
@@ -54,28 +59,45 @@ struct DestinationSchedule {
         batch.reserveCapacity(min(limit, ready.count))
         while batch.count < limit, let id = ready.popFirst() {
             guard let row = rows[id] else { continue }
-            inFlight.insert(id)
-            batch.append(row)
+            take(row, into: &batch)
+            guard runsOfAKey, let key = row.item.key, let queue = keyQueues[key] else { continue }
+            for next in queue.dropFirst() {
+                guard batch.count < limit, !inFlight.contains(next), let follower = rows[next], follower.nextAttemptAt <= now else { break }
+                take(follower, into: &batch)
+            }
         }
         return batch
     }
 
-    /// The delivery is done (delivered or dead): forget it and release the next one of its key.
-    mutating func finish(_ id: Int64, now: Date) {
-        inFlight.remove(id)
-        guard let row = rows.removeValue(forKey: id) else { return }
-        bodyBytes -= row.item.body.count
-        guard let key = row.item.key, var queue = keyQueues[key] else { return }
-        if queue.first == id { queue.removeFirst() } else { queue.removeAll { $0 == id } }
-        if let next = queue.first, let nextRow = rows[next] {
-            keyQueues[key] = queue
-            schedule(next, due: nextRow.nextAttemptAt, now: now)
+    private mutating func take(_ row: PendingDelivery, into batch: inout [PendingDelivery]) {
+        inFlight.insert(row.item.deliveryID)
+        if let key = row.item.key { inFlightPerKey[key, default: 0] += 1 }
+        batch.append(row)
+    }
+
+    /// One of `key`'s deliveries left flight; when none is left, its (new) head is scheduled.
+    private mutating func landed(key: String, now: Date) {
+        let remaining = (inFlightPerKey[key] ?? 1) - 1
+        inFlightPerKey[key] = remaining > 0 ? remaining : nil
+        guard remaining <= 0 else { return }
+        if let head = keyQueues[key]?.first, let row = rows[head] {
+            schedule(head, due: row.nextAttemptAt, now: now)
         } else {
             keyQueues[key] = nil
         }
     }
 
-    /// The delivery failed and will be tried again at `due`; it stays first of its key.
+    /// The delivery is done (delivered or dead): forget it; its key moves on once nothing of it is in flight.
+    mutating func finish(_ id: Int64, now: Date) {
+        inFlight.remove(id)
+        guard let row = rows.removeValue(forKey: id) else { return }
+        bodyBytes -= row.item.body.count
+        guard let key = row.item.key else { return }
+        keyQueues[key]?.removeAll { $0 == id }
+        landed(key: key, now: now)
+    }
+
+    /// The delivery failed and will be tried again at `due`; it keeps its place in its key's queue.
     mutating func retry(_ id: Int64, due: Date, attempts: Int, now: Date) {
         inFlight.remove(id)
         guard var row = rows[id] else { return }
@@ -83,7 +105,11 @@ struct DestinationSchedule {
         row.item.attempt = attempts + 1
         row.nextAttemptAt = due
         rows[id] = row
-        schedule(id, due: due, now: now)
+        if let key = row.item.key {
+            landed(key: key, now: now)
+        } else {
+            schedule(id, due: due, now: now)
+        }
     }
 
     /// When the earliest waiting retry falls due (nil if none).

@@ -76,7 +76,7 @@ final class DestinationWorker: Sendable {
                         await rescanBehindCursor(&schedule, cursor: cursor, now: now)
                     }
                     while batchesInFlight < sink.maxConcurrentBatches {
-                        let batch = schedule.takeReady(limit: sink.maxBatchSize, now: now)
+                        let batch = schedule.takeReady(limit: sink.maxBatchSize, now: now, runsOfAKey: sink.keepsOrderWithinBatch)
                         if batch.isEmpty { break }
                         batchesInFlight += 1
                         group.addTask { await self.deliver(batch) }

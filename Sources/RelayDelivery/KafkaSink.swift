@@ -52,6 +52,10 @@ public final class KafkaSink: Sink {
         self.logger = logger
     }
 
+    /// One `send` enqueues the batch in order on one idempotent producer: per partition, librdkafka keeps
+    /// that order through its own retries, and a message that finally fails fails the ones behind it too.
+    public var keepsOrderWithinBatch: Bool { true }
+
     public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         guard !batch.isEmpty else { return [] }
         let producer: KafkaProducer

@@ -9,6 +9,13 @@ public protocol Sink: Sendable {
     var maxBatchSize: Int { get }
     /// How many batches may be in flight at once (per-key order is kept by the dispatcher either way).
     var maxConcurrentBatches: Int { get }
+    /// True when items of one key in one batch reach the destination in batch order even across retries
+    /// (Kafka's idempotent producer), so the dispatcher may batch a key's run instead of one at a time.
+    var keepsOrderWithinBatch: Bool { get }
     /// Flushes and releases resources; called once on shutdown.
     func shutdown() async
+}
+
+extension Sink {
+    public var keepsOrderWithinBatch: Bool { false }
 }

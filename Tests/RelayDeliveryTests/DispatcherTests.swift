@@ -130,6 +130,32 @@ import Testing
         }
     }
 
+    /// A sink that keeps order within a batch gets a key's run in one batch, and order still holds under failures.
+    @Test func perKeyRunsShareABatchWhenTheSinkKeepsOrder() async throws {
+        let counter = Mutex(0)
+        let sink = TestSink(maxBatchSize: 50, maxConcurrentBatches: 3, keepsOrderWithinBatch: true) { _ in
+            counter.withLock { n in
+                n += 1
+                return n % 5 == 0 ? .retry(after: nil, reason: "flaky") : .delivered
+            }
+        }
+        try await DispatcherHarness.run(destinations: [destination("a", initial: .milliseconds(1), max: .milliseconds(5))],
+                                        sinks: ["a": sink], random: { Double.random(in: 0..<1) }) { h in
+            var expected: [String: [String]] = [:]
+            for i in 0..<300 {
+                let key = "key\(i % 3)"
+                try await h.accept("\(key)-\(i)", key: key, to: ["a"])
+                expected[key, default: []].append("\(key)-\(i)")
+            }
+            #expect(await DispatcherHarness.eventually { sink.delivered.count == 300 })
+            var seen: [String: [String]] = [:]
+            for item in sink.delivered { seen[item.key ?? "", default: []].append(String(decoding: item.body, as: UTF8.self)) }
+            #expect(seen == expected)
+            let largestRun = sink.batchesSeen.map { batch in Dictionary(grouping: batch, by: { $0.key ?? "" }).values.map(\.count).max() ?? 0 }.max() ?? 0
+            #expect(largestRun > 1, "no batch carried more than one delivery of a key")
+        }
+    }
+
     /// One destination hangs; the other keeps receiving everything.
     @Test func aHangingDestinationDoesNotDelayAnother() async throws {
         let gate = Gate()

@@ -17,10 +17,15 @@ final class TestSink: Sink {
     private let log = Mutex<[Attempt]>([])
     let maxBatchSize: Int
     let maxConcurrentBatches: Int
+    let keepsOrderWithinBatch: Bool
     let clock: ManualClock?
+    private let batches = Mutex<[[DeliveryItem]]>([])
 
-    init(maxBatchSize: Int = 100, maxConcurrentBatches: Int = 2, clock: ManualClock? = nil,
+    /// With `keepsOrderWithinBatch`, the sink behaves like Kafka's idempotent producer: once an item of a key
+    /// fails in a batch, the items of that key behind it in the batch fail too.
+    init(maxBatchSize: Int = 100, maxConcurrentBatches: Int = 2, keepsOrderWithinBatch: Bool = false, clock: ManualClock? = nil,
          behavior: @escaping Behavior = { _ in .delivered }) {
+        self.keepsOrderWithinBatch = keepsOrderWithinBatch
         self.behavior = Mutex(behavior)
         self.maxBatchSize = maxBatchSize
         self.maxConcurrentBatches = maxConcurrentBatches
@@ -31,9 +36,15 @@ final class TestSink: Sink {
 
     func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         let behavior = self.behavior.withLock { $0 }
+        batches.withLock { $0.append(batch) }
         var outcomes: [DeliveryOutcome] = []
+        var failedKeys = Set<String>()
         for item in batch {
-            let outcome = await behavior(item)
+            var outcome = await behavior(item)
+            if keepsOrderWithinBatch, let key = item.key {
+                if failedKeys.contains(key) { outcome = .retry(after: nil, reason: "an earlier message of the key failed") }
+                if outcome != .delivered { failedKeys.insert(key) }
+            }
             log.withLock { $0.append(Attempt(item: item, at: clock?.current ?? Date(), outcome: outcome)) }
             outcomes.append(outcome)
         }
@@ -43,6 +54,7 @@ final class TestSink: Sink {
     func shutdown() async {}
 
     var attempts: [Attempt] { log.withLock { $0 } }
+    var batchesSeen: [[DeliveryItem]] { batches.withLock { $0 } }
     var delivered: [DeliveryItem] { attempts.filter { $0.outcome == .delivered }.map(\.item) }
 }
 
