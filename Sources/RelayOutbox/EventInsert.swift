@@ -52,9 +52,59 @@ enum HeaderCoding {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Reads back what `encode` wrote (hand-parsed: this runs for every delivery the dispatcher loads).
     static func decode(_ text: String) -> [PlannedDelivery.Header] {
         if text == "[]" { return [] }
-        guard let pairs = try? JSONDecoder().decode([[String]].self, from: Data(text.utf8)) else { return [] }
-        return pairs.compactMap { $0.count == 2 ? PlannedDelivery.Header(name: $0[0], value: $0[1]) : nil }
+        var parser = StringListParser(bytes: Array(text.utf8))
+        guard let strings = parser.strings() else { return [] }
+        return stride(from: 0, to: strings.count - 1, by: 2).map { PlannedDelivery.Header(name: strings[$0], value: strings[$0 + 1]) }
+    }
+}
+
+/// Collects every JSON string literal of a small array-of-string-pairs document, in order.
+private struct StringListParser {
+    let bytes: [UInt8]
+    var index = 0
+
+    mutating func strings() -> [String]? {
+        var result: [String] = []
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\"") {
+                guard let string = string() else { return nil }
+                result.append(string)
+            } else {
+                index += 1
+            }
+        }
+        return result
+    }
+
+    private mutating func string() -> String? {
+        index += 1
+        var out: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { return nil }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+                          let scalar = Unicode.Scalar(code) else { return nil }
+                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    index += 4
+                default: out.append(escaped)
+                }
+            default: out.append(byte)
+            }
+        }
+        return nil
     }
 }
