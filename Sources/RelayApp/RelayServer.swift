@@ -32,6 +32,7 @@ public enum RelayServer {
 
     /// `audience-relay serve`: runs until SIGTERM/SIGINT, then drains and closes the outbox.
     public static func serve(_ options: ServeOptions) async throws {
+        ShutdownSignals.unblock()
         let logger = makeLogger(label: "audience-relay", level: options.logLevel)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -54,7 +54,6 @@ import Testing
 
         // A last, clean run delivers whatever was pending when the relay was killed.
         let final = try await RelayProcess(config: config, dataDirectory: dataDirectory)
-        defer { final.terminate() }
         let acked = tally.acknowledged.withLock { $0 }
         let reader = try KafkaReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
         var deliveredIDs: [String] = []
@@ -76,6 +75,8 @@ import Testing
             \(deliveredIDs.count) Kafka messages, \(unique.count) distinct event ids, \
             \(deliveredIDs.count - unique.count) redelivered after a kill, \(missing.count) acknowledged but missing
             """)
+        #expect(final.terminate(), "the relay did not stop on SIGTERM:\n\(final.log(tail: 10))")
+        #expect(final.log(tail: 5).contains("\"msg\":\"stopped\""))
         #expect(acked.count > 0)
         #expect(missingFromOutbox.isEmpty, "acknowledged but not in the outbox: \(missingFromOutbox.prefix(5))")
         #expect(missing.isEmpty, "acknowledged but never delivered: \(missing.prefix(5))\n\(final.log(tail: 20))")

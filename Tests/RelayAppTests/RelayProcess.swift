@@ -39,9 +39,13 @@ final class RelayProcess: @unchecked Sendable {  // Process is only touched from
         process.waitForExit()
     }
 
-    func terminate() {
+    /// SIGTERM, then waits for the graceful shutdown; true when the relay exited by itself.
+    @discardableResult
+    func terminate() -> Bool {
         process.terminate()
-        process.waitForExit()
+        if process.waitForExit(timeout: .seconds(20)) { return true }
+        kill()
+        return false
     }
 
     var client: RawHTTPClient { RawHTTPClient(port: port) }
