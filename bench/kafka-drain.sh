@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# Kafka drain benchmark: a backlog of N pending deliveries in the SQLite outbox drained by the relay
+# to librdkafka's mock cluster, next to `kcat -P` producing the same N messages to the same
+# mock-kafka process.
+#
+#   bench/kafka-drain.sh                    # N=1000000 ROUNDS=2
+#   N=200000 ROUNDS=1 bench/kafka-drain.sh  # quick look
+#
+# Each round:
+#   1. starts `audience-relay mock-kafka --brokers 3` (one process for both producers of the round);
+#   2. lets the relay create the outbox schema (starts `serve` until /healthz answers, SIGTERM);
+#   3. bench/kafka-drain-fill.py inserts N events + N pending deliveries in one transaction
+#      (~420-byte Sitecore bodies, key = friendlyId from KEYS=1000 values, distinct executionRefs)
+#      and writes the same N messages as "key<TAB>body" lines for kcat (not timed);
+#   4. in alternating order (odd rounds relay first, even rounds kcat first):
+#      relay: starts `serve` and times from the start until `audience-relay outbox stats` shows 0
+#             pending (polled every POLL=0.5 s, one poll after another); also records when /healthz
+#             first answered, when relay_deliveries_total{outcome="delivered"} reached N (/metrics,
+#             same polls), the relay's per-thread CPU over the drain (/proc/PID/task) and a
+#             `top -H` snapshot TOP_AT s into the drain;
+#      kcat:  `kcat -P -K '\t' -l FILE -X enable.idempotence=true -X acks=all -X linger.ms=5
+#             -X compression.type=lz4` to its own topic, wall time of that command only (kcat exits
+#             after every delivery report);
+#   5. sums the high-water marks of both topics (kcat -Q), which must each be >= N.
+# Reported: messages/s of both (N / time), relay/kcat ratio (target >= 20%), spread over rounds.
+#
+# Environment: N (1000000), ROUNDS (2), KEYS (1000), BROKERS (3), POLL (s, 0.5), TOP_AT (s, 5),
+#   DRAIN_TIMEOUT (s, 1200), KCAT_TIMEOUT (s, 600), ORDER (alternate | relay-first | kcat-first),
+#   POLL_WITH (stats = every poll runs `outbox stats` and reads /metrics, as specified; metrics = the
+#   polls read only /metrics and `outbox stats` runs once the delivered counter reaches N: a check of
+#   how much the polling itself costs, since one `outbox stats` scans all N rows, ~0.3-0.5 s of CPU),
+#   PERF=1 (also `perf record -g` the relay for PERF_SECONDS=10 s mid-drain and print the top symbols),
+#   RELAY_BIN, KEEP=1 (keep the temp dir: databases, kcat file, logs), STRICT=1 (exit 2 on a missed
+#   target).
+# Exit: 0 when every round drained completely and both topics hold >= N messages; 1 otherwise.
+# Needs ~1.5 GB of temp space per round at N=1e6 (the round's files are deleted after it).
+# Loopback only; every wait is bounded; processes and the temp dir are cleaned up on exit (trap).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+N=${N:-1000000}
+ROUNDS=${ROUNDS:-2}
+KEYS=${KEYS:-1000}
+BROKERS=${BROKERS:-3}
+POLL=${POLL:-0.5}
+TOP_AT=${TOP_AT:-5}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-1200}
+KCAT_TIMEOUT=${KCAT_TIMEOUT:-600}
+ORDER=${ORDER:-alternate}
+PERF=${PERF:-0}
+POLL_WITH=${POLL_WITH:-stats}
+PERF_SECONDS=${PERF_SECONDS:-10}
+BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
+FILL_PY="$BENCH_DIR/kafka-drain-fill.py"
+METRICS_PY="$BENCH_DIR/kafka-metrics.py"
+DEST=sitecore-events
+SOURCE=sitecore
+ROUTE=sitecore-notifications
+TARGET_PCT=20
+
+for v in N ROUNDS KEYS BROKERS TOP_AT DRAIN_TIMEOUT KCAT_TIMEOUT PERF_SECONDS; do
+  [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "kafka-drain.sh: $v must be a positive integer (got '${!v}')" >&2; exit 64; }
+done
+[[ $POLL_WITH =~ ^(stats|metrics)$ ]] || { echo "kafka-drain.sh: POLL_WITH must be stats or metrics" >&2; exit 64; }
+[[ $ORDER =~ ^(alternate|relay-first|kcat-first)$ ]] || { echo "kafka-drain.sh: ORDER must be alternate, relay-first or kcat-first" >&2; exit 64; }
+
+WORK=""
+RELAY_PID=""
+MOCK_PID=""
+KCAT_JOB=""
+BG_PIDS=()
+
+stop_pid() { # pid seconds -> SIGTERM, bounded wait, then SIGKILL
+  local pid=$1 secs=${2:-30} i
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && { echo "kafka-drain.sh: $pid ignored SIGTERM for ${secs}s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; }
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ -n $KCAT_JOB ]]; then
+    pkill -TERM -P "$KCAT_JOB" 2>/dev/null || true
+    kill -TERM "$KCAT_JOB" 2>/dev/null || true
+  fi
+  local pid
+  for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  stop_pid "$RELAY_PID" 30; RELAY_PID=""
+  stop_pid "$MOCK_PID" 10; MOCK_PID=""
+  if [[ -n $WORK && -d $WORK ]]; then
+    if [[ ${KEEP:-0} == 1 ]]; then echo "kafka-drain.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- prerequisites
+if [[ ! -x $BIN ]]; then
+  echo "kafka-drain.sh: $BIN missing; build it with" >&2
+  echo "  swift build -c release --scratch-path $ROOT/.build-release --product audience-relay" >&2
+  exit 1
+fi
+"$BIN" mock-kafka --help >/dev/null 2>&1 || { echo "kafka-drain.sh: $BIN has no mock-kafka subcommand; rebuild it" >&2; exit 1; }
+for tool in kcat python3 curl top; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "kafka-drain.sh: $tool is required (apt-get install -y kcat)" >&2; exit 1; }
+done
+if [[ $PERF == 1 ]] && ! command -v perf >/dev/null 2>&1; then echo "kafka-drain.sh: PERF=1 needs perf; skipping it" >&2; PERF=0; fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-kafka-drain.XXXXXX")
+RESULTS="$WORK/results.tsv"
+printf '%s\n' "round	n	order	relay_s	relay_mps	ready_s	relay_mps_ready	metric_done_s	kcat_s	kcat_mps	ratio_pct	hwm_relay	hwm_kcat	verdict" >"$RESULTS"
+FAILED=0
+MISSED=0
+
+# ---------------------------------------------------------------- helpers
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+run_tag() { od -An -N4 -tx4 /dev/urandom | tr -d ' \n'; }
+now() { echo "$EPOCHREALTIME"; }
+calc() { awk "BEGIN { $1 }"; }
+field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"; }
+
+pending_now() { # -> pending deliveries of $DEST per `outbox stats`, "?" when unreadable
+  local out
+  out=$("$BIN" outbox stats --data-dir "$RUN/data" 2>/dev/null) || { echo "?"; return 0; }
+  awk -v d="$DEST" '$1 == d { print $2; found = 1 } END { if (!found) print 0 }' <<<"$out"
+}
+delivered_now() { # -> relay_deliveries_total{outcome="delivered"} of $DEST, "?" when unreachable
+  { curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics" 2>/dev/null || true; } | awk -v d="$DEST" '
+    /^relay_deliveries_total\{/ && index($0, "destination=\"" d "\"") && /outcome="delivered"/ { v += $NF; f = 1 }
+    END { if (f) printf "%d\n", v; else print "?" }'
+}
+
+hwm_sum() { # bootstrap topic -> sum of high-water marks over the topic's partitions
+  local boot=$1 topic=$2 parts args=() p
+  parts=$(timeout 20 kcat -b "$boot" -L -t "$topic" 2>/dev/null | awk '/^ +partition [0-9]+,/ { sub(",", "", $2); print $2 }')
+  [[ -n $parts ]] || { echo "?"; return 0; }
+  for p in $parts; do args+=(-t "$topic:$p:-1"); done
+  timeout 20 kcat -b "$boot" -Q "${args[@]}" 2>/dev/null | awk '/ offset / { n += $NF; k++ } END { if (k) print n; else print "?" }'
+}
+
+start_mock() {
+  "$BIN" mock-kafka --brokers "$BROKERS" >"$RUN/mock.boot" 2>"$RUN/mock.log" &
+  MOCK_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $RUN/mock.boot ]] && break
+    kill -0 "$MOCK_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  BOOT=$(head -n1 "$RUN/mock.boot" 2>/dev/null || true)
+  [[ -n $BOOT ]] || { echo "kafka-drain.sh: mock-kafka printed no bootstrap address" >&2; cat "$RUN/mock.log" >&2; return 1; }
+}
+
+write_routes() { # bootstrap topic file
+  cat >"$3" <<EOF
+# Generated by bench/kafka-drain.sh: the Sitecore path of routes/routes.yaml, to a standalone mock cluster.
+version: 1
+sources:
+  $SOURCE:
+    kind: sitecore-export
+    path: /hooks/sitecore
+destinations:
+  $DEST:
+    type: kafka
+    brokers: "$1"
+    topic: $2
+routes:
+  - name: $ROUTE
+    source: $SOURCE
+    to: $DEST
+    headers:
+      client-key: "{{clientKey}}"
+EOF
+}
+
+launch_relay() { # -> RELAY_PID, PORT (does not wait)
+  PORT=$(free_port)
+  "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
+    --log-level warning >>"$RUN/relay.log" 2>&1 &
+  RELAY_PID=$!
+}
+
+create_schema() {
+  local i
+  launch_relay
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$RELAY_PID" 2>/dev/null || break
+    curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  stop_pid "$RELAY_PID" 30; RELAY_PID=""
+  [[ -s $RUN/data/outbox.sqlite ]] || { echo "kafka-drain.sh: the relay did not create $RUN/data/outbox.sqlite:" >&2; tail -n 20 "$RUN/relay.log" >&2; return 1; }
+}
+
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; } # -> "busy idle+iowait"
+# "mock-kafka X cores, machine Y of Z cores busy" between two snapshots "wall mock_ticks busy idle".
+cpu_line() {
+  local hz; hz=$(getconf CLK_TCK)
+  local w0 m0 b0 i0 w1 m1 b1 i1
+  read -r w0 m0 b0 i0 <<<"$1"; read -r w1 m1 b1 i1 <<<"$2"
+  calc "printf \"mock-kafka %.2f cores, machine %.2f of $(nproc) cores busy\", ($m1 - $m0) / $hz / ($w1 - $w0), ($b1 - $b0) / (($b1 - $b0) + ($i1 - $i0)) * $(nproc)"
+}
+snap() { echo "$(now) $(proc_ticks "$MOCK_PID") $(machine_ticks)"; }
+
+# Per-thread CPU of a process: "tid comm ticks" lines.
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk '{ s = $0; sub(/^[0-9]+ \(/, "", s); comm = substr(s, 1, index(s, ") ") - 1); sub(/^.*\) /, "", s); split(s, f, " ");
+           gsub(/ /, "_", comm); print FILENAME, comm, f[12] + f[13] }' "$t/stat" 2>/dev/null || true
+  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
+}
+
+# ---------------------------------------------------------------- phases
+relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
+  local t0 t_ready="" t_metric="" t_done="" p d deadline top_job="" perf_pid=""
+  RELAY_S="-"; READY_S="-"; METRIC_DONE_S="-"; RELAY_DELIVERED="?"
+  : >"$RUN/drain-polls.txt"
+  local s0 s1; s0=$(snap)
+  t0=$(now)
+  launch_relay
+  deadline=$(calc "printf \"%.3f\", $t0 + $DRAIN_TIMEOUT")
+  (sleep "$TOP_AT"; top -b -n2 -d1 -H -w 200 -p "$RELAY_PID" 2>/dev/null | awk '/^top -/ { f++ } f == 2 && n++ < 20 && n >= 7' >"$RUN/top-threads.txt") &
+  top_job=$!; BG_PIDS+=("$top_job")
+  if [[ $PERF == 1 ]]; then
+    (sleep "$TOP_AT"; timeout $((PERF_SECONDS + 30)) perf record -g -o "$RUN/perf.data" -p "$RELAY_PID" -- sleep "$PERF_SECONDS" >/dev/null 2>&1) &
+    perf_pid=$!; BG_PIDS+=("$perf_pid")
+  fi
+  while :; do
+    if ! kill -0 "$RELAY_PID" 2>/dev/null; then
+      echo "kafka-drain.sh: the relay exited during the drain:" >&2; tail -n 20 "$RUN/relay.log" >&2; break
+    fi
+    if [[ -z $t_ready ]] && curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then t_ready=$(now); fi
+    if [[ $POLL_WITH == stats ]]; then p=$(pending_now); d=$(delivered_now)
+    else d=$(delivered_now); p="-"; [[ $d != "?" && $d -ge $N ]] && p=$(pending_now); fi
+    local t; t=$(now)
+    echo "$(calc "printf \"%.2f\", $t - $t0") $p $d" >>"$RUN/drain-polls.txt"
+    [[ -z $t_metric && $d != "?" && $d -ge $N ]] && t_metric=$t
+    if [[ $p == 0 ]]; then t_done=$t; break; fi
+    [[ $(calc "print (($t > $deadline) ? 1 : 0)") == 1 ]] && { echo "kafka-drain.sh: not drained within ${DRAIN_TIMEOUT}s" >&2; break; }
+    sleep "$POLL"
+  done
+  # Thread CPU over the whole drain (the process started at t0), before anything else runs in it.
+  thread_ticks "$RELAY_PID" >"$RUN/thread-ticks.txt" 2>/dev/null || true
+  local proc_ticks; proc_ticks=$(awk '{ print $14 + $15 }' "/proc/$RELAY_PID/stat" 2>/dev/null || echo 0)
+  local elapsed_cpu; elapsed_cpu=$(calc "printf \"%.3f\", $(now) - $t0")
+  s1=$(snap)
+  RELAY_DELIVERED=$(delivered_now)
+  [[ -z $t_metric && $RELAY_DELIVERED != "?" && $RELAY_DELIVERED -ge $N ]] && t_metric=$(now)
+  curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$RUN/metrics-end.prom" 2>/dev/null || true
+  kill -0 "$top_job" 2>/dev/null && { kill "$top_job" 2>/dev/null || true; }
+  wait "$top_job" 2>/dev/null || true
+  if [[ -n $perf_pid ]]; then wait "$perf_pid" 2>/dev/null || true; fi
+  BG_PIDS=()
+  stop_pid "$RELAY_PID" 60; RELAY_PID=""
+  [[ -n $t_done ]] && RELAY_S=$(calc "printf \"%.2f\", $t_done - $t0")
+  [[ -n $t_ready ]] && READY_S=$(calc "printf \"%.2f\", $t_ready - $t0")
+  [[ -n $t_metric ]] && METRIC_DONE_S=$(calc "printf \"%.2f\", $t_metric - $t0")
+  local hz; hz=$(getconf CLK_TCK)
+  echo "    relay: $( [[ -n $t_done ]] && echo "0 pending after ${RELAY_S}s" || echo "NOT drained") (healthz after ${READY_S}s," \
+    "delivered counter = $RELAY_DELIVERED, reached N after ${METRIC_DONE_S}s); retries" \
+    "$(python3 "$METRICS_PY" value "$RUN/metrics-end.prom" relay_deliveries_total destination=$DEST outcome=retry 2>/dev/null || echo "?"), dead" \
+    "$(python3 "$METRICS_PY" value "$RUN/metrics-end.prom" relay_deliveries_total destination=$DEST outcome=dead 2>/dev/null || echo "?")"
+  echo "    relay polls (every 8th, s:pending/delivered): $(awk 'NR % 8 == 1 { printf "%s:%s/%s ", $1, $2, $3 } END { printf "%s:%s/%s (%d polls)", $1, $2, $3, NR }' "$RUN/drain-polls.txt")"
+  echo "    during the relay drain: $(cpu_line "$s0" "$s1")"
+  if [[ -s $RUN/thread-ticks.txt ]]; then
+    echo "    relay CPU over the drain (${elapsed_cpu}s; cores = CPU s / wall s), by thread name:"
+    awk -v hz="$hz" -v w="$elapsed_cpu" '{ name = $2; gsub(/#[0-9]+$/, "#*", name); c[name] += $3; n[name]++ }
+      END { for (k in c) if (c[k] > 0) printf "%.2f %s %d %.1f\n", c[k] / hz / w, k, n[k], c[k] / hz }' "$RUN/thread-ticks.txt" |
+      sort -rn | awk '{ printf "      %-22s %3d thr %7.1f s CPU  %5.2f cores\n", $2, $3, $4, $1 }'
+    calc "printf \"      %-22s         %7.1f s CPU  %5.2f cores\\n\", \"process total\", $proc_ticks / $hz, $proc_ticks / $hz / $elapsed_cpu"
+  fi
+  if [[ -s $RUN/top-threads.txt ]]; then
+    echo "    top -H ${TOP_AT}s into the drain (1 s sample; the line whose PID is the process id shows the whole process in this procps):"
+    sed 's/^/      /' "$RUN/top-threads.txt"
+  fi
+  if [[ $PERF == 1 && -s $RUN/perf.data ]]; then
+    echo "    perf: hottest symbols (self, ${PERF_SECONDS}s mid-drain):"
+    perf report -i "$RUN/perf.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null |
+      awk '/^ +[0-9.]+%/ && n++ < 25' | cut -c1-160 | sed 's/^/      /'
+  fi
+}
+
+kcat_phase() { # topic -> KCAT_S
+  local topic=$1 t0 t1 status=0 s0 s1
+  KCAT_S="-"
+  s0=$(snap)
+  t0=$(now)
+  (TIMEFORMAT='%U %S'; time timeout "$KCAT_TIMEOUT" kcat -P -b "$BOOT" -t "$topic" -K '\t' -l "$RUN/kcat-input.txt" \
+     -X enable.idempotence=true -X acks=all -X linger.ms=5 -X compression.type=lz4 >"$RUN/kcat.log" 2>&1) 2>"$RUN/kcat-time.txt" &
+  KCAT_JOB=$!
+  wait "$KCAT_JOB" || status=$?
+  KCAT_JOB=""
+  t1=$(now)
+  s1=$(snap)
+  if [[ $status -ne 0 ]]; then
+    echo "kafka-drain.sh: kcat -P failed (exit $status):" >&2; tail -n 10 "$RUN/kcat.log" >&2
+    return 0
+  fi
+  KCAT_S=$(calc "printf \"%.2f\", $t1 - $t0")
+  local kcat_cpu
+  kcat_cpu=$(awk -v w="$KCAT_S" 'NF == 2 { printf "%.2f", ($1 + $2) / w }' "$RUN/kcat-time.txt" 2>/dev/null)
+  echo "    kcat: ${KCAT_S}s for $N messages; kcat ${kcat_cpu:-?} cores, $(cpu_line "$s0" "$s1")$( [[ -s $RUN/kcat.log ]] && echo " (stderr: $(head -c 300 "$RUN/kcat.log" | tr '\n' ' '))")"
+}
+
+run_round() { # round
+  local round=$1 tag order
+  tag=$(run_tag)
+  RUN="$WORK/round$round"
+  mkdir -p "$RUN"
+  case $ORDER in
+    alternate) ((round % 2)) && order=relay-first || order=kcat-first ;;
+    *) order=$ORDER ;;
+  esac
+  local relay_topic="bench.drain.relay.$tag" kcat_topic="bench.drain.kcat.$tag"
+  echo "--- round $round ($order): N=$N, topics $relay_topic / $kcat_topic"
+  start_mock || { FAILED=1; return 0; }
+  write_routes "$BOOT" "$relay_topic" "$RUN/routes.yaml"
+  create_schema || { FAILED=1; stop_pid "$MOCK_PID" 10; MOCK_PID=""; return 0; }
+  local fill
+  fill=$(python3 "$FILL_PY" --db "$RUN/data/outbox.sqlite" --n "$N" --keys "$KEYS" --seed "$round" \
+           --kcat-out "$RUN/kcat-input.txt" --source "$SOURCE" --destination "$DEST" --route "$ROUTE") ||
+    { echo "kafka-drain.sh: backlog fill failed" >&2; FAILED=1; stop_pid "$MOCK_PID" 10; MOCK_PID=""; return 0; }
+  local ts0 ts1 pending0
+  ts0=$(now); pending0=$(pending_now); ts1=$(now)
+  echo "    backlog: $fill; outbox stats: $pending0 pending (one poll takes $(calc "printf \"%.2f\", $ts1 - $ts0")s)"
+  [[ $pending0 == "$N" ]] || { echo "kafka-drain.sh: expected $N pending, outbox stats says $pending0" >&2; FAILED=1; }
+  sync
+
+  if [[ $order == relay-first ]]; then
+    relay_phase "$relay_topic"; kcat_phase "$kcat_topic"
+  else
+    kcat_phase "$kcat_topic"; relay_phase "$relay_topic"
+  fi
+  local hwm_relay hwm_kcat
+  hwm_relay=$(hwm_sum "$BOOT" "$relay_topic")
+  hwm_kcat=$(hwm_sum "$BOOT" "$kcat_topic")
+  stop_pid "$MOCK_PID" 10; MOCK_PID=""
+
+  local relay_mps="-" relay_mps_ready="-" kcat_mps="-" ratio="-" verdict
+  [[ $RELAY_S != "-" ]] && relay_mps=$(calc "printf \"%.0f\", $N / $RELAY_S")
+  [[ $RELAY_S != "-" && $READY_S != "-" ]] && relay_mps_ready=$(calc "printf \"%.0f\", $N / ($RELAY_S - $READY_S)")
+  [[ $KCAT_S != "-" ]] && kcat_mps=$(calc "printf \"%.0f\", $N / $KCAT_S")
+  if [[ $relay_mps != "-" && $kcat_mps != "-" ]]; then
+    ratio=$(calc "printf \"%.1f\", $relay_mps / $kcat_mps * 100")
+    verdict=$(calc "print (($ratio >= $TARGET_PCT) ? \"PASS\" : \"MISS\")")
+  else
+    verdict=FAIL
+  fi
+  local hwm_ok=1
+  [[ $hwm_relay =~ ^[0-9]+$ && $hwm_relay -ge $N ]] || hwm_ok=0
+  [[ $hwm_kcat =~ ^[0-9]+$ && $hwm_kcat -ge $N ]] || hwm_ok=0
+  [[ $RELAY_DELIVERED == "$N" ]] || hwm_ok=0
+  if ((!hwm_ok)); then verdict="FAIL(count)"; fi
+  [[ $verdict == PASS ]] || { [[ $verdict == MISS ]] && MISSED=1 || FAILED=1; }
+  echo "    high-water marks: relay topic $hwm_relay, kcat topic $hwm_kcat (>= $N expected); relay $relay_mps msg/s, kcat $kcat_mps msg/s, ratio $ratio%"
+  printf '%s\n' "$round	$N	$order	$RELAY_S	$relay_mps	$READY_S	$relay_mps_ready	$METRIC_DONE_S	$KCAT_S	$kcat_mps	$ratio	$hwm_relay	$hwm_kcat	$verdict" >>"$RESULTS"
+  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$RUN/data" "$RUN/kcat-input.txt" "$RUN/perf.data"; fi
+}
+
+# ---------------------------------------------------------------- main
+echo "kafka-drain.sh: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); binary $BIN"
+echo "kafka-drain.sh: binary built $(date -u -r "$BIN" '+%F %T UTC')$(git -C "$ROOT" log -1 --format=', HEAD %h (%ci)' 2>/dev/null || true)"
+for ((round = 1; round <= ROUNDS; round++)); do
+  run_round "$round"
+done
+echo
+echo "=== Kafka drain: $N pending deliveries vs kcat -P (mock cluster, $BROKERS brokers; ROUNDS=$ROUNDS; POLL_WITH=$POLL_WITH) ==="
+python3 "$METRICS_PY" drain-table "$RESULTS"
+((FAILED)) && { echo "kafka-drain.sh: some rounds FAILED (see above)" >&2; exit 1; }
+((MISSED)) && [[ ${STRICT:-0} == 1 ]] && exit 2
+exit 0
