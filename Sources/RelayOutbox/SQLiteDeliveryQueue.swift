@@ -13,19 +13,20 @@ extension SQLiteOutbox: DeliveryQueue {
                 WHERE d.destination = ? AND d.state = 0 AND d.id > ?
                 ORDER BY d.id LIMIT ?
                 """), arguments: [destination, afterID, limit])
+            // Columns by position: this runs for every delivery the dispatcher loads.
             return rows.map { row in
-                let attempts: Int = row["attempts"]
-                let headers: String = row["headers"]
-                let body: Data = row["body"]
+                let attempts: Int = row[4]
+                let headers: String = row[3]
+                let body: Data = row[12]
                 return PendingDelivery(
                     item: DeliveryItem(
-                        deliveryID: row["id"], destination: row["destination"], eventID: row["event_id"],
-                        source: row["source"], eventType: row["type"], subject: row["subject"],
-                        receivedAt: Date(timeIntervalSince1970: row["received_at"]), key: row["msg_key"],
+                        deliveryID: row[0], destination: row[1], eventID: row[7],
+                        source: row[8], eventType: row[9], subject: row[10],
+                        receivedAt: Date(timeIntervalSince1970: row[11]), key: row[2],
                         headers: HeaderCoding.decode(headers), body: Array(body), attempt: attempts + 1),
                     attempts: attempts,
-                    createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                    nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]))
+                    createdAt: Date(timeIntervalSince1970: row[5]),
+                    nextAttemptAt: Date(timeIntervalSince1970: row[6]))
             }
         }
     }
