@@ -33,19 +33,28 @@ extension SQLiteOutbox: DeliveryQueue {
 
     public func record(_ outcomes: [(deliveryID: Int64, outcome: RecordedOutcome)], at now: Date) async throws {
         let stamp = now.timeIntervalSince1970
+        let delivered = outcomes.compactMap { $0.outcome == .delivered ? $0.deliveryID : nil }
         try await database.write { db in
-            let delivered = try db.cachedStatement(sql: "UPDATE deliveries SET state = 2, attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id = ?")
+            // Delivered rows (nearly all of them) are marked in chunks, one statement per chunk.
+            for chunk in stride(from: 0, to: delivered.count, by: Self.updateChunk).map({ delivered[$0..<min($0 + Self.updateChunk, delivered.count)] }) {
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let statement = try db.cachedStatement(sql: "UPDATE deliveries SET state = 2, attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id IN (\(placeholders))")
+                try statement.execute(arguments: StatementArguments([stamp] + chunk.map { $0 as (any DatabaseValueConvertible) }))
+            }
             let retry = try db.cachedStatement(sql: "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
             let dead = try db.cachedStatement(sql: "UPDATE deliveries SET state = 3, attempts = attempts + 1, finished_at = ?, last_error = ? WHERE id = ?")
             for (id, outcome) in outcomes {
                 switch outcome {
-                case .delivered: try delivered.execute(arguments: [stamp, id])
+                case .delivered: continue
                 case .retry(let next, let error): try retry.execute(arguments: [next.timeIntervalSince1970, error, id])
                 case .dead(let reason): try dead.execute(arguments: [stamp, reason, id])
                 }
             }
         }
     }
+
+    /// Ids per `UPDATE … WHERE id IN (…)`; a fixed size keeps the statement cache small (the tail differs).
+    static let updateChunk = 500
 
     public func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
         try await database.read { db in
