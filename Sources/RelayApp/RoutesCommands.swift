@@ -62,7 +62,7 @@ public enum RoutesCommands {
                     let headers = delivery.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
                     lines.append("  -> \(delivery.destination) [\(target)] key=\(delivery.key.map(JSONValue.quoted) ?? "none")\(headers.isEmpty ? "" : " headers: \(headers)") (route \(delivery.route))")
                 }
-                if plan.fetchExport { lines.append("  -> export at apiUrl will be fetched and forwarded") }
+                if plan.fetchExport { lines.append("  -> an export job for apiUrl is recorded (fetching it is not in this build yet)") }
             }
         }
         if candidates.isEmpty { lines.append("no source named \(sourceName ?? "")") }
