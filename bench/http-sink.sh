@@ -37,6 +37,8 @@
 # Exit: 0 when every round drained completely with all N delivered in the outbox; 1 otherwise.
 # Loopback only; every wait is bounded; nginx, the relay and the temp dir are cleaned up on exit (trap).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
@@ -63,9 +65,7 @@ ROUTE=sitecore-to-hook
 TARGET_PCT=40
 SELF=http-sink.sh
 
-for v in N ROUNDS DURATION CONNECTIONS CONCURRENCY KEYS DRAIN_TIMEOUT PERF_SECONDS; do
-  [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "$SELF: $v must be a positive integer (got '${!v}')" >&2; exit 64; }
-done
+require_positive_ints N ROUNDS DURATION CONNECTIONS CONCURRENCY KEYS DRAIN_TIMEOUT PERF_SECONDS
 for t in $TOP_AT; do [[ $t =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: TOP_AT must be seconds (got '$TOP_AT')" >&2; exit 64; }; done
 [[ $POLL =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: POLL must be seconds" >&2; exit 64; }
 [[ $POLL_WITH =~ ^(stats|metrics)$ ]] || { echo "$SELF: POLL_WITH must be stats or metrics" >&2; exit 64; }
@@ -76,18 +76,6 @@ RELAY_PID=""
 NGINX_PID=""
 BG_PIDS=()
 
-stop_pid() { # pid seconds -> SIGTERM, bounded wait, then SIGKILL
-  local pid=$1 secs=${2:-30} i
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < secs * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && { echo "$SELF: $pid ignored SIGTERM for ${secs}s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -95,14 +83,10 @@ cleanup() {
   for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   stop_pid "$RELAY_PID" 30; RELAY_PID=""
   stop_pid "$NGINX_PID" 10; NGINX_PID=""
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ ${KEEP:-0} == 1 ]]; then echo "$SELF: kept $WORK" >&2; else rm -rf "$WORK"; fi
-  fi
+  remove_work
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+set_traps
 
 # ---------------------------------------------------------------- prerequisites
 newest_source() { find "$ROOT/Sources" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
@@ -123,9 +107,7 @@ if ((${#missing[@]})); then
     { echo "$SELF: cannot install ${missing[*]}" >&2; exit 1; }
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-for tool in python3 curl top awk; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "$SELF: $tool is required" >&2; exit 1; }
-done
+require_tools "" python3 curl top awk
 if [[ $PERF == 1 ]] && ! command -v perf >/dev/null 2>&1; then echo "$SELF: PERF=1 needs perf; skipping it" >&2; PERF=0; fi
 "$NGINX" -V 2>&1 | grep -q http_stub_status_module && HAVE_STUB=1 || HAVE_STUB=0
 
@@ -137,12 +119,6 @@ HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 
 # ---------------------------------------------------------------- helpers
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-now() { echo "$EPOCHREALTIME"; }
-calc() { awk "BEGIN { $1 }"; }
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; } # -> "busy idle+iowait"
-
 # "wall busy idle nginx_worker_ticks"
 snap() { echo "$(now) $(machine_ticks) $(proc_ticks "$NGINX_WORKER")"; }
 # Between two snaps: "machine_cores nginx_cores" (cores = CPU seconds / wall seconds).
@@ -158,24 +134,10 @@ nginx_requests() { # -> total requests nginx has served (stub_status, including 
     awk 'NR == 3 && NF == 3 { print $3; f = 1 } END { if (!f) print "?" }'
 }
 
-pending_now() { # -> pending deliveries of $DEST per `outbox stats`, "?" when unreadable
-  local out
-  out=$("$BIN" outbox stats --data-dir "$RUN/data" 2>/dev/null) || { echo "?"; return 0; }
-  awk -v d="$DEST" '$1 == d { print $2; found = 1 } END { if (!found) print 0 }' <<<"$out"
-}
 metric_now() { # outcome -> relay_deliveries_total{destination=$DEST,outcome} from /metrics, "?" when unreachable
   { curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics" 2>/dev/null || true; } | awk -v d="$DEST" -v o="$1" '
     /^relay_deliveries_total\{/ && index($0, "destination=\"" d "\"") && index($0, "outcome=\"" o "\"") { v += $NF; f = 1 }
     END { if (f) printf "%d\n", v; else if (NR) print 0; else print "?" }'
-}
-
-# Per-thread CPU of a process: "tid comm ticks" lines.
-thread_ticks() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    awk '{ s = $0; sub(/^[0-9]+ \(/, "", s); comm = substr(s, 1, index(s, ") ") - 1); sub(/^.*\) /, "", s); split(s, f, " ");
-           gsub(/ /, "_", comm); print FILENAME, comm, f[12] + f[13] }' "$t/stat" 2>/dev/null || true
-  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
 }
 
 # The libcurl worker thread is the only relay thread that sleeps in poll(2) (curl_multi_poll); NIO
@@ -265,25 +227,6 @@ routes:
     headers:
       client-key: "{{clientKey}}"
 EOF
-}
-
-launch_relay() { # -> RELAY_PID, PORT (does not wait)
-  PORT=$(free_port)
-  "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
-    --log-level warning >>"$RUN/relay.log" 2>&1 &
-  RELAY_PID=$!
-}
-
-create_schema() {
-  local i
-  launch_relay
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$RELAY_PID" 2>/dev/null || break
-    curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  stop_pid "$RELAY_PID" 30; RELAY_PID=""
-  [[ -s $RUN/data/outbox.sqlite ]] || { echo "$SELF: the relay did not create $RUN/data/outbox.sqlite:" >&2; tail -n 20 "$RUN/relay.log" >&2; return 1; }
 }
 
 # ---------------------------------------------------------------- phases

@@ -23,6 +23,8 @@
 # Exit: 0 when every run answered only 200s and stored what it acknowledged; 1 otherwise.
 # Loopback only; every wait is bounded; the server, wrk and the temp dir are cleaned up on exit.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
@@ -38,10 +40,9 @@ ROUTES="$BENCH_DIR/ingest-routes.yaml"
 LUA="$BENCH_DIR/ingest.lua"
 TARGET_VS_NONE=0.5
 TARGET_VS_PER_REQUEST=5
+SELF=ingest.sh
 
-for v in DURATION ROUNDS WARMUP CONNECTIONS THREADS; do
-  [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "ingest.sh: $v must be a positive integer (got '${!v}')" >&2; exit 64; }
-done
+require_positive_ints DURATION ROUNDS WARMUP CONNECTIONS THREADS
 
 WORK=""
 SERVER_PID=""
@@ -75,21 +76,13 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   local pid
-  if [[ -n $WRK_JOB ]]; then
-    # The job is a subshell running `timeout wrk`; timeout passes the signal on to wrk.
-    pkill -TERM -P "$WRK_JOB" 2>/dev/null || true
-    kill -TERM "$WRK_JOB" 2>/dev/null || true
-  fi
+  kill_job "$WRK_JOB"
   for pid in "${BG_PIDS[@]}" $PERF_PID; do kill -TERM "$pid" 2>/dev/null || true; done
   stop_server
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ ${KEEP:-0} == 1 ]]; then echo "ingest.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
-  fi
+  remove_work
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+set_traps
 
 # ---------------------------------------------------------------- prerequisites
 if [[ ! -x $BIN || ${REBUILD:-0} == 1 ]]; then
@@ -107,9 +100,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk"
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
-for tool in python3 curl top; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "ingest.sh: $tool is required" >&2; exit 1; }
-done
+require_tools "" python3 curl top
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-ingest-bench.XXXXXX")
 
@@ -123,12 +114,6 @@ else
 fi
 
 # ---------------------------------------------------------------- helpers
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-run_tag() { od -An -N4 -tx4 /dev/urandom | tr -d ' \n'; }
-
 # CPU snapshot: wall time, /proc/stat totals, and utime+stime of each thread of the server.
 cpu_snapshot() { # pid file
   python3 - "$1" >"$2" <<'PY'
@@ -224,10 +209,6 @@ start_server() { # mode dir -> sets SERVER_PID, PORT
   echo "ingest.sh: $mode server exited during start-up:" >&2
   tail -n 20 "$dir/server.log" >&2
   return 1
-}
-
-field() { # line key -> value of key=value
-  sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"
 }
 
 to_ms() { # wrk latency like 812.00us, 4.21ms, 1.02s -> ms

@@ -36,6 +36,8 @@
 # Needs ~1.5 GB of temp space per round at N=1e6 (the round's files are deleted after it).
 # Loopback only; every wait is bounded; processes and the temp dir are cleaned up on exit (trap).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
@@ -58,10 +60,9 @@ DEST=sitecore-events
 SOURCE=sitecore
 ROUTE=sitecore-notifications
 TARGET_PCT=20
+SELF=kafka-drain.sh
 
-for v in N ROUNDS KEYS BROKERS TOP_AT DRAIN_TIMEOUT KCAT_TIMEOUT PERF_SECONDS; do
-  [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "kafka-drain.sh: $v must be a positive integer (got '${!v}')" >&2; exit 64; }
-done
+require_positive_ints N ROUNDS KEYS BROKERS TOP_AT DRAIN_TIMEOUT KCAT_TIMEOUT PERF_SECONDS
 [[ $POLL_WITH =~ ^(stats|metrics)$ ]] || { echo "kafka-drain.sh: POLL_WITH must be stats or metrics" >&2; exit 64; }
 [[ $ORDER =~ ^(alternate|relay-first|kcat-first)$ ]] || { echo "kafka-drain.sh: ORDER must be alternate, relay-first or kcat-first" >&2; exit 64; }
 
@@ -71,48 +72,22 @@ MOCK_PID=""
 KCAT_JOB=""
 BG_PIDS=()
 
-stop_pid() { # pid seconds -> SIGTERM, bounded wait, then SIGKILL
-  local pid=$1 secs=${2:-30} i
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < secs * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && { echo "kafka-drain.sh: $pid ignored SIGTERM for ${secs}s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [[ -n $KCAT_JOB ]]; then
-    pkill -TERM -P "$KCAT_JOB" 2>/dev/null || true
-    kill -TERM "$KCAT_JOB" 2>/dev/null || true
-  fi
+  kill_job "$KCAT_JOB"
   local pid
   for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   stop_pid "$RELAY_PID" 30; RELAY_PID=""
   stop_pid "$MOCK_PID" 10; MOCK_PID=""
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ ${KEEP:-0} == 1 ]]; then echo "kafka-drain.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
-  fi
+  remove_work
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+set_traps
 
 # ---------------------------------------------------------------- prerequisites
-if [[ ! -x $BIN ]]; then
-  echo "kafka-drain.sh: $BIN missing; build it with" >&2
-  echo "  swift build -c release --scratch-path $ROOT/.build-release --product audience-relay" >&2
-  exit 1
-fi
-"$BIN" mock-kafka --help >/dev/null 2>&1 || { echo "kafka-drain.sh: $BIN has no mock-kafka subcommand; rebuild it" >&2; exit 1; }
-for tool in kcat python3 curl top; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "kafka-drain.sh: $tool is required (apt-get install -y kcat)" >&2; exit 1; }
-done
+require_mock_kafka_bin
+require_tools "apt-get install -y kcat" kcat python3 curl top
 if [[ $PERF == 1 ]] && ! command -v perf >/dev/null 2>&1; then echo "kafka-drain.sh: PERF=1 needs perf; skipping it" >&2; PERF=0; fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-kafka-drain.XXXXXX")
@@ -122,87 +97,12 @@ FAILED=0
 MISSED=0
 
 # ---------------------------------------------------------------- helpers
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-run_tag() { od -An -N4 -tx4 /dev/urandom | tr -d ' \n'; }
-now() { echo "$EPOCHREALTIME"; }
-calc() { awk "BEGIN { $1 }"; }
-field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"; }
-
-pending_now() { # -> pending deliveries of $DEST per `outbox stats`, "?" when unreadable
-  local out
-  out=$("$BIN" outbox stats --data-dir "$RUN/data" 2>/dev/null) || { echo "?"; return 0; }
-  awk -v d="$DEST" '$1 == d { print $2; found = 1 } END { if (!found) print 0 }' <<<"$out"
-}
 delivered_now() { # -> relay_deliveries_total{outcome="delivered"} of $DEST, "?" when unreachable
   { curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics" 2>/dev/null || true; } | awk -v d="$DEST" '
     /^relay_deliveries_total\{/ && index($0, "destination=\"" d "\"") && /outcome="delivered"/ { v += $NF; f = 1 }
     END { if (f) printf "%d\n", v; else print "?" }'
 }
 
-hwm_sum() { # bootstrap topic -> sum of high-water marks over the topic's partitions
-  local boot=$1 topic=$2 parts args=() p
-  parts=$(timeout 20 kcat -b "$boot" -L -t "$topic" 2>/dev/null | awk '/^ +partition [0-9]+,/ { sub(",", "", $2); print $2 }')
-  [[ -n $parts ]] || { echo "?"; return 0; }
-  for p in $parts; do args+=(-t "$topic:$p:-1"); done
-  timeout 20 kcat -b "$boot" -Q "${args[@]}" 2>/dev/null | awk '/ offset / { n += $NF; k++ } END { if (k) print n; else print "?" }'
-}
-
-start_mock() {
-  "$BIN" mock-kafka --brokers "$BROKERS" >"$RUN/mock.boot" 2>"$RUN/mock.log" &
-  MOCK_PID=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $RUN/mock.boot ]] && break
-    kill -0 "$MOCK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  BOOT=$(head -n1 "$RUN/mock.boot" 2>/dev/null || true)
-  [[ -n $BOOT ]] || { echo "kafka-drain.sh: mock-kafka printed no bootstrap address" >&2; cat "$RUN/mock.log" >&2; return 1; }
-}
-
-write_routes() { # bootstrap topic file
-  cat >"$3" <<EOF
-# Generated by bench/kafka-drain.sh: the Sitecore path of routes/routes.yaml, to a standalone mock cluster.
-version: 1
-sources:
-  $SOURCE:
-    kind: sitecore-export
-    path: /hooks/sitecore
-destinations:
-  $DEST:
-    type: kafka
-    brokers: "$1"
-    topic: $2
-routes:
-  - name: $ROUTE
-    source: $SOURCE
-    to: $DEST
-    headers:
-      client-key: "{{clientKey}}"
-EOF
-}
-
-launch_relay() { # -> RELAY_PID, PORT (does not wait)
-  PORT=$(free_port)
-  "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
-    --log-level warning >>"$RUN/relay.log" 2>&1 &
-  RELAY_PID=$!
-}
-
-create_schema() {
-  local i
-  launch_relay
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$RELAY_PID" 2>/dev/null || break
-    curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  stop_pid "$RELAY_PID" 30; RELAY_PID=""
-  [[ -s $RUN/data/outbox.sqlite ]] || { echo "kafka-drain.sh: the relay did not create $RUN/data/outbox.sqlite:" >&2; tail -n 20 "$RUN/relay.log" >&2; return 1; }
-}
-
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; } # -> "busy idle+iowait"
 # "mock-kafka X cores, machine Y of Z cores busy" between two snapshots "wall mock_ticks busy idle".
 cpu_line() {
   local hz; hz=$(getconf CLK_TCK)
@@ -211,15 +111,6 @@ cpu_line() {
   calc "printf \"mock-kafka %.2f cores, machine %.2f of $(nproc) cores busy\", ($m1 - $m0) / $hz / ($w1 - $w0), ($b1 - $b0) / (($b1 - $b0) + ($i1 - $i0)) * $(nproc)"
 }
 snap() { echo "$(now) $(proc_ticks "$MOCK_PID") $(machine_ticks)"; }
-
-# Per-thread CPU of a process: "tid comm ticks" lines.
-thread_ticks() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    awk '{ s = $0; sub(/^[0-9]+ \(/, "", s); comm = substr(s, 1, index(s, ") ") - 1); sub(/^.*\) /, "", s); split(s, f, " ");
-           gsub(/ /, "_", comm); print FILENAME, comm, f[12] + f[13] }' "$t/stat" 2>/dev/null || true
-  done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
-}
 
 # ---------------------------------------------------------------- phases
 relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
@@ -325,7 +216,7 @@ run_round() { # round
   local relay_topic="bench.drain.relay.$tag" kcat_topic="bench.drain.kcat.$tag"
   echo "--- round $round ($order): N=$N, topics $relay_topic / $kcat_topic"
   start_mock || { FAILED=1; return 0; }
-  write_routes "$BOOT" "$relay_topic" "$RUN/routes.yaml"
+  write_kafka_routes "$BOOT" "$relay_topic" "$RUN/routes.yaml"
   create_schema || { FAILED=1; stop_pid "$MOCK_PID" 10; MOCK_PID=""; return 0; }
   local fill
   fill=$(python3 "$FILL_PY" --db "$RUN/data/outbox.sqlite" --n "$N" --keys "$KEYS" --seed "$round" \

@@ -37,6 +37,8 @@
 #   delivered; 1 otherwise. Loopback only; every wait is bounded; processes and the temp dir are
 #   cleaned up on exit (trap).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
@@ -57,10 +59,10 @@ LUA="$BENCH_DIR/kafka-e2e.lua"
 METRICS_PY="$BENCH_DIR/kafka-metrics.py"
 DEST=sitecore-events
 SOURCE=sitecore
+ROUTE=sitecore-notifications
+SELF=kafka-e2e.sh
 
-for v in DURATION ROUNDS WARMUP SAMPLE CONNECTIONS MAX_CONNECTIONS THREADS KEYS BROKERS DRAIN_TIMEOUT; do
-  [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "kafka-e2e.sh: $v must be a positive integer (got '${!v}')" >&2; exit 64; }
-done
+require_positive_ints DURATION ROUNDS WARMUP SAMPLE CONNECTIONS MAX_CONNECTIONS THREADS KEYS BROKERS DRAIN_TIMEOUT
 [[ $RATE =~ ^[0-9]+$ ]] || { echo "kafka-e2e.sh: RATE must be a non-negative integer" >&2; exit 64; }
 
 # Expand profile names to name:connections:rate.
@@ -80,47 +82,21 @@ MOCK_PID=""
 SAMPLER_PID=""
 WRK_JOB=""
 
-stop_pid() { # pid seconds -> SIGTERM, bounded wait, then SIGKILL
-  local pid=$1 secs=${2:-30} i
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < secs * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && { echo "kafka-e2e.sh: $pid ignored SIGTERM for ${secs}s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [[ -n $WRK_JOB ]]; then
-    pkill -TERM -P "$WRK_JOB" 2>/dev/null || true
-    kill -TERM "$WRK_JOB" 2>/dev/null || true
-  fi
+  kill_job "$WRK_JOB"
   [[ -n $SAMPLER_PID ]] && { kill -TERM "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; }
   stop_pid "$RELAY_PID" 30; RELAY_PID=""
   stop_pid "$MOCK_PID" 10; MOCK_PID=""
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ ${KEEP:-0} == 1 ]]; then echo "kafka-e2e.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
-  fi
+  remove_work
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+set_traps
 
 # ---------------------------------------------------------------- prerequisites
-if [[ ! -x $BIN ]]; then
-  echo "kafka-e2e.sh: $BIN missing; build it with" >&2
-  echo "  swift build -c release --scratch-path $ROOT/.build-release --product audience-relay" >&2
-  exit 1
-fi
-"$BIN" mock-kafka --help >/dev/null 2>&1 || { echo "kafka-e2e.sh: $BIN has no mock-kafka subcommand; rebuild it" >&2; exit 1; }
-for tool in wrk kcat python3 curl top; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "kafka-e2e.sh: $tool is required (apt-get install -y wrk kcat)" >&2; exit 1; }
-done
+require_mock_kafka_bin
+require_tools "apt-get install -y wrk kcat" wrk kcat python3 curl top
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-kafka-e2e.XXXXXX")
 RESULTS="$WORK/results.tsv"
@@ -129,18 +105,7 @@ FAILED=0
 MISSED=0
 
 # ---------------------------------------------------------------- helpers
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-run_tag() { od -An -N4 -tx4 /dev/urandom | tr -d ' \n'; }
-now() { echo "$EPOCHREALTIME"; }
-field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"; }
-calc() { awk "BEGIN { $1 }"; }
-
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$1"; }
-pending_now() { # -> pending deliveries of $DEST per `outbox stats`, "?" when unreadable
-  local out
-  out=$("$BIN" outbox stats --data-dir "$RUN/data" 2>/dev/null) || { echo "?"; return 0; }
-  awk -v d="$DEST" '$1 == d { print $2; found = 1 } END { if (!found) print 0 }' <<<"$out"
-}
 metric_counts() { # -> "accepted delivered dead" from /metrics, "? ? ?" when unreachable
   { curl -sf --max-time 2 "http://127.0.0.1:$PORT/metrics" 2>/dev/null || true; } | awk -v d="$DEST" -v s="$SOURCE" '
     /^relay_ingest_total\{/ && index($0, "source=\"" s "\"") && /outcome="accepted"/ { a += $NF }
@@ -148,52 +113,6 @@ metric_counts() { # -> "accepted delivered dead" from /metrics, "? ? ?" when unr
     /^relay_deliveries_total\{/ && index($0, "destination=\"" d "\"") && /outcome="dead"/ { x += $NF }
     END { if (NR) printf "%d %d %d\n", a, v, x; else print "? ? ?" }'
 }
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; } # -> "busy idle+iowait"
-
-hwm_sum() { # bootstrap topic -> sum of high-water marks over the topic's partitions
-  local boot=$1 topic=$2 parts args=() p
-  parts=$(timeout 20 kcat -b "$boot" -L -t "$topic" 2>/dev/null | awk '/^ +partition [0-9]+,/ { sub(",", "", $2); print $2 }')
-  [[ -n $parts ]] || { echo "?"; return 0; }
-  for p in $parts; do args+=(-t "$topic:$p:-1"); done
-  timeout 20 kcat -b "$boot" -Q "${args[@]}" 2>/dev/null | awk '/ offset / { n += $NF; k++ } END { if (k) print n; else print "?" }'
-}
-
-start_mock() {
-  "$BIN" mock-kafka --brokers "$BROKERS" >"$RUN/mock.boot" 2>"$RUN/mock.log" &
-  MOCK_PID=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $RUN/mock.boot ]] && break
-    kill -0 "$MOCK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  BOOT=$(head -n1 "$RUN/mock.boot" 2>/dev/null || true)
-  [[ -n $BOOT ]] || { echo "kafka-e2e.sh: mock-kafka printed no bootstrap address" >&2; cat "$RUN/mock.log" >&2; return 1; }
-}
-
-write_routes() { # bootstrap topic file
-  cat >"$3" <<EOF
-# Generated by bench/kafka-e2e.sh: the Sitecore path of routes/routes.yaml, to a standalone mock cluster.
-version: 1
-sources:
-  $SOURCE:
-    kind: sitecore-export
-    path: /hooks/sitecore
-destinations:
-  $DEST:
-    type: kafka
-    brokers: "$1"
-    topic: $2
-routes:
-  - name: sitecore-notifications
-    source: $SOURCE
-    to: $DEST
-    headers:
-      client-key: "{{clientKey}}"
-EOF
-}
-
 start_relay() {
   local i attempt
   for attempt in 1 2 3; do
@@ -268,7 +187,7 @@ run_profile() { # round spec
   local topic="bench.e2e.$(run_tag)"
   echo "--- round $round: $name (wrk -t$THREADS -c$conns, $( ((rate > 0)) && echo "paced to $rate req/s" || echo unpaced), ${DURATION}s, topic $topic)"
   start_mock || { FAILED=1; return 0; }
-  write_routes "$BOOT" "$topic" "$RUN/routes.yaml"
+  write_kafka_routes "$BOOT" "$topic" "$RUN/routes.yaml"
   if ! start_relay; then FAILED=1; stop_pid "$MOCK_PID" 10; MOCK_PID=""; return 0; fi
 
   # Warm-up: producer connected, topic created, caches warm; then let it drain.
