@@ -62,7 +62,8 @@ public final class HTTPSink: Sink {
         let concurrency = max(1, destination.concurrency)
         self.name = name
         self.destination = destination
-        self.maxBatchSize = concurrency * 4
+        // Large batches: each one costs an outbox read and a commit; the request slots bound what is in flight.
+        self.maxBatchSize = concurrency * 16
         self.maxConcurrentBatches = 2
         self.signingKey = signingKey
         self.client = client

@@ -261,7 +261,7 @@ struct HTTPSinkTests {
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
         let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/slow?ms=300", concurrency: 3), client: client)
-        #expect(sink.maxBatchSize == 12)
+        #expect(sink.maxBatchSize == 48)
         #expect(sink.maxConcurrentBatches == 2)
 
         async let first = sink.deliver(HTTPSinkFixture.items(0..<6))
