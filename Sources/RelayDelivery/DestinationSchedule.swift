@@ -114,5 +114,4 @@ struct DestinationSchedule {
 
     /// When the earliest waiting retry falls due (nil if none).
     var nextDue: Date? { timers.min?.due }
-    var hasReady: Bool { !ready.isEmpty }
 }

@@ -87,7 +87,6 @@ final class DestinationWorker: Sendable {
                     let untilDue = Duration.milliseconds(Int64(max(0, due.timeIntervalSince(clock())) * 1000) + 1)
                     timeout = min(timeout, untilDue)
                 }
-                if schedule.hasReady && batchesInFlight < sink.maxConcurrentBatches { continue }
                 await doorbell.wait(timeout: timeout)
             }
         }
