@@ -40,13 +40,12 @@ public enum FanOut {
         for route in table.routes where route.matches(source: source.name, event: event) {
             matched.append(route.name)
             fetchExport = fetchExport || route.fetchExport
-            let keyTemplate = route.key ?? (try? Template(parsing: source.kind.defaultKeyTemplate))
-            let renderedKey = keyTemplate?.render(event)
+            let renderedKey = (route.key ?? source.kind.defaultKey).render(event)
             let headers = route.headers.map { PlannedDelivery.Header(name: $0.name, value: $0.value.render(event)) }
             for destination in route.destinations where seen.insert(destination).inserted {
                 deliveries.append(PlannedDelivery(
                     destination: destination,
-                    key: (renderedKey?.isEmpty ?? true) ? nil : renderedKey,
+                    key: renderedKey.isEmpty ? nil : renderedKey,
                     headers: headers,
                     route: route.name))
             }

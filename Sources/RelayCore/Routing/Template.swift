@@ -33,6 +33,12 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         self.source = text
     }
 
+    /// The template `{{field}}`, built without parsing.
+    public init(field: FieldPath) {
+        parts = [.field(field)]
+        source = "{{\(field)}}"
+    }
+
     public var description: String { source }
 
     /// Field references the template reads.

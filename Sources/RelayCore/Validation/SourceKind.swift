@@ -23,11 +23,11 @@ public enum SourceKind: String, Sendable, CaseIterable {
         }
     }
 
-    /// Default message key template: keeps one export's / one audience's events on one partition.
-    public var defaultKeyTemplate: String {
+    /// Default message key: keeps one export's / one audience's events on one partition.
+    public var defaultKey: Template {
         switch self {
-        case .sitecoreExport: return "{{friendlyId}}"
-        case .adobeRun, .adobeOperation: return "{{audienceId}}"
+        case .sitecoreExport: return Template(field: FieldPath("friendlyId"))
+        case .adobeRun, .adobeOperation: return Template(field: FieldPath("audienceId"))
         }
     }
 
