@@ -38,10 +38,13 @@ public struct SecretResolver: Sendable {
         case .bearer(let token): return .bearer(token: try read(token))
         case .standardWebhooks(let secrets, let tolerance):
             var keys: [[UInt8]] = []
-            for secret in secrets {
-                keys.append(StandardWebhooks.key(fromSecret: String(decoding: try read(secret), as: UTF8.self)))
-            }
+            for secret in secrets { keys.append(try webhookKey(secret)) }
             return .standardWebhooks(keys: keys, tolerance: tolerance)
         }
+    }
+
+    /// A Standard Webhooks HMAC key (inbound verification or outbound signing) from its secret.
+    public func webhookKey(_ reference: SecretReference) throws(Failure) -> [UInt8] {
+        StandardWebhooks.key(fromSecret: String(decoding: try read(reference), as: UTF8.self))
     }
 }

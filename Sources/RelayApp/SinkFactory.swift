@@ -28,7 +28,7 @@ final class SinkFactory: Sendable {
             case .kafka(let kafka):
                 sinks[destination.name] = try KafkaSink(name: destination.name, destination: kafka, clusters: self.kafka, logger: logger)
             case .http(let http):
-                let key = try http.signingSecret.map { StandardWebhooks.key(fromSecret: String(decoding: try secrets.read($0), as: UTF8.self)) }
+                let key = try http.signingSecret.map { try secrets.webhookKey($0) }
                 sinks[destination.name] = HTTPSink(name: destination.name, destination: http, signingKey: key, client: self.http, logger: logger)
             }
         }
