@@ -18,8 +18,9 @@ struct OutboxMaintenance: Service {
 
     private func loop() async throws {
         var sincePrune = Duration.zero
+        var gauges: [String: DestinationGauges] = [:]
         while !Task.isCancelled {
-            await publishStats()
+            await publishStats(into: &gauges)
             if sincePrune >= .seconds(60) {
                 sincePrune = .zero
                 do {
@@ -34,13 +35,27 @@ struct OutboxMaintenance: Service {
         }
     }
 
-    private func publishStats() async {
+    /// Gauges are made once per destination, the first time it shows up in the statistics.
+    private func publishStats(into gauges: inout [String: DestinationGauges]) async {
         guard let stats = try? await queue.stats(now: Date()) else { return }
         for entry in stats {
-            Gauge(label: "relay_outbox_pending", dimensions: [("destination", entry.destination)]).record(entry.pending)
-            Gauge(label: "relay_outbox_oldest_pending_seconds", dimensions: [("destination", entry.destination)])
-                .record(entry.oldestPendingAge ?? 0)
-            Gauge(label: "relay_outbox_dead", dimensions: [("destination", entry.destination)]).record(entry.dead)
+            let gauge = gauges[entry.destination] ?? DestinationGauges(destination: entry.destination)
+            gauges[entry.destination] = gauge
+            gauge.pending.record(entry.pending)
+            gauge.oldestPendingSeconds.record(entry.oldestPendingAge ?? 0)
+            gauge.dead.record(entry.dead)
         }
+    }
+}
+
+private struct DestinationGauges {
+    let pending: Gauge
+    let oldestPendingSeconds: Gauge
+    let dead: Gauge
+
+    init(destination: String) {
+        pending = Gauge(label: "relay_outbox_pending", dimensions: [("destination", destination)])
+        oldestPendingSeconds = Gauge(label: "relay_outbox_oldest_pending_seconds", dimensions: [("destination", destination)])
+        dead = Gauge(label: "relay_outbox_dead", dimensions: [("destination", destination)])
     }
 }
