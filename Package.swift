@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // Only RelayCurl imports CCurl (typed wrappers for the variadic curl_easy_setopt).
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Only RelayExport imports CZlib (streaming gunzip of export files).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Domain, no I/O.
         .target(name: "RelayCore", dependencies: [
@@ -56,6 +58,14 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Export fetcher: poll apiUrl, stream, gunzip, split records, forward through the sinks, resume.
+        .target(name: "RelayExport", dependencies: [
+            "CZlib", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Inbound listener: routes, auth, problem+json; ends at the outbox.
         .target(name: "RelayHTTP", dependencies: [
             "RelayCore", "RelayOutbox",
@@ -65,7 +75,7 @@ let package = Package(
         ]),
         // Wiring: config loading, services, metrics, CLI commands' implementations.
         .target(name: "RelayApp", dependencies: [
-            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayCurl", "RelayDelivery",
+            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayCurl", "RelayDelivery", "RelayExport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -85,6 +95,11 @@ let package = Package(
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayDeliveryTests", dependencies: [
             "RelayDelivery", "RelayOutbox", "RelayCore", "RelayKafka", "RelayCurl", "RelayTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "RelayExportTests", dependencies: [
+            "RelayExport", "CZlib", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -14,6 +14,8 @@ static inline CURLcode relay_curl_setopt_pointer(CURL *h, CURLoption o, void *v)
 static inline CURLcode relay_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
 /* For CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION (same C signature). */
 static inline CURLcode relay_curl_setopt_write_callback(CURL *h, CURLoption o, curl_write_callback v) { return curl_easy_setopt(h, o, v); }
+/* For CURLOPT_PREREQFUNCTION (libcurl 7.80+): called once connected, before the request is sent. */
+static inline CURLcode relay_curl_setopt_prereq_callback(CURL *h, CURLoption o, curl_prereq_callback v) { return curl_easy_setopt(h, o, v); }
 
 /* curl_easy_getinfo */
 static inline CURLcode relay_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
@@ -29,5 +31,7 @@ static inline size_t relay_curl_writefunc_pause(void) { return CURL_WRITEFUNC_PA
 static inline int relay_curl_pause_cont(void) { return CURLPAUSE_CONT; }
 static inline size_t relay_curl_error_size(void) { return CURL_ERROR_SIZE; }
 static inline long relay_curl_global_all(void) { return CURL_GLOBAL_ALL; }
+static inline int relay_curl_prereqfunc_ok(void) { return CURL_PREREQFUNC_OK; }
+static inline int relay_curl_prereqfunc_abort(void) { return CURL_PREREQFUNC_ABORT; }
 
 #endif

@@ -46,7 +46,7 @@ public enum OutboxCommands {
         return "re-queued \(count) dead deliver\(count == 1 ? "y" : "ies")"
     }
 
-    private static func pad(_ columns: [String]) -> String {
+    static func pad(_ columns: [String]) -> String {
         let widths = [12, 24, 38, 9]
         return columns.enumerated().map { index, text in
             index < columns.count - 1 && index < widths.count ? text.padding(toLength: max(widths[index], text.count + 1), withPad: " ", startingAt: 0) : text

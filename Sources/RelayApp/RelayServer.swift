@@ -6,6 +6,7 @@ import Metrics
 import Prometheus
 import RelayCore
 import RelayDelivery
+import RelayExport
 import RelayHTTP
 import RelayOutbox
 import ServiceLifecycle
@@ -55,20 +56,25 @@ public enum RelayServer {
         let outbox = try SQLiteOutbox(dataDirectory: options.dataDirectory,
                                       commitMode: options.commitMode == .grouped ? .grouped : .perRequest, logger: logger)
         let sinks = SinkFactory(destinations: snapshot.table.destinations, logger: logger)
-        let dispatcher = Dispatcher(destinations: snapshot.table.destinations,
-                                    sinks: try sinks.makeSinks(for: snapshot.table.destinations, secrets: SecretResolver()),
-                                    queue: outbox, logger: logger)
+        let sinkMap = try sinks.makeSinks(for: snapshot.table.destinations, secrets: SecretResolver())
+        let dispatcher = Dispatcher(destinations: snapshot.table.destinations, sinks: sinkMap, queue: outbox, logger: logger)
+        let routing = ActiveRouting(snapshot)
+        let exports = ExportRunner(
+            queue: outbox, sinks: sinkMap, routing: { routing.snapshot.table }, client: sinks.http,
+            readSecret: { reference in String(decoding: try SecretResolver().read(reference), as: UTF8.self) },
+            maxConcurrentJobs: options.exportJobs, logger: logger)
         let maintenance = OutboxMaintenance(queue: outbox, retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
         let operations = OperationsEndpoints(
             readiness: { await Readiness.check(outbox: outbox, sinks: sinks) },
             metrics: { registry.emitToString() })
-        let app = makeApplication(listen: options.listen, routing: ActiveRouting(snapshot),
-                                  store: NotifyingEventStore(base: outbox, dispatcher: dispatcher),
+        let app = makeApplication(listen: options.listen, routing: routing,
+                                  store: NotifyingEventStore(base: outbox, dispatcher: dispatcher, exports: exports),
                                   operations: operations, logger: logger)
         // Graceful shutdown runs in reverse order: the listener stops accepting and finishes its
-        // requests, then the dispatcher finishes the batches in flight, then upkeep stops. Whatever is
-        // still unconfirmed after the deadline stays pending in the outbox for the next start.
-        var configuration = ServiceGroupConfiguration(services: [maintenance, dispatcher, app],
+        // requests, export jobs stop at their last checkpoint, then the dispatcher finishes the
+        // batches in flight, then upkeep stops. Whatever is still unconfirmed after the deadline
+        // stays pending in the outbox for the next start.
+        var configuration = ServiceGroupConfiguration(services: [maintenance, dispatcher, exports, app],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = options.shutdownGracePeriod
         try await ServiceGroup(configuration: configuration).run()

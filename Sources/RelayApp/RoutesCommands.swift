@@ -62,7 +62,9 @@ public enum RoutesCommands {
                     let headers = delivery.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
                     lines.append("  -> \(delivery.destination) [\(target)] key=\(delivery.key.map(JSONValue.quoted) ?? "none")\(headers.isEmpty ? "" : " headers: \(headers)") (route \(delivery.route))")
                 }
-                if plan.fetchExport { lines.append("  -> an export job for apiUrl is recorded (fetching it is not in this build yet)") }
+                if let export = plan.export {
+                    lines.append("  -> export at \(export.apiURL) fetched and forwarded record by record to \(export.destinations.joined(separator: ", ")) (route \(export.route), executionRef \(export.executionRef))")
+                }
             }
         }
         if candidates.isEmpty { lines.append("no source named \(sourceName ?? "")") }

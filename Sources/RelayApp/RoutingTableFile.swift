@@ -27,6 +27,13 @@ public enum RoutingTableFile {
                 problems.append("\(path): source '\(source.name)': \(error.message)")
             }
         }
+        for source in table.sources {
+            for secret in source.export.map(Self.secrets(of:)) ?? [] {
+                do { _ = try SecretResolver(environment: environment).read(secret) } catch {
+                    problems.append("\(path): source '\(source.name)' export credentials: \(error.message)")
+                }
+            }
+        }
         for destination in table.destinations {
             if case .http(let http) = destination.kind, let secret = http.signingSecret {
                 do { _ = try SecretResolver(environment: environment).read(secret) } catch {
@@ -36,6 +43,17 @@ public enum RoutingTableFile {
         }
         if !problems.isEmpty { throw SecretProblems(messages: problems) }
         return RoutingSnapshot(table: table, auth: auth, loadedFrom: path)
+    }
+}
+
+extension RoutingTableFile {
+    static func secrets(of settings: ExportSourceSettings) -> [SecretReference] {
+        switch settings.credentials {
+        case .none: return []
+        case .bearer(let token): return [token]
+        case .basic(_, let password): return [password]
+        case .oauth2(let oauth): return [oauth.clientSecret]
+        }
     }
 }
 

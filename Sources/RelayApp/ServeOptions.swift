@@ -14,6 +14,8 @@ public struct ServeOptions: Sendable {
     public var deliveredRetention: Duration
     /// How long SIGTERM waits for in-flight requests and deliveries before cancelling them.
     public var shutdownGracePeriod: Duration = .seconds(30)
+    /// Most export jobs fetched and forwarded at once.
+    public var exportJobs: Int = 2
 
     /// Which store answers ingest: the real outbox, or (benchmarks only) no store at all.
     public enum StoreMode: String, Sendable, CaseIterable {

@@ -17,7 +17,7 @@ public struct CurlBodyStream: AsyncSequence, Sendable {
     /// Most bytes that were buffered at once, not yet pulled (for tests and diagnostics).
     var highWaterBytes: Int { reader.transfer.stream?.highWaterBytes ?? 0 }
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let reader: StreamReader
 
         /// The next chunk, nil at the end of the body, or the error that ended the transfer.

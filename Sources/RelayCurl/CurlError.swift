@@ -20,6 +20,9 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
         case cancelled
         /// The client was shut down before the transfer finished.
         case shutdown
+        /// The request's ``HTTPRequestSpec/peerCheck`` refused the connected address; nothing
+        /// was sent. The message carries the address and the check's reason.
+        case refusedPeer
         /// Anything else: bad URL, unsupported protocol, invalid request, protocol errors.
         case other
     }
@@ -53,6 +56,11 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
 
     static var shutdown: CurlError {
         CurlError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), message: "the HTTP client was shut down", kind: .shutdown)
+    }
+
+    static func refusedPeer(address: String, port: Int, reason: String) -> CurlError {
+        let peer = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        return CurlError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), message: "connection to \(peer) refused: \(reason)", kind: .refusedPeer)
     }
 
     static func invalidRequest(_ message: String) -> CurlError {

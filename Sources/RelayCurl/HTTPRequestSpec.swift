@@ -1,4 +1,4 @@
-// One outbound HTTP request as plain values: method, URL, headers, body, timeouts, TLS and proxy.
+// One outbound HTTP request as plain values: method, URL, headers, body, timeouts, TLS, proxy and peer check.
 
 /// An outbound HTTP request. The URL is handed to libcurl as it is (no Foundation parsing);
 /// only `http` and `https` are allowed, for redirects too.
@@ -24,6 +24,13 @@ public struct HTTPRequestSpec: Sendable {
     public var followRedirects: Bool
     /// Most redirects followed when `followRedirects` is on.
     public var maxRedirects: Int
+    /// Asked on the worker thread once the connection for the request (and for each followed
+    /// redirect) is made or reused — TCP connected, any TLS handshake done — and before any of
+    /// the request is sent, with the connected peer's IP address (`"203.0.113.7"`,
+    /// `"2001:db8::1"`) and port (`CURLOPT_PREREQFUNCTION`). A non-nil answer is the reason to
+    /// refuse: the transfer fails with `CurlError.Kind.refusedPeer`. Behind a proxy the peer is
+    /// the proxy. Must be quick and must not block: it runs on the client's only thread.
+    public var peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
 
     public init(
         method: String = "GET",
@@ -35,7 +42,8 @@ public struct HTTPRequestSpec: Sendable {
         caFile: String? = nil,
         proxy: String? = nil,
         followRedirects: Bool = false,
-        maxRedirects: Int = 5
+        maxRedirects: Int = 5,
+        peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)? = nil
     ) {
         self.method = method
         self.url = url
@@ -47,5 +55,6 @@ public struct HTTPRequestSpec: Sendable {
         self.proxy = proxy
         self.followRedirects = followRedirects
         self.maxRedirects = maxRedirects
+        self.peerCheck = peerCheck
     }
 }

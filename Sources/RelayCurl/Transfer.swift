@@ -29,9 +29,17 @@ final class Transfer: @unchecked Sendable {
     let stream: StreamBuffer?
     /// Set under the core's lock; a cancelled transfer is never added to the multi handle.
     var cancelRequested = false
+    /// The request's check of the connected address, asked by libcurl's pre-request callback.
+    private let peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
+    /// Set by the worker when ``peerCheck`` refused a peer; turns libcurl's abort into `refusedPeer`.
+    private var peerRefusal: CurlError?
 
-    private init(easy: EasyHandle, pool: EasyHandlePool, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?) {
+    private init(
+        easy: EasyHandle, pool: EasyHandlePool, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?,
+        peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
+    ) {
         self.easy = easy
+        self.peerCheck = peerCheck
         self.pool = pool
         self.followRedirects = followRedirects
         self.maxBodyBytes = maxBodyBytes
@@ -59,7 +67,8 @@ final class Transfer: @unchecked Sendable {
         let transfer = Transfer(
             easy: easy, pool: pool, followRedirects: request.followRedirects,
             maxBodyBytes: max(0, maxBodyBytes),
-            stream: streaming ? StreamBuffer(limit: max(1, configuration.streamBufferBytes)) : nil
+            stream: streaming ? StreamBuffer(limit: max(1, configuration.streamBufferBytes)) : nil,
+            peerCheck: request.peerCheck
         )
         try transfer.configure(request, configuration: configuration, streaming: streaming)
         return transfer
@@ -87,6 +96,15 @@ final class Transfer: @unchecked Sendable {
             return Unmanaged<Transfer>.fromOpaque(opaque).takeUnretainedValue().receiveHeader(data, size * count)
         })
         set(relay_curl_setopt_pointer(h, CURLOPT_HEADERDATA, me))
+
+        if peerCheck != nil {
+            set(relay_curl_setopt_prereq_callback(h, CURLOPT_PREREQFUNCTION) { opaque, primaryIP, _, primaryPort, _ in
+                guard let opaque else { return relay_curl_prereqfunc_abort() }
+                let address = primaryIP.map { String(cString: $0) } ?? ""
+                return Unmanaged<Transfer>.fromOpaque(opaque).takeUnretainedValue().checkPeer(address, Int(primaryPort))
+            })
+            set(relay_curl_setopt_pointer(h, CURLOPT_PREREQDATA, me))
+        }
 
         set(relay_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds))
         set(relay_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, request.totalTimeout.curlMilliseconds))
@@ -252,6 +270,13 @@ final class Transfer: @unchecked Sendable {
         return count
     }
 
+    /// libcurl's pre-request callback: asks the request's peer check about the connected address.
+    private func checkPeer(_ address: String, _ port: Int) -> Int32 {
+        guard let peerCheck, let reason = peerCheck(address, port) else { return relay_curl_prereqfunc_ok() }
+        peerRefusal = .refusedPeer(address: address, port: port, reason: reason)
+        return relay_curl_prereqfunc_abort()
+    }
+
     private func deliverHead() {
         guard let continuation = headContinuation else { return }
         headContinuation = nil
@@ -260,6 +285,11 @@ final class Transfer: @unchecked Sendable {
 
     /// Called once by the worker when the transfer left the multi handle (or never entered it).
     func finish(_ failure: CurlError?) {
+        // The abort that followed a refused peer reads as the refusal, not as a callback abort.
+        var failure = failure
+        if let refusal = peerRefusal, failure?.kind == .cancelled, failure?.code == refusal.code {
+            failure = refusal
+        }
         if let stream {
             if let continuation = headContinuation {
                 headContinuation = nil

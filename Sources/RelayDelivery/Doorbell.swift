@@ -1,14 +1,16 @@
 // A wake-up signal for one worker loop: `ring` from anywhere, `wait` with a timeout from the loop.
 import Synchronization
 
-final class Doorbell: Sendable {
+public final class Doorbell: Sendable {
     private struct State {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
     }
     private let state = Mutex(State())
 
-    func ring() {
+    public init() {}
+
+    public func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -21,7 +23,7 @@ final class Doorbell: Sendable {
     }
 
     /// Returns when rung (a ring before the call counts) or after `timeout`.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         if state.withLock({ state in
             defer { state.rung = false }
             return state.rung

@@ -112,6 +112,33 @@ public final class HTTPSink: Sink {
         return outcomes
     }
 
+    /// NDJSON requests of at most `maxRecordsPerRequest` records and about `maxBytesPerRequest`
+    /// bytes, sent like any delivery (signed, concurrency-limited, behind the breaker); each record's
+    /// outcome is its request's.
+    public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
+        var groups: [Range<Int>] = []
+        var start = 0
+        var bytes = 0
+        for (index, record) in batch.records.enumerated() {
+            let count = index - start
+            if count > 0 && (count >= batch.maxRecordsPerRequest || bytes + record.value.count > batch.maxBytesPerRequest) {
+                groups.append(start..<index)
+                start = index
+                bytes = 0
+            }
+            bytes += record.value.count + 96
+        }
+        if start < batch.records.count { groups.append(start..<batch.records.count) }
+        let items = groups.map { batch.export.ndjsonItem(for: batch.records[$0], destination: name) }
+        let requestOutcomes = await deliver(items)
+        var outcomes: [DeliveryOutcome] = []
+        outcomes.reserveCapacity(batch.records.count)
+        for (group, outcome) in zip(groups, requestOutcomes) {
+            outcomes.append(contentsOf: repeatElement(outcome, count: group.count))
+        }
+        return outcomes
+    }
+
     /// Later batches are answered `.retry`; requests in flight finish. The client is left running
     /// (it is not this sink's to stop). Idempotent.
     public func shutdown() async {
@@ -168,7 +195,7 @@ public final class HTTPSink: Sink {
         for attribute in CloudEvents.attributes(of: item) {
             headers.append(("ce-" + attribute.name, attribute.value))
         }
-        headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Type", item.contentType))
         if let signingKey {
             let timestamp = Int64(clock().timeIntervalSince1970.rounded(.down))
             headers.append(("webhook-id", item.eventID))
@@ -234,6 +261,9 @@ public final class HTTPSink: Sink {
             return (.retry(after: nil, reason: reason), .failure(reason: reason))
         case .cancelled, .shutdown:
             return (.retry(after: nil, reason: reason), .abandoned)
+        case .refusedPeer:
+            // Sinks set no peer check; should one refuse, nothing was sent and nothing will change.
+            return (.dead(reason: reason), .abandoned)
         }
     }
 

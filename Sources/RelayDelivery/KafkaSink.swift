@@ -119,7 +119,7 @@ public final class KafkaSink: Sink {
         for attribute in CloudEvents.attributes(of: item) {
             headers.append(("ce_" + attribute.name, Array(attribute.value.utf8)))
         }
-        headers.append(("content-type", Self.contentType))
+        headers.append(("content-type", item.contentType == "application/json" ? Self.contentType : Array(item.contentType.utf8)))
         for header in item.headers {
             headers.append((header.name, Array(header.value.utf8)))
         }

@@ -12,10 +12,28 @@ public protocol Sink: Sendable {
     /// True when items of one key in one batch reach the destination in batch order even across retries
     /// (Kafka's idempotent producer), so the dispatcher may batch a key's run instead of one at a time.
     var keepsOrderWithinBatch: Bool { get }
+    /// Forwards records of a fetched export; one outcome per record, in order. The default sends
+    /// each record as one message through ``deliver(_:)`` (what Kafka wants); HTTP overrides it
+    /// with NDJSON requests of several records.
+    func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome]
     /// Flushes and releases resources; called once on shutdown.
     func shutdown() async
 }
 
 extension Sink {
     public var keepsOrderWithinBatch: Bool { false }
+
+    public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
+        guard !batch.records.isEmpty else { return [] }
+        var outcomes: [DeliveryOutcome] = []
+        outcomes.reserveCapacity(batch.records.count)
+        var start = 0
+        while start < batch.records.count {
+            let end = min(start + maxBatchSize, batch.records.count)
+            let items = batch.records[start..<end].map { batch.export.item(for: $0, destination: "") }
+            outcomes.append(contentsOf: await deliver(items))
+            start = end
+        }
+        return outcomes
+    }
 }

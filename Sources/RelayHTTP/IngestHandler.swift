@@ -54,7 +54,7 @@ struct IngestHandler: Sendable {
         let event = NewEvent(
             id: UUID().uuidString.lowercased(), source: source.name, type: source.kind.eventType,
             subject: payload.subject, dedupeKey: payload.dedupeKey, receivedAt: clock(), body: body,
-            deliveries: plan.deliveries, fetchExport: plan.fetchExport)
+            deliveries: plan.deliveries, export: plan.export)
         let result: AppendResult
         do {
             result = try await store.append(event)

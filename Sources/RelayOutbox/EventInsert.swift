@@ -26,10 +26,13 @@ enum EventInsert {
             try insertDelivery.execute(arguments: [event.id, delivery.destination, delivery.route, delivery.key,
                                                    HeaderCoding.encode(delivery.headers), receivedAt, receivedAt])
         }
-        if event.fetchExport {
+        if let export = event.export {
             try db.cachedStatement(sql: """
-                INSERT INTO export_jobs (event_id, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?)
-                """).execute(arguments: [event.id, receivedAt, receivedAt, receivedAt])
+                INSERT INTO export_jobs (event_id, source, route, destinations, execution_ref, api_url,
+                                         next_attempt_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [event.id, event.source, export.route, ExportJobColumns.encode(export.destinations),
+                                         export.executionRef, export.apiURL, receivedAt, receivedAt, receivedAt])
         }
         return AppendResult(id: event.id, duplicate: false)
     }

@@ -13,11 +13,11 @@ public struct NewEvent: Sendable {
     /// The request body exactly as received (unknown fields kept verbatim).
     public var body: [UInt8]
     public var deliveries: [PlannedDelivery]
-    /// Whether a route asked for the export at `apiUrl` to be fetched and forwarded.
-    public var fetchExport: Bool
+    /// The export job to record with the event, when a route asked for `apiUrl` to be fetched.
+    public var export: PlannedExport?
 
     public init(id: String, source: String, type: String, subject: String?, dedupeKey: String, receivedAt: Date,
-                body: [UInt8], deliveries: [PlannedDelivery], fetchExport: Bool) {
+                body: [UInt8], deliveries: [PlannedDelivery], export: PlannedExport? = nil) {
         self.id = id
         self.source = source
         self.type = type
@@ -26,7 +26,7 @@ public struct NewEvent: Sendable {
         self.receivedAt = receivedAt
         self.body = body
         self.deliveries = deliveries
-        self.fetchExport = fetchExport
+        self.export = export
     }
 }
 

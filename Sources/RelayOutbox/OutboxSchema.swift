@@ -55,6 +55,22 @@ enum OutboxSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: export jobs know their route, destinations and progress") { db in
+            try db.execute(sql: """
+                ALTER TABLE export_jobs ADD COLUMN source TEXT NOT NULL DEFAULT '';
+                ALTER TABLE export_jobs ADD COLUMN route TEXT NOT NULL DEFAULT '';
+                ALTER TABLE export_jobs ADD COLUMN destinations TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE export_jobs ADD COLUMN execution_ref TEXT NOT NULL DEFAULT '';
+                ALTER TABLE export_jobs ADD COLUMN api_url TEXT NOT NULL DEFAULT '';
+                ALTER TABLE export_jobs ADD COLUMN file_count INTEGER;
+                ALTER TABLE export_jobs ADD COLUMN files TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE export_jobs ADD COLUMN records_malformed INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE export_jobs ADD COLUMN records_dead INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE export_jobs ADD COLUMN finished_at REAL;
+                CREATE INDEX export_jobs_due ON export_jobs (state, next_attempt_at);
+                CREATE INDEX export_jobs_by_ref ON export_jobs (execution_ref);
+                """)
+        }
         return migrator
     }
 }

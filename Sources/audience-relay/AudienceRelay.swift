@@ -10,7 +10,7 @@ struct AudienceRelay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audience-relay",
         abstract: "Webhook relay and message gateway for audience-activation pipelines.",
-        subcommands: [Serve.self, Routes.self, Outbox.self, MockKafka.self])
+        subcommands: [Serve.self, Routes.self, Outbox.self, Export.self, MockKafka.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How long delivered rows are kept (also the dedupe window), e.g. 24h (env RELAY_RETENTION).")
     var retention: String = ProcessInfo.processInfo.environment["RELAY_RETENTION"] ?? "24h"
 
+    @Option(name: .customLong("export-jobs"), help: "Most export jobs fetched and forwarded at once (env RELAY_EXPORT_JOBS).")
+    var exportJobs: Int = Int(ProcessInfo.processInfo.environment["RELAY_EXPORT_JOBS"] ?? "") ?? 2
+
     @Option(name: .customLong("commit-mode"), help: ArgumentHelp("grouped (default), per-request or none — the last two exist for the ingest benchmark.", visibility: .hidden))
     var commitMode: String = "grouped"
 
@@ -50,9 +53,12 @@ struct Serve: AsyncParsableCommand {
         guard let retentionDuration = ConfigValues.duration(retention) else {
             throw ValidationError("--retention must be a duration such as 24h or 7d (got '\(retention)')")
         }
-        try await RelayServer.serve(ServeOptions(configPath: config, dataDirectory: dataDir, listen: address,
-                                                 outboxURL: outbox, commitMode: mode, logLevel: level,
-                                                 deliveredRetention: retentionDuration))
+        guard exportJobs >= 1 else { throw ValidationError("--export-jobs must be at least 1") }
+        var options = ServeOptions(configPath: config, dataDirectory: dataDir, listen: address,
+                                   outboxURL: outbox, commitMode: mode, logLevel: level,
+                                   deliveredRetention: retentionDuration)
+        options.exportJobs = exportJobs
+        try await RelayServer.serve(options)
     }
 }
 
@@ -119,6 +125,20 @@ struct Outbox: AsyncParsableCommand {
         }
         func run() async throws {
             print(try await OutboxCommands.replay(dataDirectory: location.dataDir, ids: ids, destination: destination))
+        }
+    }
+}
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect export jobs.", subcommands: [Status.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Export jobs and their progress; one job in detail with its executionRef.")
+        @OptionGroup var location: Outbox.Location
+        @Option(help: "At most this many jobs.") var limit: Int = 50
+        @Argument(help: "executionRef of the export to show in detail.") var executionRef: String?
+        func run() async throws {
+            print(try await ExportCommands.status(dataDirectory: location.dataDir, executionRef: executionRef, limit: limit))
         }
     }
 }

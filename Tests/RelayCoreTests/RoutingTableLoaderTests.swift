@@ -13,6 +13,12 @@ import Testing
             friendlyIdMaxLength: 64
             enums: {status: [SUCCESS, FAILED]}
             auth: {type: basic, username: relay, password: env:PW}
+            export:
+              allowHosts: [api.example.com, "*.sitecorecloud.io"]
+              allowPlainHTTP: [api.example.com]
+              credentials: {type: oauth2, tokenUrl: "https://auth.example.com/token", clientId: relay, clientSecret: env:CS, scope: export}
+              maxFileBytes: 1GiB
+              pollDeadline: 2h
         destinations:
           k:
             type: kafka
@@ -33,6 +39,7 @@ import Testing
             key: "{{clientKey}}-{{friendlyId}}"
             headers: {x-segment: "{{segmentName}}"}
             fetchExport: true
+            export: {format: csv, key: "{{email}}", onMalformed: fail, batchRecords: 100}
             match:
               - {field: status, in: [SUCCESS]}
               - {field: friendlyId, regex: "^vip_"}
@@ -59,6 +66,18 @@ import Testing
         let route = try #require(table.routes.first)
         #expect(route.predicates.count == 3)
         #expect(route.fetchExport)
+        #expect(route.export.format == .csv)
+        #expect(route.export.key?.source == "{{email}}")
+        #expect(route.export.onMalformed == .fail)
+        #expect(route.export.batchRecords == 100)
+        let export = try #require(source.export)
+        #expect(export.allowHosts == ["api.example.com", "*.sitecorecloud.io"])
+        #expect(export.allowPlainHTTP == ["api.example.com"])
+        #expect(export.maxFileBytes == 1 << 30)
+        #expect(export.pollDeadline == .seconds(7200))
+        #expect(export.credentials == .oauth2(OAuth2ClientCredentials(
+            tokenURL: "https://auth.example.com/token", clientID: "relay",
+            clientSecret: SecretReference(location: .environment("CS")), scope: "export")))
         #expect(route.key?.source == "{{clientKey}}-{{friendlyId}}")
     }
 
@@ -147,6 +166,46 @@ import Testing
         case .success: Issue.record("loaded: \(yaml)")
         case .failure(let failure):
             #expect(failure.errors.contains { $0.message.contains(fragment) }, "\(failure)")
+        }
+    }
+
+    /// Mistakes in the export sections are reported like any other, each at its line.
+    @Test func exportMistakesAreReported() {
+        let yaml = """
+            sources:
+              s:
+                kind: sitecore-export
+                path: /s
+                export:
+                  allowHosts: [api.example.com]
+                  allowPlainHTTP: [other.example.com]
+                  credentials: {type: oauth2, clientId: x}
+              n: {kind: sitecore-export, path: /n}
+              a: {kind: adobe-run, path: /a}
+            destinations:
+              k: {type: kafka, brokers: embedded, topic: t}
+            routes:
+              - {name: r1, source: s, to: k, fetchExport: true, export: {format: xml, onMalformed: maybe}}
+              - {name: r2, source: n, to: k, fetchExport: true}
+              - {name: r3, source: a, to: k, fetchExport: true}
+              - {name: r4, source: s, to: k, export: {format: csv}}
+            """
+        guard case .failure(let errors) = RoutingTableLoader.load(yaml: yaml, file: "x.yaml") else {
+            Issue.record("a table with export mistakes loaded")
+            return
+        }
+        let messages = errors.errors.map { "\($0.line): \($0.message)" }
+        let expected = [
+            "7: source 's'.export.allowPlainHTTP: 'other.example.com' must also be listed in allowHosts",
+            "8: source 's'.export.credentials: credentials type 'oauth2' needs tokenUrl, clientSecret",
+            "14: route 'r1'.export.format: unknown format 'xml'",
+            "14: route 'r1'.export.onMalformed: must be skip or fail (got 'maybe')",
+            "15: route 'r2': fetchExport needs an export: section (allowHosts, credentials) on source 'n'",
+            "16: route 'r3': fetchExport needs sources whose events carry apiUrl (kind sitecore-export); 'a' is adobe-run",
+            "17: route 'r4'.export applies only with fetchExport: true",
+        ]
+        for line in expected {
+            #expect(messages.contains { $0.hasPrefix(line) }, "missing: \(line) in \(messages)")
         }
     }
 }

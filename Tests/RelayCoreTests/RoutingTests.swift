@@ -38,7 +38,7 @@ import Testing
 
     @Test func fanOutDeduplicatesDestinationsAndRendersKeys() throws {
         let yaml = """
-            sources: {s: {kind: sitecore-export, path: /s}, a: {kind: adobe-run, path: /a}}
+            sources: {s: {kind: sitecore-export, path: /s, export: {allowHosts: [api.example.com]}}, a: {kind: adobe-run, path: /a}}
             destinations:
               k: {type: kafka, brokers: embedded, topic: t}
               h: {type: http, url: "https://x.example/h"}
@@ -51,14 +51,16 @@ import Testing
             """
         let table = try RoutingTableLoader.load(yaml: yaml, file: "t").get()
         let source = try #require(table.source(named: "s"))
-        let fields: [String: JSONValue] = ["friendlyId": .string("f_1"), "status": .string("SUCCESS"), "clientKey": .string("ck"), "segmentName": .string("seg")]
+        let fields: [String: JSONValue] = ["friendlyId": .string("f_1"), "status": .string("SUCCESS"), "clientKey": .string("ck"), "segmentName": .string("seg"),
+                                        "executionRef": .string("3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c"), "apiUrl": .string("https://api.example.com/export/1")]
         let plan = FanOut.plan(source: source, fields: fields, table: table)
         #expect(plan.matchedRoutes == ["first", "second"])
-        #expect(plan.fetchExport)
-        #expect(plan.deliveries.map(\.destination) == ["k", "h"])
+        // The export route's destinations get the export, not the notification.
+        #expect(plan.export == PlannedExport(route: "second", destinations: ["k", "h"], executionRef: "3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c",
+                                             apiURL: "https://api.example.com/export/1"))
+        #expect(plan.deliveries.map(\.destination) == ["k"])
         #expect(plan.deliveries[0].key == "f_1")  // default key for Sitecore: friendlyId
         #expect(plan.deliveries[0].headers == [PlannedDelivery.Header(name: "seg", value: "seg")])
-        #expect(plan.deliveries[1].key == "x-ck")
         let unmatched = FanOut.plan(source: source, fields: ["status": .string("PENDING_EMR_JOB")], table: table)
         #expect(unmatched.deliveries.map(\.destination) == ["k"])
         #expect(unmatched.deliveries[0].key == nil)  // no friendlyId → no key

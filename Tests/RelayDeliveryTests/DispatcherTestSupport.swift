@@ -43,8 +43,7 @@ struct DispatcherHarness {
     func accept(_ label: String, key: String? = nil, to destinations: [String]) async throws -> String {
         let event = NewEvent(id: UUID().uuidString.lowercased(), source: "s", type: "t", subject: nil, dedupeKey: UUID().uuidString,
                              receivedAt: Date(), body: Array(label.utf8),
-                             deliveries: destinations.map { PlannedDelivery(destination: $0, key: key, headers: [], route: "r") },
-                             fetchExport: false)
+                             deliveries: destinations.map { PlannedDelivery(destination: $0, key: key, headers: [], route: "r") },)
         let result = try await outbox.append(event)
         dispatcher.wake(destinations)
         return result.id

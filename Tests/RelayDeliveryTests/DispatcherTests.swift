@@ -133,10 +133,14 @@ import Testing
     /// A sink that keeps order within a batch gets a key's run in one batch, and order still holds under failures.
     @Test func perKeyRunsShareABatchWhenTheSinkKeepsOrder() async throws {
         let counter = Mutex(0)
+        // Deliveries wait until every event is accepted, so the backlog is there to be batched by key.
+        let gate = Gate()
         let sink = TestSink(maxBatchSize: 50, maxConcurrentBatches: 3, keepsOrderWithinBatch: true) { _ in
-            counter.withLock { n in
+            await gate.pass()
+            return counter.withLock { n in
                 n += 1
-                return n % 5 == 0 ? .retry(after: nil, reason: "flaky") : .delivered
+                // Rare enough that a run of 50 makes progress on every attempt (what fails drags its key's followers along).
+                return n % 37 == 0 ? .retry(after: nil, reason: "flaky") : .delivered
             }
         }
         try await DispatcherHarness.run(destinations: [destination("a", initial: .milliseconds(1), max: .milliseconds(5))],
@@ -147,6 +151,7 @@ import Testing
                 try await h.accept("\(key)-\(i)", key: key, to: ["a"])
                 expected[key, default: []].append("\(key)-\(i)")
             }
+            gate.open()
             #expect(await DispatcherHarness.eventually { sink.delivered.count == 300 })
             var seen: [String: [String]] = [:]
             for item in sink.delivered { seen[item.key ?? "", default: []].append(String(decoding: item.body, as: UTF8.self)) }

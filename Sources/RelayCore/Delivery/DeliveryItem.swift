@@ -17,9 +17,13 @@ public struct DeliveryItem: Sendable {
     public var body: [UInt8]
     /// 1 for the first attempt.
     public var attempt: Int
+    /// Media type of `body` (NDJSON for batches of export records).
+    public var contentType: String
 
     public init(deliveryID: Int64, destination: String, eventID: String, source: String, eventType: String, subject: String?,
-                receivedAt: Date, key: String?, headers: [PlannedDelivery.Header], body: [UInt8], attempt: Int) {
+                receivedAt: Date, key: String?, headers: [PlannedDelivery.Header], body: [UInt8], attempt: Int,
+                contentType: String = "application/json") {
+        self.contentType = contentType
         self.deliveryID = deliveryID
         self.destination = destination
         self.eventID = eventID

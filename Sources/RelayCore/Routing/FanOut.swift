@@ -22,11 +22,29 @@ public struct PlannedDelivery: Sendable, Hashable {
     }
 }
 
+/// An export to fetch from the event's `apiUrl` and forward to a route's destinations.
+public struct PlannedExport: Sendable, Hashable {
+    /// The first matching route with `fetchExport`; its `export:` options shape the records.
+    public var route: String
+    /// Destinations of every matching `fetchExport` route, each once.
+    public var destinations: [String]
+    public var executionRef: String
+    public var apiURL: String
+
+    public init(route: String, destinations: [String], executionRef: String, apiURL: String) {
+        self.route = route
+        self.destinations = destinations
+        self.executionRef = executionRef
+        self.apiURL = apiURL
+    }
+}
+
 /// What the routing table decided for one event.
 public struct FanOutPlan: Sendable {
     public var matchedRoutes: [String]
+    /// The notification itself, to the destinations of matching routes that do not fetch the export.
     public var deliveries: [PlannedDelivery]
-    public var fetchExport: Bool
+    public var export: PlannedExport?
 }
 
 public enum FanOut {
@@ -36,10 +54,19 @@ public enum FanOut {
         var matched: [String] = []
         var deliveries: [PlannedDelivery] = []
         var seen = Set<String>()
-        var fetchExport = false
+        var export: PlannedExport?
         for route in table.routes where route.matches(source: source.name, event: event) {
             matched.append(route.name)
-            fetchExport = fetchExport || route.fetchExport
+            if route.fetchExport {
+                if let apiURL = fields["apiUrl"]?.stringValue, let executionRef = fields["executionRef"]?.stringValue {
+                    var plan = export ?? PlannedExport(route: route.name, destinations: [], executionRef: executionRef, apiURL: apiURL)
+                    for destination in route.destinations where !plan.destinations.contains(destination) {
+                        plan.destinations.append(destination)
+                    }
+                    export = plan
+                }
+                continue
+            }
             let renderedKey = (route.key ?? source.kind.defaultKey).render(event)
             let headers = route.headers.map { PlannedDelivery.Header(name: $0.name, value: $0.value.render(event)) }
             for destination in route.destinations where seen.insert(destination).inserted {
@@ -50,6 +77,6 @@ public enum FanOut {
                     route: route.name))
             }
         }
-        return FanOutPlan(matchedRoutes: matched, deliveries: deliveries, fetchExport: fetchExport)
+        return FanOutPlan(matchedRoutes: matched, deliveries: deliveries, export: export)
     }
 }

@@ -14,6 +14,7 @@ public struct RoutingTable: Sendable {
     public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
     public func source(forPath path: String) -> SourceConfig? { sources.first { $0.path == path } }
     public func destination(named name: String) -> DestinationConfig? { destinations.first { $0.name == name } }
+    public func route(named name: String) -> Route? { routes.first { $0.name == name } }
 }
 
 /// An inbound endpoint.
@@ -23,13 +24,16 @@ public struct SourceConfig: Sendable {
     public var rules: PayloadRules
     public var auth: AuthConfig
     public var maxBodyBytes: Int
+    /// How this source's export URLs are fetched; nil: routes may not fetch its exports.
+    public var export: ExportSourceSettings?
 
     public static let defaultMaxBodyBytes = 1 << 20
     public var kind: SourceKind { rules.kind }
 
     public init(name: String, path: String, rules: PayloadRules, auth: AuthConfig = .none,
-                maxBodyBytes: Int = SourceConfig.defaultMaxBodyBytes) {
+                maxBodyBytes: Int = SourceConfig.defaultMaxBodyBytes, export: ExportSourceSettings? = nil) {
         self.name = name
+        self.export = export
         self.path = path
         self.rules = rules
         self.auth = auth
@@ -137,10 +141,15 @@ public struct Route: Sendable {
     /// Message key; nil means the source kind's default (`friendlyId` / `audienceId`).
     public var key: Template?
     public var headers: [(name: String, value: Template)]
+    /// When true the route's destinations receive the export at the event's `apiUrl`, record by
+    /// record between `export.started` and `export.completed`, instead of the notification itself.
     public var fetchExport: Bool
+    public var export: ExportForwarding
 
     public init(name: String, sources: [String], predicates: [Predicate] = [], destinations: [String],
-                key: Template? = nil, headers: [(name: String, value: Template)] = [], fetchExport: Bool = false) {
+                key: Template? = nil, headers: [(name: String, value: Template)] = [], fetchExport: Bool = false,
+                export: ExportForwarding = ExportForwarding()) {
+        self.export = export
         self.name = name
         self.sources = sources
         self.predicates = predicates

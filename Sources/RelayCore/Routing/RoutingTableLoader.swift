@@ -30,6 +30,7 @@ public enum RoutingTableLoader {
         let routes = top["routes"].map {
             loadRoutes($0, reader: reader, sources: sourceNames, destinations: destinationNames)
         } ?? []
+        checkExportRoutes(routes, sources: sources, routesNode: top["routes"], reader: reader)
         if reader.errors.isEmpty {
             return .success(RoutingTable(sources: sources, destinations: destinations, routes: routes))
         }
@@ -49,7 +50,7 @@ public enum RoutingTableLoader {
         }
     }
 
-    static let routeKeys: Set<String> = ["name", "source", "match", "to", "key", "headers", "fetchExport"]
+    static let routeKeys: Set<String> = ["name", "source", "match", "to", "key", "headers", "fetchExport", "export"]
     static let predicateKeys: Set<String> = ["field", "equals", "in", "prefix", "regex", "exists"]
 
     private static func loadRoutes(_ node: Node, reader: YAMLReader, sources: Set<String>, destinations: Set<String>) -> [Route] {
@@ -80,12 +81,33 @@ public enum RoutingTableLoader {
             let headers = (reader.stringMap(f["headers"], "\(ctx).headers") ?? []).compactMap { entry -> (name: String, value: Template)? in
                 reader.template(entry.node, "\(ctx).headers.\(entry.name)").map { (entry.name, $0) }
             }
+            let fetchExport = reader.bool(f["fetchExport"], "\(ctx).fetchExport") ?? false
+            if f["export"] != nil, !fetchExport {
+                reader.error(at: f["export"], "\(ctx).export applies only with fetchExport: true")
+            }
+            let export = f["export"].map { ExportSettingsLoader.loadRoute($0, reader: reader, context: "\(ctx).export") }
             routes.append(Route(
                 name: name, sources: routeSources, predicates: predicates, destinations: targets,
                 key: reader.template(f["key"], "\(ctx).key"), headers: headers,
-                fetchExport: reader.bool(f["fetchExport"], "\(ctx).fetchExport") ?? false))
+                fetchExport: fetchExport, export: export ?? ExportForwarding()))
         }
         return routes
+    }
+
+    /// A route that fetches exports needs sources that have an `apiUrl` and an `export:` section.
+    private static func checkExportRoutes(_ routes: [Route], sources: [SourceConfig], routesNode: Node?, reader: YAMLReader) {
+        guard case .sequence(let items)? = routesNode else { return }
+        for (index, route) in routes.enumerated() where route.fetchExport {
+            let node = routes.count == items.count ? items[index] : routesNode
+            for name in route.sources {
+                guard let source = sources.first(where: { $0.name == name }) else { continue }
+                if source.kind != .sitecoreExport {
+                    reader.error(at: node, "route '\(route.name)': fetchExport needs sources whose events carry apiUrl (kind sitecore-export); '\(name)' is \(source.kind.rawValue)")
+                } else if source.export == nil {
+                    reader.error(at: node, "route '\(route.name)': fetchExport needs an export: section (allowHosts, credentials) on source '\(name)'")
+                }
+            }
+        }
     }
 
     private static func listItem(_ node: Node?, _ index: Int) -> Node? {

@@ -2,7 +2,7 @@
 import Yams
 
 enum SourceLoader {
-    static let keys: Set<String> = ["kind", "path", "auth", "maxBodyBytes", "enums", "required", "friendlyIdMaxLength", "dedupeKey"]
+    static let keys: Set<String> = ["kind", "path", "auth", "maxBodyBytes", "enums", "required", "friendlyIdMaxLength", "dedupeKey", "export"]
     static let authKeys: Set<String> = ["type", "username", "password", "token", "secrets", "tolerance"]
 
     /// The valid sources, and every declared name (so routes naming a broken source get no second error).
@@ -46,7 +46,8 @@ enum SourceLoader {
             if let dedupe, dedupe.isEmpty { reader.error(at: f["dedupeKey"], "\(ctx).dedupeKey must name at least one field") }
             let rules = PayloadRules(kind: kind, enumOverrides: enums, requiredFields: required,
                                      friendlyIdMaxLength: friendlyMax, dedupeFields: dedupe)
-            sources.append(SourceConfig(name: entry.name, path: path, rules: rules, auth: auth, maxBodyBytes: maxBody))
+            let export = f["export"].flatMap { ExportSettingsLoader.loadSource($0, reader: reader, context: "\(ctx).export") }
+            sources.append(SourceConfig(name: entry.name, path: path, rules: rules, auth: auth, maxBodyBytes: maxBody, export: export))
         }
         return (sources, Set(entries.map(\.name)))
     }

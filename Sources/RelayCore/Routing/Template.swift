@@ -46,6 +46,18 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         parts.compactMap { if case .field(let f) = $0 { return f } else { return nil } }
     }
 
+    /// Renders with `lookup` giving each referenced field's text (nil renders as the empty string).
+    public func render(lookup: (FieldPath) -> String?) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .literal(let s): out += s
+            case .field(let path): out += lookup(path) ?? ""
+            }
+        }
+        return out
+    }
+
     /// Renders over `fields`; a missing field renders as the empty string.
     public func render(_ fields: JSONValue) -> String {
         var out = ""

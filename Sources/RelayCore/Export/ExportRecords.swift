@@ -1,0 +1,119 @@
+// Records of a fetched export on their way to a destination, and the events that frame an export.
+import Foundation
+
+/// One record of an export file.
+public struct ExportRecord: Sendable {
+    /// Kafka message key (rendered from the route's template, or the profile id of a `json-object` file).
+    public var key: String?
+    /// The record as JSON (verbatim from JSON Lines / arrays / objects; built from a CSV row).
+    public var value: [UInt8]
+    /// Index of the file in the export (0 without a manifest).
+    public var fileIndex: Int
+    /// Index of the record within its file, from 0: with `executionRef` it names the record, so
+    /// a consumer recognises one re-sent after a crash.
+    public var recordIndex: Int64
+    /// `added` or `removed` for the parts of a delta export.
+    public var change: String?
+
+    public init(key: String?, value: [UInt8], fileIndex: Int, recordIndex: Int64, change: String?) {
+        self.key = key
+        self.value = value
+        self.fileIndex = fileIndex
+        self.recordIndex = recordIndex
+        self.change = change
+    }
+}
+
+/// Records of one export for one destination, with what every message about them repeats.
+public struct ExportRecordBatch: Sendable {
+    public var export: ExportIdentity
+    public var records: [ExportRecord]
+    /// HTTP destinations receive NDJSON requests of at most this many records and about this many bytes.
+    public var maxRecordsPerRequest: Int
+    public var maxBytesPerRequest: Int
+
+    public init(export: ExportIdentity, records: [ExportRecord], maxRecordsPerRequest: Int, maxBytesPerRequest: Int) {
+        self.export = export
+        self.records = records
+        self.maxRecordsPerRequest = maxRecordsPerRequest
+        self.maxBytesPerRequest = maxBytesPerRequest
+    }
+}
+
+/// The notification an export belongs to.
+public struct ExportIdentity: Sendable {
+    /// The notification's event id.
+    public var eventID: String
+    public var source: String
+    public var executionRef: String
+    /// The notification's CloudEvents type; records and framing events get sibling types.
+    public var notificationType: String
+    public var receivedAt: Date
+
+    public init(eventID: String, source: String, executionRef: String, notificationType: String, receivedAt: Date) {
+        self.eventID = eventID
+        self.source = source
+        self.executionRef = executionRef
+        self.notificationType = notificationType
+        self.receivedAt = receivedAt
+    }
+
+    /// `com.sitecore.cdp.audience-export.notification` → `com.sitecore.cdp.audience-export.<kind>`.
+    public func type(_ kind: String) -> String {
+        guard let dot = notificationType.lastIndex(of: ".") else { return "\(notificationType).\(kind)" }
+        return String(notificationType[..<dot]) + "." + kind
+    }
+
+    /// The message for one record (Kafka: one message per record). The event id
+    /// `<notification id>/<file>/<record>` is stable across re-sends.
+    public func item(for record: ExportRecord, destination: String) -> DeliveryItem {
+        var headers = [
+            PlannedDelivery.Header(name: "executionRef", value: executionRef),
+            PlannedDelivery.Header(name: "fileIndex", value: String(record.fileIndex)),
+            PlannedDelivery.Header(name: "recordIndex", value: String(record.recordIndex)),
+        ]
+        if let change = record.change { headers.append(PlannedDelivery.Header(name: "change", value: change)) }
+        return DeliveryItem(
+            deliveryID: 0, destination: destination, eventID: "\(eventID)/\(record.fileIndex)/\(record.recordIndex)",
+            source: source, eventType: type("record"), subject: executionRef, receivedAt: receivedAt,
+            key: record.key, headers: headers, body: record.value, attempt: 1)
+    }
+
+    /// One NDJSON request body for HTTP destinations: a line per record, each an envelope
+    /// `{"executionRef","file","record","change"?,"key"?,"data"}`.
+    public func ndjsonItem(for records: ArraySlice<ExportRecord>, destination: String) -> DeliveryItem {
+        var body: [UInt8] = []
+        body.reserveCapacity(records.reduce(0) { $0 + $1.value.count + 96 })
+        for record in records {
+            body.append(contentsOf: #"{"executionRef":"#.utf8)
+            JSONValue.appendQuoted(executionRef, to: &body)
+            body.append(contentsOf: #","file":\#(record.fileIndex),"record":\#(record.recordIndex)"#.utf8)
+            if let change = record.change {
+                body.append(contentsOf: #","change":"#.utf8)
+                JSONValue.appendQuoted(change, to: &body)
+            }
+            if let key = record.key {
+                body.append(contentsOf: #","key":"#.utf8)
+                JSONValue.appendQuoted(key, to: &body)
+            }
+            body.append(contentsOf: #","data":"#.utf8)
+            body.append(contentsOf: record.value)
+            body.append(contentsOf: "}\n".utf8)
+        }
+        let first = records.first.map { "\($0.fileIndex)/\($0.recordIndex)" } ?? "0/0"
+        let last = records.last.map { "\($0.recordIndex)" } ?? "0"
+        return DeliveryItem(
+            deliveryID: 0, destination: destination, eventID: "\(eventID)/\(first)-\(last)", source: source,
+            eventType: type("records"), subject: executionRef, receivedAt: receivedAt, key: nil,
+            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef)],
+            body: body, attempt: 1, contentType: "application/x-ndjson")
+    }
+
+    /// `export.started` / `export.completed`: a JSON event about the whole export, id `<notification id>/<kind>`.
+    public func framingItem(kind: String, body: [UInt8], destination: String) -> DeliveryItem {
+        DeliveryItem(
+            deliveryID: 0, destination: destination, eventID: "\(eventID)/\(kind)", source: source,
+            eventType: type(kind), subject: executionRef, receivedAt: receivedAt, key: executionRef,
+            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef)], body: body, attempt: 1)
+    }
+}

@@ -1,0 +1,107 @@
+// How exports are fetched (per source) and forwarded (per route): the typed `export:` sections of the routing table.
+
+/// Credentials the relay presents to a source's export URLs (SPEC §3).
+public enum ExportCredentials: Sendable, Hashable {
+    case none
+    case bearer(token: SecretReference)
+    case basic(username: String, password: SecretReference)
+    case oauth2(OAuth2ClientCredentials)
+}
+
+/// OAuth2 client-credentials grant: the token is cached until shortly before it expires and
+/// fetched again once when the export URL answers 401.
+public struct OAuth2ClientCredentials: Sendable, Hashable {
+    public var tokenURL: String
+    public var clientID: String
+    public var clientSecret: SecretReference
+    public var scope: String?
+
+    public init(tokenURL: String, clientID: String, clientSecret: SecretReference, scope: String? = nil) {
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.scope = scope
+    }
+}
+
+/// A source's `export:` section: who we are to the export host and where `apiUrl` may point.
+public struct ExportSourceSettings: Sendable, Hashable {
+    public var credentials: ExportCredentials
+    /// Host names `apiUrl` (and manifest file URLs, and redirects) may name: `host` or `*.domain`.
+    public var allowHosts: [String]
+    /// Hosts (from `allowHosts`) that may be fetched over plain `http://`.
+    public var allowPlainHTTP: [String]
+    /// Hosts (from `allowHosts`) that may resolve to loopback, link-local or private addresses.
+    public var allowPrivateAddresses: [String]
+    /// Most bytes accepted for one file as received (compressed size).
+    public var maxFileBytes: Int
+    /// Most redirects followed per request; each hop is checked again.
+    public var maxRedirects: Int
+    /// How long a not-ready (404) export is polled before the job is dead-lettered.
+    public var pollDeadline: Duration
+    /// First and longest wait between polls (exponential back-off with full jitter in between).
+    public var pollInitialDelay: Duration
+    public var pollMaxDelay: Duration
+    /// PEM bundle of the CAs to trust for the export host instead of the system's.
+    public var caFile: String?
+
+    public static let defaultMaxFileBytes = 50 << 30
+
+    public init(credentials: ExportCredentials = .none, allowHosts: [String], allowPlainHTTP: [String] = [],
+                allowPrivateAddresses: [String] = [], maxFileBytes: Int = ExportSourceSettings.defaultMaxFileBytes,
+                maxRedirects: Int = 3, pollDeadline: Duration = .seconds(24 * 3600),
+                pollInitialDelay: Duration = .seconds(5), pollMaxDelay: Duration = .seconds(300), caFile: String? = nil) {
+        self.credentials = credentials
+        self.allowHosts = allowHosts
+        self.allowPlainHTTP = allowPlainHTTP
+        self.allowPrivateAddresses = allowPrivateAddresses
+        self.maxFileBytes = maxFileBytes
+        self.maxRedirects = maxRedirects
+        self.pollDeadline = pollDeadline
+        self.pollInitialDelay = pollInitialDelay
+        self.pollMaxDelay = pollMaxDelay
+        self.caFile = caFile
+    }
+}
+
+/// Data formats an export file may have (SPEC §3).
+public enum ExportFormat: String, Sendable, Hashable, CaseIterable {
+    /// One JSON object per line.
+    case jsonLines = "jsonl"
+    /// Comma-separated values with a header row; each row becomes an object of strings.
+    case csv
+    /// One JSON array of objects.
+    case jsonArray = "json-array"
+    /// One JSON object whose keys are profile ids; each entry becomes a record with its key.
+    case jsonObject = "json-object"
+}
+
+/// A route's `export:` section: how the fetched records are shaped and forwarded.
+public struct ExportForwarding: Sendable, Hashable {
+    public enum MalformedPolicy: String, Sendable, Hashable {
+        /// Count the bad record, report it with file and line, go on.
+        case skip
+        /// Dead-letter the whole job with the bad record's file and line.
+        case fail
+    }
+
+    /// Forces a format instead of detecting it from Content-Type, file name and first bytes.
+    public var format: ExportFormat?
+    /// Kafka message key of each record, rendered over the record (nil: the record's own key for
+    /// `json-object` files, else no key).
+    public var key: Template?
+    public var onMalformed: MalformedPolicy
+    /// HTTP destinations receive NDJSON requests of at most this many records …
+    public var batchRecords: Int
+    /// … and at most about this many bytes.
+    public var batchBytes: Int
+
+    public init(format: ExportFormat? = nil, key: Template? = nil, onMalformed: MalformedPolicy = .skip,
+                batchRecords: Int = 500, batchBytes: Int = 1 << 20) {
+        self.format = format
+        self.key = key
+        self.onMalformed = onMalformed
+        self.batchRecords = batchRecords
+        self.batchBytes = batchBytes
+    }
+}

@@ -1,0 +1,113 @@
+// Reads the `export:` sections: a source's fetch settings and a route's forwarding options.
+import Yams
+
+enum ExportSettingsLoader {
+    static let sourceKeys: Set<String> = ["credentials", "allowHosts", "allowPlainHTTP", "allowPrivateAddresses",
+                                          "maxFileBytes", "maxRedirects", "pollDeadline", "pollInitialDelay",
+                                          "pollMaxDelay", "caFile"]
+    static let credentialKeys: Set<String> = ["type", "token", "username", "password", "tokenUrl", "clientId",
+                                              "clientSecret", "scope"]
+    static let routeKeys: Set<String> = ["format", "key", "onMalformed", "batchRecords", "batchBytes"]
+
+    static func loadSource(_ node: Node, reader: YAMLReader, context: String) -> ExportSourceSettings? {
+        guard let f = reader.fields(node, context, allowed: sourceKeys, required: ["allowHosts"]) else { return nil }
+        let hosts = reader.stringList(f["allowHosts"], "\(context).allowHosts") ?? []
+        if f["allowHosts"] != nil, hosts.isEmpty {
+            reader.error(at: f["allowHosts"], "\(context).allowHosts must name at least one host (exact, or *.domain)")
+        }
+        for host in hosts where !isHostPattern(host) {
+            reader.error(at: f["allowHosts"], "\(context).allowHosts: '\(host)' is not a host name or *.domain pattern")
+        }
+        let plain = reader.stringList(f["allowPlainHTTP"], "\(context).allowPlainHTTP") ?? []
+        let privateHosts = reader.stringList(f["allowPrivateAddresses"], "\(context).allowPrivateAddresses") ?? []
+        for (key, list) in [("allowPlainHTTP", plain), ("allowPrivateAddresses", privateHosts)] {
+            for host in list where !hosts.contains(host) {
+                reader.error(at: f[key], "\(context).\(key): '\(host)' must also be listed in allowHosts")
+            }
+        }
+        var settings = ExportSourceSettings(allowHosts: hosts, allowPlainHTTP: plain, allowPrivateAddresses: privateHosts)
+        if let node = f["credentials"] {
+            guard let credentials = loadCredentials(node, reader: reader, context: "\(context).credentials") else { return nil }
+            settings.credentials = credentials
+        }
+        if let v = reader.byteSize(f["maxFileBytes"], "\(context).maxFileBytes") { settings.maxFileBytes = v }
+        if let v = reader.int(f["maxRedirects"], "\(context).maxRedirects", min: 0, max: 20) { settings.maxRedirects = v }
+        if let v = reader.duration(f["pollDeadline"], "\(context).pollDeadline") { settings.pollDeadline = v }
+        if let v = reader.duration(f["pollInitialDelay"], "\(context).pollInitialDelay") { settings.pollInitialDelay = v }
+        if let v = reader.duration(f["pollMaxDelay"], "\(context).pollMaxDelay") { settings.pollMaxDelay = v }
+        if settings.pollMaxDelay < settings.pollInitialDelay {
+            reader.error(at: f["pollMaxDelay"] ?? node, "\(context).pollMaxDelay must not be shorter than pollInitialDelay")
+        }
+        settings.caFile = reader.string(f["caFile"], "\(context).caFile")
+        return settings
+    }
+
+    private static func loadCredentials(_ node: Node, reader: YAMLReader, context: String) -> ExportCredentials? {
+        guard let f = reader.fields(node, context, allowed: credentialKeys, required: ["type"]),
+              let type = reader.string(f["type"], "\(context).type") else { return nil }
+        func only(_ allowed: Set<String>, required: [String]) -> Bool {
+            for key in f.keys.sorted() where key != "type" && !allowed.contains(key) {
+                reader.error(at: f[key], "\(context): '\(key)' does not apply to credentials type '\(type)'")
+            }
+            let missing = required.filter { f[$0] == nil }
+            if !missing.isEmpty {
+                reader.error(at: node, "\(context): credentials type '\(type)' needs \(missing.joined(separator: ", "))")
+            }
+            return missing.isEmpty
+        }
+        switch type {
+        case "none":
+            return only([], required: []) ? ExportCredentials.none : nil
+        case "bearer":
+            guard only(["token"], required: ["token"]) else { return nil }
+            return reader.secret(f["token"], "\(context).token").map { .bearer(token: $0) }
+        case "basic":
+            guard only(["username", "password"], required: ["username", "password"]),
+                  let user = reader.string(f["username"], "\(context).username"),
+                  let password = reader.secret(f["password"], "\(context).password") else { return nil }
+            return .basic(username: user, password: password)
+        case "oauth2":
+            guard only(["tokenUrl", "clientId", "clientSecret", "scope"], required: ["tokenUrl", "clientId", "clientSecret"]),
+                  let url = reader.string(f["tokenUrl"], "\(context).tokenUrl"),
+                  let client = reader.string(f["clientId"], "\(context).clientId"),
+                  let secret = reader.secret(f["clientSecret"], "\(context).clientSecret") else { return nil }
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                reader.error(at: f["tokenUrl"], "\(context).tokenUrl must be an absolute https URL (got '\(url)')")
+                return nil
+            }
+            let scope = reader.string(f["scope"], "\(context).scope")
+            return .oauth2(OAuth2ClientCredentials(tokenURL: url, clientID: client, clientSecret: secret, scope: scope))
+        default:
+            reader.error(at: f["type"], "\(context).type: unknown credentials type '\(type)' (allowed: none, bearer, basic, oauth2)")
+            return nil
+        }
+    }
+
+    static func loadRoute(_ node: Node, reader: YAMLReader, context: String) -> ExportForwarding {
+        var forwarding = ExportForwarding()
+        guard let f = reader.fields(node, context, allowed: routeKeys) else { return forwarding }
+        if let name = reader.string(f["format"], "\(context).format") {
+            forwarding.format = ExportFormat(rawValue: name)
+            if forwarding.format == nil {
+                reader.error(at: f["format"], "\(context).format: unknown format '\(name)' (allowed: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+        forwarding.key = reader.template(f["key"], "\(context).key")
+        if let policy = reader.string(f["onMalformed"], "\(context).onMalformed") {
+            if let value = ExportForwarding.MalformedPolicy(rawValue: policy) {
+                forwarding.onMalformed = value
+            } else {
+                reader.error(at: f["onMalformed"], "\(context).onMalformed: must be skip or fail (got '\(policy)')")
+            }
+        }
+        if let v = reader.int(f["batchRecords"], "\(context).batchRecords", min: 1, max: 100_000) { forwarding.batchRecords = v }
+        if let v = reader.byteSize(f["batchBytes"], "\(context).batchBytes") { forwarding.batchBytes = v }
+        return forwarding
+    }
+
+    /// `host.name`, `*.domain` or an IP literal: letters, digits, '-', '.', ':' (IPv6) only.
+    private static func isHostPattern(_ text: String) -> Bool {
+        let host = text.hasPrefix("*.") ? String(text.dropFirst(2)) : text
+        return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-.:".contains($0)) }
+    }
+}

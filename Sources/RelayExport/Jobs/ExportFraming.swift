@@ -1,0 +1,60 @@
+// The bodies of the `export.started` and `export.completed` events that frame an export's records.
+import Foundation
+import RelayOutbox
+
+enum ExportFraming {
+    private struct Started: Encodable {
+        var type = "export.started"
+        var executionRef: String
+        var eventId: String
+        var source: String
+        var apiUrl: String
+        var fileCount: Int
+        var files: [FileEntry]
+    }
+
+    private struct FileEntry: Encodable {
+        var url: String
+        var change: String?
+    }
+
+    private struct Completed: Encodable {
+        var type = "export.completed"
+        var executionRef: String
+        var eventId: String
+        var source: String
+        var fileCount: Int
+        var recordCount: Int64
+        var recordsMalformed: Int64
+        var recordsDead: Int64
+        var bytes: Int64
+        /// SHA-256 of the bytes received for a one-file export; with several files, SHA-256 of
+        /// their hex digests, one per line in file order (each file's own digest is in `files`).
+        var sha256: String
+        var files: [ExportFileSummary]
+    }
+
+    static func started(job: ExportJob, files: [ExportManifest.File]) -> [UInt8] {
+        encode(Started(executionRef: job.executionRef, eventId: job.eventID, source: job.source,
+                       apiUrl: ExportURLs.redacted(job.apiURL), fileCount: files.count,
+                       files: files.map { FileEntry(url: ExportURLs.redacted($0.url), change: $0.change) }))
+    }
+
+    static func completed(job: ExportJob, progress: ExportProgress) -> [UInt8] {
+        encode(Completed(executionRef: job.executionRef, eventId: job.eventID, source: job.source,
+                         fileCount: progress.files.count, recordCount: progress.recordsSent,
+                         recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
+                         bytes: progress.bytesReceived, sha256: overallDigest(progress.files), files: progress.files))
+    }
+
+    static func overallDigest(_ files: [ExportFileSummary]) -> String {
+        if files.count == 1 { return files[0].sha256 }
+        return SHA256Hex.of(Array(files.map(\.sha256).joined(separator: "\n").utf8))
+    }
+
+    private static func encode<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { Array($0) } ?? Array("{}".utf8)
+    }
+}

@@ -1,0 +1,184 @@
+// ExportRunner: the service that claims due export jobs from the outbox and runs a few at a time.
+import Foundation
+import Logging
+import RelayCore
+import RelayCurl
+import RelayDelivery
+import RelayOutbox
+import ServiceLifecycle
+import Synchronization
+
+/// Runs export jobs (SPEC §3) as they fall due: new ones as soon as their event is committed
+/// (``wake()``), not-ready ones when their poll is due. At most `maxConcurrentJobs` run at once;
+/// each streams through the same sinks as the dispatcher. On shutdown, running jobs stop at once
+/// and stay pending with their last checkpoint, so the next start resumes them.
+public final class ExportRunner: Service, Sendable {
+    private let queue: any ExportJobQueue
+    private let sinks: [String: any Sink]
+    private let routing: @Sendable () -> RoutingTable
+    private let client: CurlClient
+    private let readSecret: @Sendable (SecretReference) throws -> String
+    private let maxConcurrentJobs: Int
+    private let logger: Logger
+    private let doorbell = Doorbell()
+    private let running = Mutex<Set<String>>([])
+    private let fetchers = Mutex<[String: (settings: ExportSourceSettings, fetcher: ExportFetcher)]>([:])
+    private let metrics = ExportMetrics()
+
+    /// - Parameters:
+    ///   - sinks: the dispatcher's sinks by destination name (shared; not shut down here).
+    ///   - routing: the current routing table (source settings, route options, destination policies).
+    ///   - client: HTTP client for export and token URLs (shared; not shut down here).
+    ///   - readSecret: reads a credential's value.
+    public init(queue: any ExportJobQueue, sinks: [String: any Sink], routing: @escaping @Sendable () -> RoutingTable,
+                client: CurlClient, readSecret: @escaping @Sendable (SecretReference) throws -> String,
+                maxConcurrentJobs: Int = 2, logger: Logger) {
+        self.queue = queue
+        self.sinks = sinks
+        self.routing = routing
+        self.client = client
+        self.readSecret = readSecret
+        self.maxConcurrentJobs = max(1, maxConcurrentJobs)
+        self.logger = logger
+    }
+
+    /// Looks for due jobs now (an append just recorded one).
+    public func wake() {
+        doorbell.ring()
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await self.loop()
+        }
+    }
+
+    private func loop() async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let busy = running.withLock { $0 }
+                if busy.count < maxConcurrentJobs {
+                    do {
+                        let due = try await queue.dueExportJobs(now: Date(), limit: maxConcurrentJobs - busy.count, excluding: busy)
+                        for job in due {
+                            running.withLock { _ = $0.insert(job.eventID) }
+                            group.addTask {
+                                await self.process(job)
+                                self.running.withLock { _ = $0.remove(job.eventID) }
+                                self.doorbell.ring()
+                            }
+                        }
+                    } catch {
+                        logger.error("cannot read export jobs from the outbox", metadata: ["error": "\(error)"])
+                    }
+                }
+                await doorbell.wait(timeout: await nextWait())
+            }
+        }
+    }
+
+    /// Until the next pending job is due, between 10 ms and 30 s.
+    private func nextWait() async -> Duration {
+        let busy = running.withLock { $0 }
+        guard busy.count < maxConcurrentJobs, let next = try? await queue.nextExportJobDue(excluding: busy) else {
+            return .seconds(30)
+        }
+        let seconds = min(max(next.timeIntervalSinceNow, 0.01), 30)
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    // MARK: - One job
+
+    private func process(_ job: ExportJob) async {
+        var logger = self.logger
+        logger[metadataKey: "event"] = "\(job.eventID)"
+        logger[metadataKey: "executionRef"] = "\(job.executionRef)"
+        let table = routing()
+        let setup: ExportJobSetup
+        switch resolve(job, in: table) {
+        case .success(let resolved):
+            setup = resolved
+        case .failure(let failure):
+            await conclude(job, progress: job.progress, failure: failure, settings: table.source(named: job.source)?.export, logger: logger)
+            return
+        }
+        let run = ExportJobRun(job: job, setup: setup, queue: queue, metrics: metrics, logger: logger)
+        do {
+            try await run.run()
+            try await queue.finishExportJob(eventID: job.eventID, state: .done, error: nil, progress: run.progress, at: Date())
+            metrics.done.increment()
+        } catch let failure as ExportJobFailure {
+            await conclude(job, progress: run.progress, failure: failure, settings: setup.settings, logger: logger)
+        } catch {
+            await conclude(job, progress: run.progress, failure: .retry("cannot record the finished export: \(error)"),
+                           settings: setup.settings, logger: logger)
+        }
+    }
+
+    /// Records how an attempt ended: dead, or pending again with its back-off; on shutdown just the checkpoint.
+    private func conclude(_ job: ExportJob, progress: ExportProgress, failure: ExportJobFailure,
+                          settings: ExportSourceSettings?, logger: Logger) async {
+        let now = Date()
+        do {
+            if Task.isCancelled {
+                try await queue.saveExportProgress(eventID: job.eventID, progress: progress, at: now)
+                logger.info("export paused for shutdown", metadata: ["file": "\(progress.fileIndex)", "record": "\(progress.recordIndex)"])
+                return
+            }
+            let decision: RetryPolicy.Decision
+            switch failure.kind {
+            case .dead:
+                decision = .giveUp(reason: failure.reason)
+            case .notReady, .retry:
+                let polling = settings ?? ExportSourceSettings(allowHosts: [])
+                let policy = RetryPolicy(DeliveryPolicy(maxAttempts: Int.max, maxAge: polling.pollDeadline,
+                                                        initialBackoff: polling.pollInitialDelay, maxBackoff: polling.pollMaxDelay))
+                var retryAfter: Duration?
+                if case .retry(let after) = failure.kind { retryAfter = after }
+                decision = policy.decide(attempt: job.attempts + 1, createdAt: job.createdAt, now: now,
+                                         retryAfter: retryAfter, error: failure.reason)
+            }
+            switch decision {
+            case .retry(let next):
+                if failure.kind == .notReady { metrics.polls.increment() } else { metrics.retries.increment() }
+                try await queue.rescheduleExportJob(eventID: job.eventID, next: next, error: failure.reason, progress: progress, at: now)
+                let level: Logger.Level = failure.kind == .notReady ? .debug : .warning
+                logger.log(level: level, "export attempt ended; trying again later", metadata: [
+                    "reason": "\(failure.reason)", "next": "\(next)", "attempt": "\(job.attempts + 1)",
+                ])
+            case .giveUp(let reason):
+                try await queue.finishExportJob(eventID: job.eventID, state: .dead, error: reason, progress: progress, at: now)
+                metrics.failed.increment()
+                logger.error("export dead-lettered", metadata: ["reason": "\(reason)"])
+            }
+        } catch {
+            logger.error("cannot record the export job's state in the outbox", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func resolve(_ job: ExportJob, in table: RoutingTable) -> Result<ExportJobSetup, ExportJobFailure> {
+        guard let source = table.source(named: job.source), let settings = source.export else {
+            return .failure(.dead("source '\(job.source)' has no export: section in the routing table any more"))
+        }
+        let forwarding = table.route(named: job.route)?.export ?? ExportForwarding()
+        var destinations: [ExportDestination] = []
+        for name in job.destinations {
+            guard let sink = sinks[name], let config = table.destination(named: name) else {
+                return .failure(.retry("destination '\(name)' is not configured"))
+            }
+            destinations.append(ExportDestination(name: name, sink: sink, policy: config.delivery))
+        }
+        return .success(ExportJobSetup(settings: settings, forwarding: forwarding, destinations: destinations,
+                                       fetcher: fetcher(source: source.name, settings: settings)))
+    }
+
+    /// One fetcher per source (it caches the OAuth2 token), rebuilt when the source's settings change.
+    private func fetcher(source: String, settings: ExportSourceSettings) -> ExportFetcher {
+        fetchers.withLock { cache in
+            if let cached = cache[source], cached.settings == settings { return cached.fetcher }
+            let fetcher = ExportFetcher(source: source, settings: settings, client: client, secrets: readSecret, logger: logger)
+            cache[source] = (settings, fetcher)
+            return fetcher
+        }
+    }
+}

@@ -1,0 +1,146 @@
+// JSONStringCodec: decoding JSON string contents to Swift strings and escaping bytes into JSON strings.
+
+enum JSONStringCodec {
+    /// The value of a hexadecimal digit, or nil.
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case ASCII.zero...ASCII.nine: return UInt32(byte - ASCII.zero)
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+    }
+
+    /// Decodes the contents of a JSON string (the bytes between the quotes), resolving escapes.
+    /// A lone UTF-16 surrogate becomes U+FFFD. Nil when the contents are not a valid JSON string.
+    static func decode(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> String? {
+        guard ByteSearch.firstIndex(of: ASCII.backslash, in: base, from: from, to: to) != nil else {
+            let span = UnsafeBufferPointer(start: base + from, count: to - from)
+            if span.contains(where: { $0 < 0x20 }) || !UTF8Check.isValid(base, from: from, to: to) { return nil }
+            return String(decoding: span, as: UTF8.self)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(to - from)
+        var i = from
+        while i < to {
+            let byte = base[i]
+            if byte < 0x20 { return nil }
+            if byte != ASCII.backslash {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            guard i + 1 < to else { return nil }
+            switch base[i + 1] {
+            case ASCII.quote: out.append(ASCII.quote)
+            case ASCII.backslash: out.append(ASCII.backslash)
+            case ASCII.slash: out.append(ASCII.slash)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(ASCII.newline)
+            case UInt8(ascii: "r"): out.append(ASCII.carriageReturn)
+            case UInt8(ascii: "t"): out.append(ASCII.tab)
+            case UInt8(ascii: "u"):
+                guard let unit = hexUnit(base, at: i + 2, end: to) else { return nil }
+                i += 6
+                var scalar = unit
+                if (0xD800..<0xDC00).contains(unit), i + 1 < to,
+                   base[i] == ASCII.backslash, base[i + 1] == UInt8(ascii: "u"),
+                   let low = hexUnit(base, at: i + 2, end: to), (0xDC00..<0xE000).contains(low) {
+                    scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                }
+                let decoded = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                UTF8.encode(decoded) { out.append($0) }
+                continue
+            default:
+                return nil
+            }
+            i += 2
+        }
+        return out.withUnsafeBufferPointer { UTF8Check.isValid($0) } ? String(decoding: out, as: UTF8.self) : nil
+    }
+
+    /// Four hex digits at `base[at..<at+4]` as a UTF-16 code unit.
+    private static func hexUnit(_ base: UnsafePointer<UInt8>, at: Int, end: Int) -> UInt32? {
+        guard at + 4 <= end else { return nil }
+        var unit: UInt32 = 0
+        for k in 0..<4 {
+            guard let digit = hexValue(base[at + k]) else { return nil }
+            unit = unit << 4 | digit
+        }
+        return unit
+    }
+
+    /// Appends `base[from..<to]` to `out` as a quoted JSON string. Returns false (leaving `out`
+    /// partly written) when the bytes are not valid UTF-8.
+    static func appendQuoted(_ base: UnsafePointer<UInt8>, from: Int, to: Int, to out: ByteBuffer) -> Bool {
+        out.reserve(to - from + 2)
+        out.append(ASCII.quote)
+        var runStart = from
+        var i = from
+        while i < to {
+            if i + 8 <= to {
+                let special = WordScan.jsonStringSpecials(WordScan.load(base, at: i))
+                if special == 0 {
+                    i += 8
+                    continue
+                }
+                i += WordScan.firstIndex(special)
+            }
+            let byte = base[i]
+            if byte >= 0x20, byte != ASCII.quote, byte != ASCII.backslash, byte < 0x80 {
+                i += 1
+                continue
+            }
+            if byte >= 0x80 {
+                guard let length = UTF8Check.sequenceLength(base, at: i, end: to) else { return false }
+                i += length
+                continue
+            }
+            out.append(base + runStart, count: i - runStart)
+            appendEscape(byte, to: out)
+            i += 1
+            runStart = i
+        }
+        out.append(base + runStart, count: to - runStart)
+        out.append(ASCII.quote)
+        return true
+    }
+
+    /// `text` as a quoted JSON string.
+    static func quotedBytes(_ text: String) -> [UInt8] {
+        let out = ByteBuffer(capacity: text.utf8.count + 2)
+        let utf8 = Array(text.utf8)
+        utf8.withUnsafeBufferPointer { buffer in
+            if let base = buffer.baseAddress {
+                _ = appendQuoted(base, from: 0, to: buffer.count, to: out)
+            } else {
+                out.append([ASCII.quote, ASCII.quote])
+            }
+        }
+        return out.makeArray()
+    }
+
+    /// `text` as a quoted JSON string, for messages.
+    static func quoted(_ text: String) -> String {
+        String(decoding: quotedBytes(text), as: UTF8.self)
+    }
+
+    private static func appendEscape(_ byte: UInt8, to out: ByteBuffer) {
+        out.append(ASCII.backslash)
+        switch byte {
+        case ASCII.quote: out.append(ASCII.quote)
+        case ASCII.backslash: out.append(ASCII.backslash)
+        case ASCII.newline: out.append(UInt8(ascii: "n"))
+        case ASCII.carriageReturn: out.append(UInt8(ascii: "r"))
+        case ASCII.tab: out.append(UInt8(ascii: "t"))
+        case 0x08: out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(UInt8(ascii: "f"))
+        default:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            out.append([UInt8(ascii: "u"), ASCII.zero, ASCII.zero, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+        }
+    }
+}

@@ -1,0 +1,116 @@
+// The export fetcher's contract with the outbox: claim due export jobs, checkpoint their progress, finish them.
+import Foundation
+
+/// Where a job is in its life. Running is a fetcher-memory state: after a crash a job is pending
+/// again and resumes from its checkpoint.
+public enum ExportJobState: Int, Sendable {
+    case pending = 0
+    case done = 2
+    case dead = 3
+
+    public var name: String {
+        switch self {
+        case .pending: return "pending"
+        case .done: return "done"
+        case .dead: return "dead"
+        }
+    }
+}
+
+/// One fully forwarded file of an export (kept for `export status` and `export.completed`).
+public struct ExportFileSummary: Sendable, Codable, Equatable {
+    /// The file's URL with its query string left out (pre-signed URLs carry credentials there).
+    public var url: String
+    /// `added` or `removed` for the parts of a delta export, else nil.
+    public var change: String?
+    public var records: Int64
+    public var bytes: Int64
+    /// Hex SHA-256 of the bytes as received (before gunzip).
+    public var sha256: String
+
+    public init(url: String, change: String?, records: Int64, bytes: Int64, sha256: String) {
+        self.url = url
+        self.change = change
+        self.records = records
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}
+
+/// What is confirmed downstream so far; a resumed job skips exactly this much.
+public struct ExportProgress: Sendable, Equatable {
+    /// Index of the file being forwarded (= number of files finished).
+    public var fileIndex: Int = 0
+    /// Records of that file confirmed by every destination (the next record index to send).
+    public var recordIndex: Int64 = 0
+    /// Files listed by the manifest (1 without one); nil until known.
+    public var fileCount: Int?
+    public var files: [ExportFileSummary] = []
+    /// Records confirmed by every destination (or dead-lettered by one), over all files.
+    public var recordsSent: Int64 = 0
+    public var recordsMalformed: Int64 = 0
+    /// Records a destination refused for good (counted, reason in the job's last error).
+    public var recordsDead: Int64 = 0
+    public var bytesReceived: Int64 = 0
+
+    public init() {}
+}
+
+/// An export job as stored, with what the fetcher needs from its event.
+public struct ExportJob: Sendable {
+    public var eventID: String
+    public var source: String
+    public var route: String
+    public var destinations: [String]
+    public var executionRef: String
+    public var apiURL: String
+    public var eventType: String
+    public var receivedAt: Date
+    public var state: ExportJobState
+    /// Failed attempts so far (polls that found the export not ready count too).
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    public var lastError: String?
+    public var progress: ExportProgress
+
+    public init(eventID: String, source: String, route: String, destinations: [String], executionRef: String,
+                apiURL: String, eventType: String, receivedAt: Date, state: ExportJobState, attempts: Int,
+                nextAttemptAt: Date, createdAt: Date, updatedAt: Date, finishedAt: Date?, lastError: String?,
+                progress: ExportProgress) {
+        self.eventID = eventID
+        self.source = source
+        self.route = route
+        self.destinations = destinations
+        self.executionRef = executionRef
+        self.apiURL = apiURL
+        self.eventType = eventType
+        self.receivedAt = receivedAt
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finishedAt = finishedAt
+        self.lastError = lastError
+        self.progress = progress
+    }
+}
+
+/// Durable export jobs (rows written with their event by `EventStore.append`).
+public protocol ExportJobQueue: Sendable {
+    /// Pending jobs due at `now`, oldest first, leaving out `excluding` (those already running).
+    func dueExportJobs(now: Date, limit: Int, excluding: Set<String>) async throws -> [ExportJob]
+    /// When the earliest pending job not in `excluding` is due, or nil when there is none.
+    func nextExportJobDue(excluding: Set<String>) async throws -> Date?
+    /// Checkpoints what every destination has confirmed.
+    func saveExportProgress(eventID: String, progress: ExportProgress, at now: Date) async throws
+    /// Puts a job back to pending until `next`, counting a failed attempt (or a not-ready poll).
+    func rescheduleExportJob(eventID: String, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws
+    /// Ends a job: `.done` when everything was forwarded, `.dead` with the reason otherwise.
+    func finishExportJob(eventID: String, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws
+    /// Jobs for `executionRef` (all jobs when nil), newest first.
+    func exportJobs(executionRef: String?, limit: Int) async throws -> [ExportJob]
+}
