@@ -111,6 +111,13 @@ import Testing
             (all at or after the checkpoint: \(repeatedBeforeCheckpoint.isEmpty)), \(missing) missing
             """)
         #expect(missing == 0)
+        // The operator's view of the same job.
+        let (exit, detail) = try RelayBinary.run(["export", "status", "--data-dir", dataDirectory, ref])
+        #expect(exit == 0)
+        #expect(detail.contains("state         done"), "\(detail)")
+        #expect(detail.contains("records       \(Self.records) forwarded, 0 malformed, 0 dead"), "\(detail)")
+        let (_, list) = try RelayBinary.run(["export", "status", "--data-dir", dataDirectory])
+        #expect(list.contains(ref) && list.contains("done"), "\(list)")
         #expect(repeatedBeforeCheckpoint.isEmpty)
         // What is sent twice is what was in flight at the kill: after the checkpoint, up to what had arrived.
         #expect(repeated.allSatisfy { $0 >= checkpoint && $0 <= highestBeforeKill + 4_000 })
