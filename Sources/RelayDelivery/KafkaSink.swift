@@ -58,41 +58,74 @@ public final class KafkaSink: Sink {
 
     public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         guard !batch.isEmpty else { return [] }
+        return await produce(batch.map(message(for:)))
+    }
+
+    /// One message per record, built without a ``DeliveryItem`` in between: the headers every record
+    /// of the export shares are encoded once per batch.
+    public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
+        guard !batch.records.isEmpty else { return [] }
+        let export = batch.export
+        let shared: [(name: String, value: [UInt8])] = [
+            ("ce_specversion", Array("1.0".utf8)),
+            ("ce_source", Array(CloudEvents.source(for: export.source).utf8)),
+            ("ce_type", Array(export.type("record").utf8)),
+            ("ce_subject", Array(export.executionRef.utf8)),
+            ("ce_time", Array(CloudEvents.time(export.receivedAt).utf8)),
+            ("content-type", Self.contentType),
+            ("executionRef", Array(export.executionRef.utf8)),
+        ]
+        let idPrefix = export.eventID + "/"
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(batch.records.count)
+        for record in batch.records {
+            var headers = shared
+            headers.reserveCapacity(shared.count + 4)
+            headers.insert(("ce_id", Array("\(idPrefix)\(record.fileIndex)/\(record.recordIndex)".utf8)), at: 1)
+            headers.append(("fileIndex", Array(String(record.fileIndex).utf8)))
+            headers.append(("recordIndex", Array(String(record.recordIndex).utf8)))
+            if let change = record.change { headers.append(("change", Array(change.utf8))) }
+            messages.append(KafkaMessage(topic: destination.topic, key: record.key.map { Array($0.utf8) }, value: record.value, headers: headers))
+        }
+        return await produce(messages)
+    }
+
+    /// Sends `messages` in order and maps their delivery reports (or their size) to outcomes.
+    private func produce(_ messages: [KafkaMessage]) async -> [DeliveryOutcome] {
         let producer: KafkaProducer
         do {
             guard !isShutDown.load(ordering: .acquiring) else { throw Self.sinkShutDownError }
             producer = try clusters.producer(for: destination)
         } catch {
             let outcome = outcome(for: error)
-            return batch.map { _ in outcome }
+            return messages.map { _ in outcome }
         }
 
-        var outcomes = [DeliveryOutcome](repeating: .delivered, count: batch.count)
-        var messages: [KafkaMessage] = []
-        messages.reserveCapacity(batch.count)
+        var outcomes = [DeliveryOutcome](repeating: .delivered, count: messages.count)
+        var sending: [KafkaMessage] = []
+        sending.reserveCapacity(messages.count)
         var sentIndices: [Int] = []
-        sentIndices.reserveCapacity(batch.count)
+        sentIndices.reserveCapacity(messages.count)
         var oversized: [Int] = []
-        for (index, item) in batch.enumerated() {
-            let message = message(for: item)
+        for (index, message) in messages.enumerated() {
             let size = Self.approximateSize(of: message)
             if size > maxMessageBytes {
-                outcomes[index] = .dead(reason: "kafka \(name): message of about \(size) bytes (value \(item.body.count) "
+                outcomes[index] = .dead(reason: "kafka \(name): message of about \(size) bytes (value \(message.value.count) "
                     + "bytes plus key and headers) exceeds message.max.bytes \(maxMessageBytes); not sent")
                 oversized.append(index)
             } else {
-                messages.append(message)
+                sending.append(message)
                 sentIndices.append(index)
             }
         }
 
-        let reports = await producer.send(messages)
+        let reports = await producer.send(sending)
         var dead: [(index: Int, message: KafkaMessage)] = []
         for (position, report) in reports.enumerated() {
             guard case .failure(let error) = report else { continue }
             let index = sentIndices[position]
             outcomes[index] = outcome(for: error)
-            if case .dead = outcomes[index] { dead.append((index, messages[position])) }
+            if case .dead = outcomes[index] { dead.append((index, sending[position])) }
         }
         logFailures(outcomes, oversized: oversized.count)
 
