@@ -124,6 +124,8 @@ extension SQLiteOutbox: DeliveryQueue {
         try await database.write { db in
             try db.execute(sql: "DELETE FROM deliveries WHERE state = 2 AND finished_at < ?", arguments: [cutoff.timeIntervalSince1970])
             let removed = db.changesCount
+            // Export jobs that finished well go with their retention too; dead ones stay for the operator.
+            try db.execute(sql: "DELETE FROM export_jobs WHERE state = 2 AND finished_at < ?", arguments: [cutoff.timeIntervalSince1970])
             try db.execute(sql: """
                 DELETE FROM events WHERE received_at < ?
                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
