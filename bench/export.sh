@@ -42,9 +42,11 @@
 #
 # Environment: N (1000000 records), ROUNDS (2; 1 with MEMORY=1), MEMORY (0|1), SIZE (1GiB; bytes or
 #   NNNKiB/MiB/GiB, MEMORY=1 only), MEM_LIMIT_MIB (128), RAW (1; 0 with MEMORY=1: skip the raw pipeline),
-#   ORDER (alternate | relay-first | raw-first), BROKERS (3), POLL (s, 0.2), FETCH_TIMEOUT (s, 1200),
+#   RAW_HEADERS=1 (kcat adds the 10 headers the relay puts on every record message, static values of the
+#   same length: shows what the headers cost the raw pipeline), ORDER (alternate | relay-first | raw-first), BROKERS (3), POLL (s, 0.2), FETCH_TIMEOUT (s, 1200),
 #   RAW_TIMEOUT (s, 600), LOG_LEVEL (relay, info), PERF=1 (`perf record -g` the relay for
-#   PERF_SECONDS=10 s, PERF_AT=2 s after the POST; prints the hottest symbols), RELAY_BIN, SERVER
+#   PERF_SECONDS=10 s, PERF_AT=2 s after the POST; prints the hottest symbols; PERF_CALL_GRAPH=dwarf
+#   to see who calls malloc: glibc has no frame pointers; ~50 MB of perf.data per second), RELAY_BIN, SERVER
 #   (nginx | python), KEEP=1 (keep the temp dir: export file, data dirs, logs, perf.data),
 #   STRICT=1 (exit 2 on a missed target).
 # Exit: 0 when every run completed with every record on Kafka; 1 when one failed; 2 (STRICT=1) on a miss.
@@ -70,7 +72,9 @@ LOG_LEVEL=${LOG_LEVEL:-info}
 PERF=${PERF:-0}
 PERF_AT=${PERF_AT:-2}
 PERF_SECONDS=${PERF_SECONDS:-10}
+PERF_CALL_GRAPH=${PERF_CALL_GRAPH:-fp}
 SERVER=${SERVER:-nginx}
+RAW_HEADERS=${RAW_HEADERS:-0}
 BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
 GEN_PY="$BENCH_DIR/export-gen.py"
 POLL_PY="$BENCH_DIR/export-poll.py"
@@ -81,7 +85,7 @@ TARGET_PCT=70
 SELF=export.sh
 
 require_positive_ints N ROUNDS BROKERS FETCH_TIMEOUT RAW_TIMEOUT PERF_AT PERF_SECONDS MEM_LIMIT_MIB
-[[ $MEMORY =~ ^[01]$ && $RAW =~ ^[01]$ ]] || { echo "$SELF: MEMORY and RAW must be 0 or 1" >&2; exit 64; }
+[[ $MEMORY =~ ^[01]$ && $RAW =~ ^[01]$ && $RAW_HEADERS =~ ^[01]$ ]] || { echo "$SELF: MEMORY, RAW and RAW_HEADERS must be 0 or 1" >&2; exit 64; }
 [[ $ORDER =~ ^(alternate|relay-first|raw-first)$ ]] || { echo "$SELF: ORDER must be alternate, relay-first or raw-first" >&2; exit 64; }
 [[ $SERVER =~ ^(nginx|python)$ ]] || { echo "$SELF: SERVER must be nginx or python" >&2; exit 64; }
 size_bytes() { # 1GiB, 512MiB, 100000 -> bytes
@@ -266,7 +270,7 @@ relay_phase() { # topic -> R_* globals
     stop_pid "$RELAY_PID" 10; RELAY_PID=""; return 0
   fi
   if [[ $PERF == 1 ]]; then
-    (sleep "$PERF_AT"; timeout $((PERF_SECONDS + 30)) perf record -g -o "$RUN/perf.data" -p "$RELAY_PID" -- sleep "$PERF_SECONDS" >/dev/null 2>&1) &
+    (sleep "$PERF_AT"; timeout $((PERF_SECONDS + 60)) perf record --call-graph "$PERF_CALL_GRAPH" -o "$RUN/perf.data" -p "$RELAY_PID" -- sleep "$PERF_SECONDS" >/dev/null 2>&1) &
     perf_pid=$!; BG_PIDS+=("$perf_pid")
   fi
   local result
@@ -349,6 +353,12 @@ raw_phase() { # topic -> W_* globals
   W_S="-"; W_RPS="-"; W_MBS="-"; W_GZMBS="-"; W_HWM="-"; W_CPU="-"; W_OK=0; W_NOTE=""
   local kcat_args=(-P -b "$BOOT" -t "$topic" -X enable.idempotence=true -X acks=all -X compression.type=lz4
                    -X linger.ms=5 -X socket.nagle.disable=true)
+  if [[ $RAW_HEADERS == 1 ]]; then # the 10 headers the relay puts on a record message, with values of the same length
+    local r; r=$(uuid)
+    kcat_args+=(-H ce_specversion=1.0 -H "ce_id=$(uuid)/0/123456" -H ce_source=/audience-relay/sources/sitecore
+                -H ce_type=com.sitecore.cdp.audience-export.record -H "ce_subject=$r" -H ce_time=2026-11-23T15:00:00.000Z
+                -H content-type=application/json -H "executionRef=$r" -H fileIndex=0 -H recordIndex=123456)
+  fi
   url="$URL_BASE?raw=$(uuid)"
   rm -f "$RUN"/raw-*.time
   # The pipeline runs under `timeout` (bounded; it signals its whole process group, so no stage
@@ -462,7 +472,7 @@ echo
 if [[ $MEMORY == 1 ]]; then
   echo "=== Export memory test: $RECORDS records, $(calc "printf \"%.2f\", $RAW_BYTES / 2^30") GiB uncompressed, $(calc "printf \"%.1f\", $GZ_BYTES / 2^20") MiB gzipped; relay peak RSS < $MEM_LIMIT_MIB MiB ==="
 else
-  echo "=== Export fetch: $RECORDS records ($(calc "printf \"%.0f\", $RAW_BYTES / 1e6") MB JSON Lines, $(calc "printf \"%.0f\", $GZ_BYTES / 1e6") MB gzipped) via $SERVER -> mock Kafka ($BROKERS brokers), relay vs curl | gunzip | kcat -P (ROUNDS=$ROUNDS) ==="
+  echo "=== Export fetch: $RECORDS records ($(calc "printf \"%.0f\", $RAW_BYTES / 1e6") MB JSON Lines, $(calc "printf \"%.0f\", $GZ_BYTES / 1e6") MB gzipped) via $SERVER -> mock Kafka ($BROKERS brokers), relay vs curl | gunzip | kcat -P$( [[ $RAW_HEADERS == 1 ]] && echo " with 10 headers per message") (ROUNDS=$ROUNDS) ==="
 fi
 awk -F'\t' -v target="$TARGET_PCT" -v memory="$MEMORY" -v limit="$MEM_LIMIT_MIB" '
   BEGIN { printf "%-5s %-11s %-6s %8s %10s %8s %9s %9s %6s %6s %9s  %s\n", "round", "order", "pipe", "secs", "records/s", "MB/s", "gzMB/s", "peakRSS", "cores", "others", "topic", "check" }

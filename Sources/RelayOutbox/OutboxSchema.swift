@@ -71,6 +71,17 @@ enum OutboxSchema {
                 CREATE INDEX export_jobs_by_ref ON export_jobs (execution_ref);
                 """)
         }
+        // Per-key order is kept in the dispatcher's memory, so nothing reads deliveries by key; and
+        // partial indexes over pending and dead rows cost one index entry per append and per
+        // outcome instead of several (every append and every delivered row pays for them).
+        migrator.registerMigration("v3: partial indexes for pending and dead deliveries") { db in
+            try db.execute(sql: """
+                DROP INDEX deliveries_by_key;
+                DROP INDEX deliveries_due;
+                CREATE INDEX deliveries_pending ON deliveries (destination, id) WHERE state = 0;
+                CREATE INDEX deliveries_dead ON deliveries (destination, id) WHERE state = 3;
+                """)
+        }
         return migrator
     }
 }

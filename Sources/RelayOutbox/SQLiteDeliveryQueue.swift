@@ -6,28 +6,33 @@ import RelayCore
 extension SQLiteOutbox: DeliveryQueue {
     public func pendingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
         try await database.read { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT d.id, d.destination, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
+            let statement = try db.cachedStatement(sql: """
+                SELECT d.id, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
                        e.id AS event_id, e.source, e.type, e.subject, e.received_at, e.body
                 FROM deliveries d JOIN events e ON e.id = d.event_id
                 WHERE d.destination = ? AND d.state = 0 AND d.id > ?
                 ORDER BY d.id LIMIT ?
-                """), arguments: [destination, afterID, limit])
-            // Columns by position: this runs for every delivery the dispatcher loads.
-            return rows.map { row in
-                let attempts: Int = row[4]
-                let headers: String = row[3]
-                let body: Data = row[12]
-                return PendingDelivery(
+                """)
+            // A cursor reads each column straight from SQLite, by position, without a Row copy per
+            // row: this runs for every delivery the dispatcher loads.
+            let rows = try Row.fetchCursor(statement, arguments: [destination, afterID, limit])
+            var pending: [PendingDelivery] = []
+            pending.reserveCapacity(min(limit, 5_000))
+            while let row = try rows.next() {
+                let attempts: Int = row[3]
+                let headers: String = row[2]
+                let body = try row.withUnsafeData(atIndex: 11) { data in data.map { [UInt8]($0) } ?? [] }
+                pending.append(PendingDelivery(
                     item: DeliveryItem(
-                        deliveryID: row[0], destination: row[1], eventID: row[7],
-                        source: row[8], eventType: row[9], subject: row[10],
-                        receivedAt: Date(timeIntervalSince1970: row[11]), key: row[2],
-                        headers: HeaderCoding.decode(headers), body: Array(body), attempt: attempts + 1),
+                        deliveryID: row[0], destination: destination, eventID: row[6],
+                        source: row[7], eventType: row[8], subject: row[9],
+                        receivedAt: Date(timeIntervalSince1970: row[10]), key: row[1],
+                        headers: HeaderCoding.decode(headers), body: body, attempt: attempts + 1),
                     attempts: attempts,
-                    createdAt: Date(timeIntervalSince1970: row[5]),
-                    nextAttemptAt: Date(timeIntervalSince1970: row[6]))
+                    createdAt: Date(timeIntervalSince1970: row[4]),
+                    nextAttemptAt: Date(timeIntervalSince1970: row[5])))
             }
+            return pending
         }
     }
 
