@@ -61,33 +61,39 @@ public final class KafkaSink: Sink {
         return await produce(batch.map(message(for:)))
     }
 
-    /// One message per record, built without a ``DeliveryItem`` in between: the headers every record
-    /// of the export shares are encoded once per batch.
+    /// One message per record: value = the record JSON, key = the record's key, headers
+    /// `executionRef`, `fileIndex`, `recordIndex` and, for delta parts, `change` — what names the
+    /// record. The export's own CloudEvents are `export.started` / `export.completed` (sent through
+    /// ``deliver(_:)``); records carry no `ce_*` headers, which would multiply the per-message cost
+    /// (librdkafka allocates every header) for attributes that are the same on every record.
     public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }
-        let export = batch.export
-        let shared: [(name: String, value: [UInt8])] = [
-            ("ce_specversion", Array("1.0".utf8)),
-            ("ce_source", Array(CloudEvents.source(for: export.source).utf8)),
-            ("ce_type", Array(export.type("record").utf8)),
-            ("ce_subject", Array(export.executionRef.utf8)),
-            ("ce_time", Array(CloudEvents.time(export.receivedAt).utf8)),
-            ("content-type", Self.contentType),
-            ("executionRef", Array(export.executionRef.utf8)),
-        ]
-        let idPrefix = export.eventID + "/"
+        let executionRef = Array(batch.export.executionRef.utf8)
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(batch.records.count)
         for record in batch.records {
-            var headers = shared
-            headers.reserveCapacity(shared.count + 4)
-            headers.insert(("ce_id", Array("\(idPrefix)\(record.fileIndex)/\(record.recordIndex)".utf8)), at: 1)
-            headers.append(("fileIndex", Array(String(record.fileIndex).utf8)))
-            headers.append(("recordIndex", Array(String(record.recordIndex).utf8)))
+            var headers: [(name: String, value: [UInt8])] = [
+                ("executionRef", executionRef),
+                ("fileIndex", Self.decimal(Int64(record.fileIndex))),
+                ("recordIndex", Self.decimal(record.recordIndex)),
+            ]
             if let change = record.change { headers.append(("change", Array(change.utf8))) }
             messages.append(KafkaMessage(topic: destination.topic, key: record.key.map { Array($0.utf8) }, value: record.value, headers: headers))
         }
         return await produce(messages)
+    }
+
+    /// ASCII digits of a non-negative number, without going through String.
+    private static func decimal(_ value: Int64) -> [UInt8] {
+        if value < 10 { return [UInt8(48 + value)] }
+        var digits: [UInt8] = []
+        var rest = value
+        while rest > 0 {
+            digits.append(UInt8(48 + rest % 10))
+            rest /= 10
+        }
+        digits.reverse()
+        return digits
     }
 
     /// Sends `messages` in order and maps their delivery reports (or their size) to outcomes.
