@@ -21,8 +21,8 @@
 #   2. in alternating order (odd rounds relay first, even rounds raw first):
 #      relay: a routing table with source `sitecore` (kind sitecore-export; export: allowHosts,
 #             allowPlainHTTP and allowPrivateAddresses = [127.0.0.1]), one Kafka destination on the
-#             mock cluster with its own topic and one route `fetchExport: true` with
-#             `export: {key: "{{profileId}}"}`; starts `serve` (fresh data dir), waits for /healthz,
+#             mock cluster with its own topic and one route `fetchExport: true` (with KEYED=1 also
+#             `export: {key: "{{profileId}}"}`; by default no key, like `kcat -P`); starts `serve` (fresh data dir), waits for /healthz,
 #             POSTs one valid Sitecore notification (status SUCCESS, fresh executionRef, apiUrl = the
 #             file on the loopback server) and times from the POST's 200 until the export job is done
 #             in the outbox (bench/export-poll.py: one read-only sqlite3 connection polling
@@ -42,8 +42,11 @@
 #
 # Environment: N (1000000 records), ROUNDS (2; 1 with MEMORY=1), MEMORY (0|1), SIZE (1GiB; bytes or
 #   NNNKiB/MiB/GiB, MEMORY=1 only), MEM_LIMIT_MIB (128), RAW (1; 0 with MEMORY=1: skip the raw pipeline),
-#   RAW_HEADERS=1 (kcat adds the 10 headers the relay puts on every record message, static values of the
-#   same length: shows what the headers cost the raw pipeline), ORDER (alternate | relay-first | raw-first), BROKERS (3), POLL (s, 0.2), FETCH_TIMEOUT (s, 1200),
+#   RAW_HEADERS=1 (kcat adds headers like the relay's on every record message, static values of the
+#   same length: shows what the headers cost the raw pipeline), KEYED=1 (the relay keys each record by
+#   its profileId, as a route with `export.key` does; kcat -P still sends no key, so the two runs then
+#   differ in message shape and partitioning: keyed messages spread over every partition in smaller
+#   batches, unkeyed ones go to one partition at a time), ORDER (alternate | relay-first | raw-first), BROKERS (3), POLL (s, 0.2), FETCH_TIMEOUT (s, 1200),
 #   RAW_TIMEOUT (s, 600), LOG_LEVEL (relay, info), PERF=1 (`perf record -g` the relay for
 #   PERF_SECONDS=10 s, PERF_AT=2 s after the POST; prints the hottest symbols; PERF_CALL_GRAPH=dwarf
 #   to see who calls malloc: glibc has no frame pointers; ~50 MB of perf.data per second), RELAY_BIN, SERVER
@@ -75,6 +78,7 @@ PERF_SECONDS=${PERF_SECONDS:-10}
 PERF_CALL_GRAPH=${PERF_CALL_GRAPH:-fp}
 SERVER=${SERVER:-nginx}
 RAW_HEADERS=${RAW_HEADERS:-0}
+KEYED=${KEYED:-0}
 BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
 GEN_PY="$BENCH_DIR/export-gen.py"
 POLL_PY="$BENCH_DIR/export-poll.py"
@@ -230,8 +234,7 @@ routes:
     source: $SOURCE
     to: $DEST
     fetchExport: true
-    export:
-      key: "{{profileId}}"
+$( [[ $KEYED == 1 ]] && printf '    export:\n      key: "{{profileId}}"' )
 EOF
 }
 
@@ -353,11 +356,8 @@ raw_phase() { # topic -> W_* globals
   W_S="-"; W_RPS="-"; W_MBS="-"; W_GZMBS="-"; W_HWM="-"; W_CPU="-"; W_OK=0; W_NOTE=""
   local kcat_args=(-P -b "$BOOT" -t "$topic" -X enable.idempotence=true -X acks=all -X compression.type=lz4
                    -X linger.ms=5 -X socket.nagle.disable=true)
-  if [[ $RAW_HEADERS == 1 ]]; then # the 10 headers the relay puts on a record message, with values of the same length
-    local r; r=$(uuid)
-    kcat_args+=(-H ce_specversion=1.0 -H "ce_id=$(uuid)/0/123456" -H ce_source=/audience-relay/sources/sitecore
-                -H ce_type=com.sitecore.cdp.audience-export.record -H "ce_subject=$r" -H ce_time=2026-11-23T15:00:00.000Z
-                -H content-type=application/json -H "executionRef=$r" -H fileIndex=0 -H recordIndex=123456)
+  if [[ $RAW_HEADERS == 1 ]]; then # the headers the relay puts on a record message, with values of the same length
+    kcat_args+=(-H "executionRef=$(uuid)" -H fileIndex=0 -H recordIndex=123456)
   fi
   url="$URL_BASE?raw=$(uuid)"
   rm -f "$RUN"/raw-*.time
@@ -472,7 +472,7 @@ echo
 if [[ $MEMORY == 1 ]]; then
   echo "=== Export memory test: $RECORDS records, $(calc "printf \"%.2f\", $RAW_BYTES / 2^30") GiB uncompressed, $(calc "printf \"%.1f\", $GZ_BYTES / 2^20") MiB gzipped; relay peak RSS < $MEM_LIMIT_MIB MiB ==="
 else
-  echo "=== Export fetch: $RECORDS records ($(calc "printf \"%.0f\", $RAW_BYTES / 1e6") MB JSON Lines, $(calc "printf \"%.0f\", $GZ_BYTES / 1e6") MB gzipped) via $SERVER -> mock Kafka ($BROKERS brokers), relay vs curl | gunzip | kcat -P$( [[ $RAW_HEADERS == 1 ]] && echo " with 10 headers per message") (ROUNDS=$ROUNDS) ==="
+  echo "=== Export fetch: $RECORDS records ($(calc "printf \"%.0f\", $RAW_BYTES / 1e6") MB JSON Lines, $(calc "printf \"%.0f\", $GZ_BYTES / 1e6") MB gzipped) via $SERVER -> mock Kafka ($BROKERS brokers), relay vs curl | gunzip | kcat -P$( [[ $RAW_HEADERS == 1 ]] && echo " with 3 headers per message")$( [[ $KEYED == 1 ]] && echo "; relay records keyed by profileId") (ROUNDS=$ROUNDS) ==="
 fi
 awk -F'\t' -v target="$TARGET_PCT" -v memory="$MEMORY" -v limit="$MEM_LIMIT_MIB" '
   BEGIN { printf "%-5s %-11s %-6s %8s %10s %8s %9s %9s %6s %6s %9s  %s\n", "round", "order", "pipe", "secs", "records/s", "MB/s", "gzMB/s", "peakRSS", "cores", "others", "topic", "check" }

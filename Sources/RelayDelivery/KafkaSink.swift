@@ -69,12 +69,15 @@ public final class KafkaSink: Sink {
     public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }
         let executionRef = Array(batch.export.executionRef.utf8)
+        var fileIndex = (index: -1, bytes: [UInt8]())
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(batch.records.count)
         for record in batch.records {
+            // A batch's records nearly always share their file: its header value is made once.
+            if record.fileIndex != fileIndex.index { fileIndex = (record.fileIndex, Self.decimal(Int64(record.fileIndex))) }
             var headers: [(name: String, value: [UInt8])] = [
                 ("executionRef", executionRef),
-                ("fileIndex", Self.decimal(Int64(record.fileIndex))),
+                ("fileIndex", fileIndex.bytes),
                 ("recordIndex", Self.decimal(record.recordIndex)),
             ]
             if let change = record.change { headers.append(("change", Array(change.utf8))) }

@@ -41,6 +41,12 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { source }
 
+    /// The field when the template is exactly `{{field}}` (the usual key), else nil.
+    public var singleField: FieldPath? {
+        if parts.count == 1, case .field(let path) = parts[0] { return path }
+        return nil
+    }
+
     /// Field references the template reads.
     public var fields: [FieldPath] {
         parts.compactMap { if case .field(let f) = $0 { return f } else { return nil } }

@@ -33,6 +33,8 @@ final class ExportJobRun {
     private let identity: ExportIdentity
     /// The key template's field paths, made once (rendering runs for every record).
     private let keyPaths: [FieldPath: JSONFieldPath]
+    /// The path when the key template is a single `{{field}}`: read straight from the record.
+    private let keyField: JSONFieldPath?
     private var lastSave = ContinuousClock.now
     private var malformedLogged = 0
 
@@ -49,6 +51,7 @@ final class ExportJobRun {
         var keyPaths: [FieldPath: JSONFieldPath] = [:]
         for path in setup.forwarding.key?.fields ?? [] { keyPaths[path] = JSONFieldPath(segments: path.segments) }
         self.keyPaths = keyPaths
+        self.keyField = setup.forwarding.key?.singleField.map { JSONFieldPath(segments: $0.segments) }
         self.identity = ExportIdentity(eventID: job.eventID, source: job.source, executionRef: job.executionRef,
                                        notificationType: job.eventType, receivedAt: job.receivedAt)
     }
@@ -204,6 +207,10 @@ final class ExportJobRun {
     private func key(for record: RawRecord) -> String? {
         guard let template = setup.forwarding.key else { return record.key }
         let value = record.value
+        if let keyField {
+            let key = JSONFields.scalarText(at: keyField, in: value)
+            return key?.isEmpty == true ? nil : key
+        }
         let rendered = template.render { path in keyPaths[path].flatMap { JSONFields.scalarText(at: $0, in: value) } }
         return rendered.isEmpty ? nil : rendered
     }
