@@ -44,13 +44,19 @@ public struct ExportSourceSettings: Sendable, Hashable {
     public var pollMaxDelay: Duration
     /// PEM bundle of the CAs to trust for the export host instead of the system's.
     public var caFile: String?
+    /// Longest wait for the next bytes of a file while the relay is asking for them (a host that
+    /// stops sending mid-file); time the download is paused because destinations are behind does
+    /// not count. The job is then retried from its checkpoint.
+    public var stallTimeout: Duration
 
     public static let defaultMaxFileBytes = 50 << 30
 
     public init(credentials: ExportCredentials = .none, allowHosts: [String], allowPlainHTTP: [String] = [],
                 allowPrivateAddresses: [String] = [], maxFileBytes: Int = ExportSourceSettings.defaultMaxFileBytes,
                 maxRedirects: Int = 3, pollDeadline: Duration = .seconds(24 * 3600),
-                pollInitialDelay: Duration = .seconds(5), pollMaxDelay: Duration = .seconds(300), caFile: String? = nil) {
+                pollInitialDelay: Duration = .seconds(5), pollMaxDelay: Duration = .seconds(300), caFile: String? = nil,
+                stallTimeout: Duration = .seconds(120)) {
+        self.stallTimeout = stallTimeout
         self.credentials = credentials
         self.allowHosts = allowHosts
         self.allowPlainHTTP = allowPlainHTTP

@@ -4,7 +4,7 @@ import Yams
 enum ExportSettingsLoader {
     static let sourceKeys: Set<String> = ["credentials", "allowHosts", "allowPlainHTTP", "allowPrivateAddresses",
                                           "maxFileBytes", "maxRedirects", "pollDeadline", "pollInitialDelay",
-                                          "pollMaxDelay", "caFile"]
+                                          "pollMaxDelay", "caFile", "stallTimeout"]
     static let credentialKeys: Set<String> = ["type", "token", "username", "password", "tokenUrl", "clientId",
                                               "clientSecret", "scope"]
     static let routeKeys: Set<String> = ["format", "key", "onMalformed", "batchRecords", "batchBytes"]
@@ -39,6 +39,7 @@ enum ExportSettingsLoader {
             reader.error(at: f["pollMaxDelay"] ?? node, "\(context).pollMaxDelay must not be shorter than pollInitialDelay")
         }
         settings.caFile = reader.string(f["caFile"], "\(context).caFile")
+        if let v = reader.duration(f["stallTimeout"], "\(context).stallTimeout") { settings.stallTimeout = v }
         return settings
     }
 

@@ -6,7 +6,8 @@ import Crypto
 /// `Content-Encoding: gzip` or the bytes start with the gzip magic (`.gz` served as octet-stream).
 struct ExportFileStream {
     let url: String
-    private var iterator: ExportBody.AsyncIterator
+    private var iterator: ExportBody.AsyncIterator?
+    private let stallTimeout: Duration
     private var decoder: GzipStreamDecoder?
     private let announcedGzip: Bool
     /// Bytes received before deciding whether they are gzip (the magic is two bytes long).
@@ -16,8 +17,9 @@ struct ExportFileStream {
     private var hasher = SHA256()
     private(set) var bytesReceived: Int64 = 0
 
-    init(response: ExportResponse) {
+    init(response: ExportResponse, stallTimeout: Duration) {
         self.url = response.url.text
+        self.stallTimeout = stallTimeout
         self.iterator = response.body.makeAsyncIterator()
         let encoding = response.head.header("Content-Encoding")?.lowercased() ?? ""
         self.announcedGzip = encoding.contains("gzip")
@@ -42,12 +44,7 @@ struct ExportFileStream {
                 }
             }
             if ended { return nil }
-            let chunk: [UInt8]?
-            do {
-                chunk = try await iterator.next()
-            } catch {
-                throw ExportJobFailure(error)
-            }
+            let chunk = try await nextChunk()
             guard let chunk else {
                 ended = true
                 if !decided, let piece = decide(with: []) { return piece }
@@ -68,6 +65,48 @@ struct ExportFileStream {
                 return piece
             }
         }
+    }
+
+    /// The next chunk of the body, or a retry failure when none arrives within `stallTimeout`
+    /// (the transfer is then aborted). The iterator moves into the waiting task and back.
+    private mutating func nextChunk() async throws(ExportJobFailure) -> [UInt8]? {
+        guard let current = iterator else { return nil }
+        iterator = nil
+        let timeout = stallTimeout
+        let outcome = await withTaskGroup(of: ChunkWait.self) { group -> ChunkWait in
+            group.addTask {
+                var moving = current
+                do throws(ExportFetchFailure) {
+                    let chunk = try await moving.next()
+                    return .chunk(chunk, moving)
+                } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .stalled
+            }
+            let first = await group.next() ?? .stalled
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .chunk(let chunk, let advanced):
+            iterator = advanced
+            return chunk
+        case .failed(let error):
+            throw ExportJobFailure(error)
+        case .stalled:
+            if Task.isCancelled { throw .retry("cancelled while downloading \(ExportURLs.redacted(url))") }
+            throw .retry("\(ExportURLs.redacted(url)): no data for \(timeout) after \(bytesReceived) bytes (the source's export.stallTimeout)")
+        }
+    }
+
+    private enum ChunkWait: Sendable {
+        case chunk([UInt8]?, ExportBody.AsyncIterator)
+        case failed(ExportFetchFailure)
+        case stalled
     }
 
     /// Once two bytes are known (or the body ended), picks gunzip or pass-through; returns the

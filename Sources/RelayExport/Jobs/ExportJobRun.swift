@@ -59,7 +59,7 @@ final class ExportJobRun {
     /// Forwards what is left of the export; returns when `export.completed` is confirmed.
     func run() async throws(ExportJobFailure) {
         let first = try await open(job.apiURL, context: "apiUrl")
-        var firstStream = ExportFileStream(response: first)
+        var firstStream = ExportFileStream(response: first, stallTimeout: setup.settings.stallTimeout)
         let probe = try await ManifestProbe.read(&firstStream, url: first.url.text)
         let files = probe.manifest?.files ?? [ExportManifest.File(url: job.apiURL)]
         if progress.fileCount != files.count {
@@ -87,7 +87,7 @@ final class ExportJobRun {
                                       stream: &firstStream, prefix: probe.prefix, window: &window)
             } else {
                 let response = try await open(files[index].url, context: "manifest file \(index)")
-                var stream = ExportFileStream(response: response)
+                var stream = ExportFileStream(response: response, stallTimeout: setup.settings.stallTimeout)
                 try await forwardFile(index: index, file: files[index], contentType: response.head.header("Content-Type"),
                                       stream: &stream, prefix: [], window: &window)
             }

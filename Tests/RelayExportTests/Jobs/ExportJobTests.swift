@@ -199,6 +199,46 @@ import Testing
         #expect(harness.sink.records.isEmpty)
     }
 
+    @Test func aHostThatStopsSendingMidFileIsRetriedFromTheCheckpoint() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        let body = Self.jsonLines(3000)
+        var stalling = Self.ndjson(body)
+        stalling.chunkBytes = 16 * 1024
+        stalling.chunkDelay = .seconds(5)
+        try await upstream.script("/export", [stalling, Self.ndjson(body)])
+        let harness = try ExportHarness(sourceExport: """
+            {allowHosts: [127.0.0.1], allowPlainHTTP: [127.0.0.1], allowPrivateAddresses: [127.0.0.1],
+             pollInitialDelay: 10ms, pollMaxDelay: 50ms, stallTimeout: 1s}
+            """)
+        try await harness.running {
+            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url("/export")))
+            #expect(job.state == .done, "\(job.lastError ?? "")")
+            #expect(job.attempts == 1)
+            #expect(job.progress.recordsSent == 3000)
+        }
+        // The stalled transfer was given up after 1 s (not the 5 s the host would have taken) and fetched again.
+        #expect(try await upstream.requests(path: "/export").count == 2)
+        #expect(Set(harness.sink.records.map { harness.sink.header("recordIndex", of: $0) }).count == 3000)
+
+        // A host that always stalls: the job stays pending with the reason.
+        try await upstream.script("/always", stalling)
+        let again = try ExportHarness(sourceExport: """
+            {allowHosts: [127.0.0.1], allowPlainHTTP: [127.0.0.1], allowPrivateAddresses: [127.0.0.1],
+             pollInitialDelay: 10s, pollMaxDelay: 10s, stallTimeout: 500ms}
+            """)
+        let id = try await again.accept(apiURL: upstream.url("/always"))
+        try await again.running {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await again.outbox.exportJobs(executionRef: nil, limit: 1).first?.attempts ?? 0 == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let pending = try #require(try await again.outbox.exportJobs(executionRef: nil, limit: 1).first { $0.eventID == id })
+        #expect(pending.state == .pending)
+        #expect(pending.lastError?.contains("no data for") == true, "\(pending.lastError ?? "")")
+    }
+
     @Test func oauthTokenIsFetchedOnceAndRefreshedAfterA401() async throws {
         let upstream = try await UpstreamServer.start()
         defer { upstream.stop() }
