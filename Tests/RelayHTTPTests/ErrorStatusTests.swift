@@ -32,7 +32,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["application/json; charset=utf-8", "application/cloudevents+json", "Application/JSON"])
+    @Test(arguments: ["application/json; charset=utf-8", "application/cloudevents+json", "Application/JSON", " application/json ;charset=UTF-8"])
     func jsonContentTypeVariantsAreAccepted(_ contentType: String) async throws {
         try await TestRelay.run(yaml: Fixtures.table) { relay in
             let response = try await relay.client.post("/hooks/sitecore", body: Array(Self.valid.utf8), contentType: contentType)
