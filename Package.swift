@@ -90,7 +90,9 @@ let package = Package(
         // Test-only helpers shared by the test targets (a raw HTTP client for hostile requests).
         .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
-        .testTarget(name: "RelayOutboxTests", dependencies: ["RelayOutbox", "RelayCore"]),
+        .testTarget(name: "RelayOutboxTests", dependencies: [
+            "RelayOutbox", "RelayCore", "RelayTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RelayCurlTests", dependencies: ["RelayCurl", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayDeliveryTests", dependencies: [

@@ -128,7 +128,9 @@ final class StreamBuffer: Sendable {
     func abandon(_ error: CurlError) -> Bool {
         let (waiter, wasRunning): (Waiter?, Bool) = state.withLock { s in
             let wasRunning = s.end == nil
-            if wasRunning { s.end = .some(error) }
+            // Dropping unread chunks of a finished transfer turns its clean end into this error:
+            // a reader must never take a cut-off body for a complete one.
+            if wasRunning || !s.chunks.isEmpty { s.end = .some(error) }
             s.chunks.removeAll()
             s.bufferedBytes = 0
             let waiter = s.waiter

@@ -82,6 +82,18 @@ enum OutboxSchema {
                 CREATE INDEX deliveries_dead ON deliveries (destination, id) WHERE state = 3;
                 """)
         }
+        migrator.registerMigration("v4: export jobs recorded before v2 get their source, executionRef and apiUrl") { db in
+            // Their route and destinations were never stored: the runner takes them from the routing table.
+            try db.execute(sql: """
+                UPDATE export_jobs SET
+                    source = (SELECT e.source FROM events e WHERE e.id = export_jobs.event_id),
+                    execution_ref = COALESCE((SELECT json_extract(CAST(e.body AS TEXT), '$.executionRef')
+                                              FROM events e WHERE e.id = export_jobs.event_id), ''),
+                    api_url = COALESCE((SELECT json_extract(CAST(e.body AS TEXT), '$.apiUrl')
+                                        FROM events e WHERE e.id = export_jobs.event_id), '')
+                WHERE source = ''
+                """)
+        }
         return migrator
     }
 }

@@ -40,6 +40,12 @@ enum ExportSettingsLoader {
         }
         settings.caFile = reader.string(f["caFile"], "\(context).caFile")
         if let v = reader.duration(f["stallTimeout"], "\(context).stallTimeout") { settings.stallTimeout = v }
+        if settings.pollInitialDelay <= .zero {
+            reader.error(at: f["pollInitialDelay"] ?? node, "\(context).pollInitialDelay must be longer than zero")
+        }
+        if settings.stallTimeout <= .zero {
+            reader.error(at: f["stallTimeout"] ?? node, "\(context).stallTimeout must be longer than zero")
+        }
         return settings
     }
 

@@ -93,6 +93,8 @@ struct ExportFileStream {
         }
         switch outcome {
         case .chunk(let chunk, let advanced):
+            // A cancelled read may end early; only an uncancelled end of body is the file's end.
+            if chunk == nil, Task.isCancelled { throw .retry("cancelled while downloading \(ExportURLs.redacted(url))") }
             iterator = advanced
             return chunk
         case .failed(let error):

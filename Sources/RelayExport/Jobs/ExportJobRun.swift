@@ -80,25 +80,51 @@ final class ExportJobRun {
         }
 
         var window = InFlightWindow(window: Self.window)
-        defer { window.cancelAll() }
-        for index in progress.fileIndex..<files.count {
-            if index == 0, probe.manifest == nil {
-                try await forwardFile(index: index, file: files[index], contentType: first.head.header("Content-Type"),
-                                      stream: &firstStream, prefix: probe.prefix, window: &window)
-            } else {
-                let response = try await open(files[index].url, context: "manifest file \(index)")
-                var stream = ExportFileStream(response: response, stallTimeout: setup.settings.stallTimeout)
-                try await forwardFile(index: index, file: files[index], contentType: response.head.header("Content-Type"),
-                                      stream: &stream, prefix: [], window: &window)
-            }
+        do {
+            try await forwardFiles(files, from: first, firstStream: &firstStream, probe: probe, window: &window)
+        } catch {
+            await window.cancelAndWait()
+            throw error
         }
-        try await apply(window.drain())
+        if Task.isCancelled { throw .retry("cancelled before export.completed") }
         try await RecordDelivery.deliverFraming(kind: "completed", body: ExportFraming.completed(job: job, progress: progress),
                                                 export: identity, to: setup.destinations)
         logger.info("export completed", metadata: [
             "files": "\(files.count)", "records": "\(progress.recordsSent)", "malformed": "\(progress.recordsMalformed)",
             "dead": "\(progress.recordsDead)", "bytes": "\(progress.bytesReceived)",
         ])
+    }
+
+    /// Every file from the checkpoint on, then every step confirmed.
+    private func forwardFiles(_ files: [ExportManifest.File], from first: ExportResponse, firstStream: inout ExportFileStream,
+                              probe: ManifestProbe, window: inout InFlightWindow) async throws(ExportJobFailure) {
+        for index in progress.fileIndex..<files.count {
+            if index == 0, probe.manifest == nil {
+                try await forwardFile(index: index, file: files[index], contentType: first.head.header("Content-Type"),
+                                      stream: &firstStream, prefix: probe.prefix, window: &window)
+            } else {
+                let response = try await openManifestFile(files[index], index: index)
+                var stream = ExportFileStream(response: response, stallTimeout: setup.settings.stallTimeout)
+                try await forwardFile(index: index, file: files[index], contentType: response.head.header("Content-Type"),
+                                      stream: &stream, prefix: [], window: &window)
+            }
+        }
+        while let confirmation = try await window.next() {
+            try await apply([confirmation])
+        }
+    }
+
+    /// A manifest's file URL is often pre-signed and short-lived: a 401/403 for it ends the attempt
+    /// for a retry, which fetches the manifest (and fresh URLs) again.
+    private func openManifestFile(_ file: ExportManifest.File, index: Int) async throws(ExportJobFailure) -> ExportResponse {
+        do {
+            return try await setup.fetcher.open(url: file.url, context: "manifest file \(index)")
+        } catch {
+            if case .rejected(let status, let reason) = error, status == 401 || status == 403 {
+                throw .retry("\(reason); fetching the manifest again for fresh file URLs")
+            }
+            throw ExportJobFailure(error)
+        }
     }
 
     private func open(_ url: String, context: String) async throws(ExportJobFailure) -> ExportResponse {
@@ -187,6 +213,8 @@ final class ExportJobRun {
             atEnd = piece == nil
         }
         if !step.isEmpty { try await submit(step, fileIndex: index, window: &window) }
+        // A cancelled download can end early: only an attempt that is still running closes the file.
+        if Task.isCancelled { throw .retry("cancelled while forwarding \(fileLabel)") }
         let summary = ExportFileSummary(url: ExportURLs.redacted(file.url), change: file.change, records: recordIndex,
                                         bytes: stream.bytesReceived, sha256: stream.sha256Hex())
         metrics.bytes.increment(by: Int(stream.bytesReceived))

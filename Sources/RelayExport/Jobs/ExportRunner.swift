@@ -24,6 +24,8 @@ public final class ExportRunner: Service, Sendable {
     private let running = Mutex<Set<String>>([])
     private let fetchers = Mutex<[String: (settings: ExportSourceSettings, fetcher: ExportFetcher)]>([:])
     private let metrics = ExportMetrics()
+    /// How long failures other than "not ready" are retried, counted from the notification.
+    static let retryDeadline: Duration = .seconds(7 * 24 * 3600)
 
     /// - Parameters:
     ///   - sinks: the dispatcher's sinks by destination name (shared; not shut down here).
@@ -105,7 +107,9 @@ public final class ExportRunner: Service, Sendable {
         let run = ExportJobRun(job: job, setup: setup, queue: queue, metrics: metrics, logger: logger)
         do {
             try await run.run()
-            try await queue.finishExportJob(eventID: job.eventID, state: .done, error: nil, progress: run.progress, at: Date())
+            let (queue, progress) = (self.queue, run.progress)
+            // Recorded even if shutdown begins now: export.completed has gone out.
+            try await Task { try await queue.finishExportJob(eventID: job.eventID, state: .done, error: nil, progress: progress, at: Date()) }.value
             metrics.done.increment()
         } catch let failure as ExportJobFailure {
             await conclude(job, progress: run.progress, failure: failure, settings: setup.settings, logger: logger)
@@ -121,7 +125,9 @@ public final class ExportRunner: Service, Sendable {
         let now = Date()
         do {
             if Task.isCancelled {
-                try await queue.saveExportProgress(eventID: job.eventID, progress: progress, at: now)
+                // The outbox refuses work from a cancelled task; the checkpoint is saved from one that is not.
+                let queue = self.queue
+                try await Task { try await queue.saveExportProgress(eventID: job.eventID, progress: progress, at: now) }.value
                 logger.info("export paused for shutdown", metadata: ["file": "\(progress.fileIndex)", "record": "\(progress.recordIndex)"])
                 return
             }
@@ -131,10 +137,16 @@ public final class ExportRunner: Service, Sendable {
                 decision = .giveUp(reason: failure.reason)
             case .notReady, .retry:
                 let polling = settings ?? ExportSourceSettings(allowHosts: [])
-                let policy = RetryPolicy(DeliveryPolicy(maxAttempts: Int.max, maxAge: polling.pollDeadline,
-                                                        initialBackoff: polling.pollInitialDelay, maxBackoff: polling.pollMaxDelay))
+                // Not ready: poll until pollDeadline. Other failures (network, 429/5xx, a stall, a
+                // destination down) may hit a long export late in its life: they get a week.
                 var retryAfter: Duration?
-                if case .retry(let after) = failure.kind { retryAfter = after }
+                var deadline = polling.pollDeadline
+                if case .retry(let after) = failure.kind {
+                    retryAfter = after
+                    deadline = max(deadline, Self.retryDeadline)
+                }
+                let policy = RetryPolicy(DeliveryPolicy(maxAttempts: Int.max, maxAge: deadline,
+                                                        initialBackoff: polling.pollInitialDelay, maxBackoff: polling.pollMaxDelay))
                 decision = policy.decide(attempt: job.attempts + 1, createdAt: job.createdAt, now: now,
                                          retryAfter: retryAfter, error: failure.reason)
             }
@@ -160,9 +172,20 @@ public final class ExportRunner: Service, Sendable {
         guard let source = table.source(named: job.source), let settings = source.export else {
             return .failure(.dead("source '\(job.source)' has no export: section in the routing table any more"))
         }
-        let forwarding = table.route(named: job.route)?.export ?? ExportForwarding()
+        var route = table.route(named: job.route)
+        var names = job.destinations
+        if names.isEmpty {
+            // A job recorded before jobs stored their route: the routes that fetch this source's exports now.
+            let fetching = table.routes.filter { $0.fetchExport && $0.sources.contains(job.source) }
+            route = fetching.first
+            for destination in fetching.flatMap(\.destinations) where !names.contains(destination) { names.append(destination) }
+            guard !names.isEmpty else {
+                return .failure(.dead("no route fetches exports of source '\(job.source)', and the job names no destination"))
+            }
+        }
+        let forwarding = route?.export ?? ExportForwarding()
         var destinations: [ExportDestination] = []
-        for name in job.destinations {
+        for name in names {
             guard let sink = sinks[name], let config = table.destination(named: name) else {
                 return .failure(.retry("destination '\(name)' is not configured"))
             }

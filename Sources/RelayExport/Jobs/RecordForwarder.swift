@@ -45,18 +45,17 @@ struct InFlightWindow {
         return confirmed
     }
 
-    /// Waits for every step in flight, in order.
-    mutating func drain() async throws(ExportJobFailure) -> [ExportConfirmation] {
-        var confirmed: [ExportConfirmation] = []
-        while !tasks.isEmpty {
-            confirmed.append(try await awaitOldest())
-        }
-        return confirmed
+    /// The oldest step's confirmation once it is done, nil when nothing is in flight. Callers apply
+    /// each before asking for the next, so a later failure never discards earlier confirmations.
+    mutating func next() async throws(ExportJobFailure) -> ExportConfirmation? {
+        tasks.isEmpty ? nil : try await awaitOldest()
     }
 
-    /// Cancels every step in flight (after a failure, or on shutdown).
-    mutating func cancelAll() {
+    /// Cancels every step in flight (after a failure, or on shutdown) and waits until they have
+    /// stopped, so no step of an ended attempt still sends while the next attempt starts.
+    mutating func cancelAndWait() async {
         for task in tasks { task.cancel() }
+        for task in tasks { _ = await task.result }
         tasks.removeAll()
     }
 
@@ -146,7 +145,10 @@ enum RecordDelivery {
             let outcomes = await send(pending)
             var again: [Int] = []
             var hint: Duration?
-            var lastReason = ""
+            var lastReason = "the sink returned no outcome"
+            // A sink that answers fewer outcomes than items leaves the rest to be sent again.
+            let answered = min(outcomes.count, pending.count)
+            again.append(contentsOf: pending[answered...])
             for (index, outcome) in zip(pending, outcomes) {
                 switch outcome {
                 case .delivered:

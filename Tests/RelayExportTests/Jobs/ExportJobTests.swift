@@ -239,6 +239,27 @@ import Testing
         #expect(pending.lastError?.contains("no data for") == true, "\(pending.lastError ?? "")")
     }
 
+    /// A job without stored destinations (recorded before jobs stored them) goes where the routing table's
+    /// export routes for its source go now.
+    @Test func aJobWithoutDestinationsFollowsTheRoutingTable() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script("/export", Self.ndjson(Self.jsonLines(3)))
+        let harness = try ExportHarness()
+        let id = UUID().uuidString.lowercased()
+        let ref = UUID().uuidString.lowercased()
+        _ = try await harness.outbox.append(NewEvent(
+            id: id, source: "sitecore", type: "com.sitecore.cdp.audience-export.notification", subject: nil, dedupeKey: ref,
+            receivedAt: Date(), body: Array("{}".utf8), deliveries: [],
+            export: PlannedExport(route: "", destinations: [], executionRef: ref, apiURL: upstream.url("/export"))))
+        try await harness.running {
+            harness.runner.wake()
+            let job = try await harness.waitForJob(id)
+            #expect(job.state == .done, "\(job.lastError ?? "")")
+        }
+        #expect(harness.sink.records.count == 3)
+    }
+
     @Test func oauthTokenIsFetchedOnceAndRefreshedAfterA401() async throws {
         let upstream = try await UpstreamServer.start()
         defer { upstream.stop() }
