@@ -1,5 +1,6 @@
 // The manifest an export URL may answer with instead of the data: the list of files to fetch in turn.
 import Foundation
+import RelayCurl
 
 /// `{"files": [{"url": …, "size"?: …, "expiresAt"?: …, "change"?: "added" | "removed"}, …]}`.
 /// A delta export marks each part: `change`, or `type`/`kind`/`operation` with the same values,
@@ -61,16 +62,18 @@ enum ExportURLs {
         return String(url[..<query]) + "?…"
     }
 
-    /// An absolute http(s) URL for `reference` (absolute, or relative to `base`).
+    /// An absolute http(s) URL for `reference` (absolute, or relative to `base`), resolved by
+    /// libcurl's own parser like redirects, so the fetcher checks what libcurl will request.
     static func resolve(_ reference: String, against base: String) -> String? {
-        guard let baseURL = URL(string: base), let url = URL(string: reference, relativeTo: baseURL)?.absoluteURL,
-              let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
-        return url.absoluteString
+        guard let url = try? CurlURL(parsing: base).resolving(reference), url.scheme == "http" || url.scheme == "https" else {
+            return nil
+        }
+        return url.text
     }
 
     /// The last path segment, for format detection by file name.
     static func fileName(_ url: String) -> String? {
-        guard let path = URL(string: url)?.path, !path.isEmpty else { return nil }
+        guard let path = try? CurlURL(parsing: url).path else { return nil }
         return path.split(separator: "/").last.map(String.init)
     }
 }
