@@ -110,7 +110,7 @@ final class ExportJobRun {
             }
         }
         while let confirmation = try await window.next() {
-            try await apply([confirmation])
+            try await apply(confirmation)
         }
     }
 
@@ -218,18 +218,21 @@ final class ExportJobRun {
         let summary = ExportFileSummary(url: ExportURLs.redacted(file.url), change: file.change, records: recordIndex,
                                         bytes: stream.bytesReceived, sha256: stream.sha256Hex())
         metrics.bytes.increment(by: Int(stream.bytesReceived))
-        try await apply(window.submit { ExportConfirmation(fileIndex: index, finishedFile: summary) })
+        if let confirmation = try await window.submit({ ExportConfirmation(fileIndex: index, finishedFile: summary) }) {
+            try await apply(confirmation)
+        }
     }
 
     private func submit(_ records: [ExportRecord], fileIndex: Int, window: inout InFlightWindow) async throws(ExportJobFailure) {
         let identity = self.identity
         let forwarding = setup.forwarding
         let destinations = setup.destinations
-        try await apply(window.submit { () async throws(ExportJobFailure) -> ExportConfirmation in
+        let confirmation = try await window.submit { () async throws(ExportJobFailure) -> ExportConfirmation in
             let (dead, reason) = try await RecordDelivery.deliver(records, export: identity, forwarding: forwarding, to: destinations)
             return ExportConfirmation(fileIndex: fileIndex, records: records.count, lastRecordIndex: records.last?.recordIndex,
                                       dead: dead, deadReason: reason)
-        })
+        }
+        if let confirmation { try await apply(confirmation) }
     }
 
     private func key(for record: RawRecord) -> String? {
@@ -252,31 +255,27 @@ final class ExportJobRun {
 
     // MARK: - Checkpoints
 
-    private func apply(_ confirmations: [ExportConfirmation]) async throws(ExportJobFailure) {
-        guard !confirmations.isEmpty else { return }
-        var fileEnded = false
-        for confirmation in confirmations {
-            if let last = confirmation.lastRecordIndex {
-                progress.recordIndex = last + 1
-                progress.recordsSent += Int64(confirmation.records)
-                metrics.records.increment(by: confirmation.records)
-            }
-            if confirmation.dead > 0 {
-                progress.recordsDead += Int64(confirmation.dead)
-                metrics.dead.increment(by: confirmation.dead)
-                logger.error("export records dead-lettered by a destination", metadata: [
-                    "records": "\(confirmation.dead)", "reason": "\(confirmation.deadReason ?? "")",
-                ])
-            }
-            if let summary = confirmation.finishedFile {
-                progress.files.append(summary)
-                progress.bytesReceived += summary.bytes
-                progress.fileIndex = confirmation.fileIndex + 1
-                progress.recordIndex = 0
-                fileEnded = true
-            }
+    /// Moves the progress by one confirmed step; checkpoints at a file's end and at most every ``checkpointInterval``.
+    private func apply(_ confirmation: ExportConfirmation) async throws(ExportJobFailure) {
+        if let last = confirmation.lastRecordIndex {
+            progress.recordIndex = last + 1
+            progress.recordsSent += Int64(confirmation.records)
+            metrics.records.increment(by: confirmation.records)
         }
-        guard fileEnded || ContinuousClock.now - lastSave >= Self.checkpointInterval else { return }
+        if confirmation.dead > 0 {
+            progress.recordsDead += Int64(confirmation.dead)
+            metrics.dead.increment(by: confirmation.dead)
+            logger.error("export records dead-lettered by a destination", metadata: [
+                "records": "\(confirmation.dead)", "reason": "\(confirmation.deadReason ?? "")",
+            ])
+        }
+        if let summary = confirmation.finishedFile {
+            progress.files.append(summary)
+            progress.bytesReceived += summary.bytes
+            progress.fileIndex = confirmation.fileIndex + 1
+            progress.recordIndex = 0
+        }
+        guard confirmation.finishedFile != nil || ContinuousClock.now - lastSave >= Self.checkpointInterval else { return }
         try await saveCheckpoint()
     }
 

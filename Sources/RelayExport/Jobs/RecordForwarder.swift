@@ -36,11 +36,8 @@ struct InFlightWindow {
 
     /// Starts `step`; when the window is full, first waits for the oldest step and returns its confirmation.
     mutating func submit(_ step: @escaping @Sendable () async throws(ExportJobFailure) -> ExportConfirmation)
-        async throws(ExportJobFailure) -> [ExportConfirmation] {
-        var confirmed: [ExportConfirmation] = []
-        while tasks.count >= window {
-            confirmed.append(try await awaitOldest())
-        }
+        async throws(ExportJobFailure) -> ExportConfirmation? {
+        let confirmed = tasks.count >= window ? try await awaitOldest() : nil
         tasks.append(Task { try await step() })
         return confirmed
     }
