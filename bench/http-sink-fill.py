@@ -11,8 +11,8 @@ fill:   N Sitecore events + N pending deliveries to one destination, in one tran
         Rows look like what POST /hooks/sitecore stores (Sources/RelayOutbox/EventInsert.swift):
         events(id = lowercased UUID v4, source, type = com.sitecore.cdp.audience-export.notification,
         subject = friendlyId, dedupe_key = executionRef, received_at, body = compact JSON of ~400 bytes)
-        and deliveries(event_id, destination, route, msg_key = friendlyId,
-        headers = [["client-key", clientKey]], state 0 = pending, attempts 0, created_at = next_attempt_at
+        and deliveries(event_id, event_seq, destination, route, msg_key = friendlyId,
+        headers = [["client-key", clientKey]], state 0 = queued, attempts 0, created_at = next_attempt_at
         = received_at). friendlyId is one of --keys values (seeded uniform random; the dispatcher sends
         one delivery per key at a time, so keys must be well above the destination's concurrency);
         executionRef is distinct per event.
@@ -83,8 +83,9 @@ def fill(args):
     db.execute("BEGIN IMMEDIATE")
     db.executemany("INSERT INTO events (id, source, type, subject, dedupe_key, received_at, body) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)", events)
-    db.executemany("INSERT INTO deliveries (event_id, destination, route, msg_key, headers, state, attempts, "
-                   "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)", deliveries)
+    db.executemany("INSERT INTO deliveries (event_id, event_seq, destination, route, msg_key, headers, state, attempts, "
+                   "created_at, next_attempt_at) VALUES (?1, (SELECT seq FROM events WHERE id = ?1), ?2, ?3, ?4, ?5, 0, 0, ?6, ?7)",
+                   deliveries)
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     n_events = db.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -107,8 +108,10 @@ def bodies(args):
 def verify(args):
     db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
     db.execute("PRAGMA busy_timeout = 10000")
-    counts = dict(db.execute("SELECT state, count(*) FROM deliveries WHERE destination = ? GROUP BY state",
-                             (args.destination,)).fetchall())
+    # Queued rows (state 0) at or below the destination's cursor are delivered; state 1 (retrying) is pending.
+    counts = dict(db.execute("SELECT CASE WHEN state = 0 AND id <= COALESCE((SELECT delivered_through FROM delivery_cursors "
+                             "WHERE destination = ?1), 0) THEN 2 WHEN state = 1 THEN 0 ELSE state END AS s, count(*) "
+                             "FROM deliveries WHERE destination = ?1 GROUP BY s", (args.destination,)).fetchall())
     amax, retried = db.execute("SELECT coalesce(max(attempts), 0), coalesce(sum(attempts > 1), 0) FROM deliveries "
                                "WHERE destination = ?", (args.destination,)).fetchone()
     db.close()

@@ -21,7 +21,8 @@
 #             pending for the destination (polled every POLL s; see POLL_WITH); records when /healthz
 #             first answered, the relay's per-thread CPU over the drain (/proc/PID/task), nginx's CPU,
 #             `top -H` snapshots TOP_AT s into the drain, and the requests nginx served (stub_status);
-#   5. checks the outbox with sqlite3: all N deliveries of the destination are state 2 (delivered).
+#   5. checks the outbox with sqlite3: all N deliveries of the destination are delivered (passed by its
+#      cursor, or state 2 after a retry).
 # Reported: deliveries/s (N / drain time), wrk requests/s, their ratio (target >= 40%), spread over rounds.
 #
 # Environment: N (200000), ROUNDS (2), DURATION (wrk seconds, 10), CONNECTIONS (wrk, 32), CONCURRENCY

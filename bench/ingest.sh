@@ -172,8 +172,11 @@ import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 total = db.execute("SELECT count(*) FROM events").fetchone()[0]
 tagged = db.execute("SELECT count(*) FROM events WHERE dedupe_key LIKE ?", (sys.argv[2] + "-%",)).fetchone()[0]
+# Delivered = passed by the destination's cursor while queued (state 0), or state 2 after a retry.
 delivered, undelivered = db.execute(
-    "SELECT coalesce(sum(state = 2), 0), coalesce(sum(state <> 2), 0) FROM deliveries").fetchone()
+    "SELECT coalesce(sum(done), 0), coalesce(sum(NOT done), 0) FROM (SELECT d.state = 2 OR (d.state = 0 AND "
+    "d.id <= coalesce(c.delivered_through, 0)) AS done FROM deliveries d "
+    "LEFT JOIN delivery_cursors c ON c.destination = d.destination)").fetchone()
 print(total, tagged, delivered, undelivered)
 PY
 }

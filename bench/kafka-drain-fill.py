@@ -8,8 +8,8 @@ The outbox must already exist (the relay creates the schema when it starts; see
 Sources/RelayOutbox/OutboxSchema.swift). Rows look like what POST /hooks/sitecore stores
 (Sources/RelayOutbox/EventInsert.swift): events(id = lowercased UUID, source, type =
 com.sitecore.cdp.audience-export.notification, subject = friendlyId, dedupe_key = executionRef,
-received_at, body = the compact JSON, ~400 bytes) and deliveries(event_id, destination, route,
-msg_key = friendlyId, headers = [["client-key", clientKey]], state 0 = pending, attempts 0,
+received_at, body = the compact JSON, ~400 bytes) and deliveries(event_id, event_seq = the event's seq, destination, route,
+msg_key = friendlyId, headers = [["client-key", clientKey]], state 0 = queued (pending above the cursor), attempts 0,
 created_at = next_attempt_at = received_at). friendlyId is one of --keys values (uniform random,
 seeded), executionRef is distinct per event.
 
@@ -92,8 +92,9 @@ def main():
     db.execute("BEGIN IMMEDIATE")
     db.executemany("INSERT INTO events (id, source, type, subject, dedupe_key, received_at, body) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)", events)
-    db.executemany("INSERT INTO deliveries (event_id, destination, route, msg_key, headers, state, attempts, "
-                   "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)", deliveries)
+    db.executemany("INSERT INTO deliveries (event_id, event_seq, destination, route, msg_key, headers, state, attempts, "
+                   "created_at, next_attempt_at) VALUES (?1, (SELECT seq FROM events WHERE id = ?1), ?2, ?3, ?4, ?5, 0, 0, ?6, ?7)",
+                   deliveries)
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     n_events = db.execute("SELECT count(*) FROM events").fetchone()[0]

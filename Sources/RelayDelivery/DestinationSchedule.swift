@@ -101,6 +101,7 @@ struct DestinationSchedule {
     mutating func retry(_ id: Int64, due: Date, attempts: Int, now: Date) {
         inFlight.remove(id)
         guard var row = rows[id] else { return }
+        row.retrying = true
         row.attempts = attempts
         row.item.attempt = attempts + 1
         row.nextAttemptAt = due

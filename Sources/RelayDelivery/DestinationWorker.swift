@@ -1,4 +1,6 @@
 // The delivery loop of one destination: load pending rows, hand due batches to the sink, record outcomes.
+// Delivered queued rows are recorded only by moving the destination's cursor past them; failures,
+// dead letters and retried rows are written as row changes with the cursor, every `recordInterval`.
 import Foundation
 import Logging
 import RelayCore
@@ -13,8 +15,13 @@ public struct WorkerLimits: Sendable {
     public var windowBytes: Int = 64 << 20
     /// Longest sleep when nothing is due (new rows also ring the doorbell).
     public var idleTick: Duration = .milliseconds(500)
-    /// How often rows behind the cursor (e.g. replayed dead letters) are looked for.
+    /// How often retrying rows not in memory (replayed dead letters) are looked for.
     public var rescanInterval: Duration = .seconds(5)
+    /// Outcomes and the cursor are written at most this often (one transaction each time): a crash
+    /// repeats at most this much of the deliveries made just before it.
+    public var recordInterval: Duration = .milliseconds(50)
+    /// Records written at once regardless of `recordInterval`.
+    public var recordBatch: Int = 2_000
     public init() {}
 }
 
@@ -30,10 +37,32 @@ final class DestinationWorker: Sendable {
     private let metrics: DeliveryMetrics
     private let completions = Mutex<[Completion]>([])
     private let stopping = Atomic<Bool>(false)
+    /// Failed record attempts tolerated while stopping before the rest is left to be delivered again.
+    private static let recordAttemptsWhenStopping = 3
 
-    private struct Completion: Sendable {
-        var ids: [Int64]
-        var results: [(id: Int64, outcome: RecordedOutcome, attempts: Int)]?
+    private enum Completion: Sendable {
+        case sent(batch: [PendingDelivery], changes: [DeliveryStateChange])
+        case recorded(changes: [DeliveryStateChange], cursor: Int64?, ok: Bool)
+    }
+
+    /// What the loop keeps between iterations.
+    private struct State {
+        var schedule = DestinationSchedule()
+        var cursor: DeliveryCursor
+        /// Highest queued id loaded so far.
+        var loadedThrough: Int64
+        /// Retrying rows may exist on disk that are not in memory yet (start-up): queued rows wait for them.
+        var retryingBacklog = true
+        var lastRescan = ContinuousClock.now
+        var batchesInFlight = 0
+        var unrecorded: [DeliveryStateChange] = []
+        /// Retrying rows finished in memory whose change is not committed yet (a rescan must not reload them).
+        var unsettled = Set<Int64>()
+        var recording = false
+        var nextRecord = ContinuousClock.now
+        var failedRecordsWhileStopping = 0
+
+        var hasSomethingToRecord: Bool { !unrecorded.isEmpty || cursor.needsWrite }
     }
 
     init(destination: DestinationConfig, sink: any Sink, queue: any DeliveryQueue, retryPolicy: RetryPolicy,
@@ -56,130 +85,205 @@ final class DestinationWorker: Sendable {
     }
 
     func run() async {
-        var schedule = DestinationSchedule()
-        var cursor: Int64 = 0
-        var lastRescan = ContinuousClock.now
-        var batchesInFlight = 0
+        guard let committed = await committedCursor() else { return }
+        var state = State(cursor: DeliveryCursor(committed: committed), loadedThrough: committed)
         await withTaskGroup(of: Void.self) { group in
             while true {
                 let now = clock()
                 for completion in completions.withLock({ list in defer { list.removeAll() }; return list }) {
-                    batchesInFlight -= 1
-                    apply(completion, to: &schedule, now: now)
+                    apply(completion, to: &state, now: now)
                 }
                 let isStopping = stopping.load(ordering: .relaxed)
-                if isStopping && batchesInFlight == 0 { break }
                 if !isStopping {
-                    let caughtUp = await refill(&schedule, cursor: &cursor, now: now)
-                    if caughtUp, ContinuousClock.now - lastRescan >= limits.rescanInterval {
-                        lastRescan = ContinuousClock.now
-                        await rescanBehindCursor(&schedule, cursor: cursor, now: now)
+                    let caughtUp = await refill(&state, now: now)
+                    if caughtUp, ContinuousClock.now - state.lastRescan >= limits.rescanInterval {
+                        state.lastRescan = ContinuousClock.now
+                        _ = await loadRetrying(&state, now: now)
                     }
-                    while batchesInFlight < sink.maxConcurrentBatches {
-                        let batch = schedule.takeReady(limit: sink.maxBatchSize, now: now, runsOfAKey: sink.keepsOrderWithinBatch)
+                    while state.batchesInFlight < sink.maxConcurrentBatches {
+                        let batch = state.schedule.takeReady(limit: sink.maxBatchSize, now: now, runsOfAKey: sink.keepsOrderWithinBatch)
                         if batch.isEmpty { break }
-                        batchesInFlight += 1
-                        group.addTask { await self.deliver(batch) }
+                        state.batchesInFlight += 1
+                        group.addTask { await self.send(batch) }
                     }
                 }
-                var timeout = limits.idleTick
-                if let due = schedule.nextDue {
-                    let untilDue = Duration.milliseconds(Int64(max(0, due.timeIntervalSince(clock())) * 1000) + 1)
-                    timeout = min(timeout, untilDue)
+                startRecordIfDue(&state, stopping: isStopping, group: &group)
+                if isStopping && state.batchesInFlight == 0 && !state.recording
+                    && (!state.hasSomethingToRecord || state.failedRecordsWhileStopping >= Self.recordAttemptsWhenStopping) {
+                    break
                 }
-                await doorbell.wait(timeout: timeout)
+                await doorbell.wait(timeout: waitTimeout(state))
             }
         }
     }
 
-    /// Loads rows past the cursor while the window has room; true when the table had no more.
-    private func refill(_ schedule: inout DestinationSchedule, cursor: inout Int64, now: Date) async -> Bool {
-        while schedule.count < limits.window && schedule.bodyBytes < limits.windowBytes {
-            let room = min(limits.window - schedule.count, 5_000)
+    /// The committed cursor, read again every second while the outbox cannot answer (nil when stopped first).
+    private func committedCursor() async -> Int64? {
+        while !stopping.load(ordering: .relaxed) {
+            do {
+                return try await queue.deliveredThrough(destination: destination.name)
+            } catch {
+                logger.error("cannot read the delivery cursor", metadata: ["error": "\(error)"])
+                await doorbell.wait(timeout: .seconds(1))
+            }
+        }
+        return nil
+    }
+
+    private func waitTimeout(_ state: State) -> Duration {
+        var timeout = limits.idleTick
+        if let due = state.schedule.nextDue {
+            timeout = min(timeout, .milliseconds(Int64(max(0, due.timeIntervalSince(clock())) * 1000) + 1))
+        }
+        if state.hasSomethingToRecord && !state.recording {
+            timeout = min(timeout, max(.zero, state.nextRecord - ContinuousClock.now))
+        }
+        return timeout
+    }
+
+    /// Loads queued rows past the last one loaded while the window has room; true when the table had no more.
+    private func refill(_ state: inout State, now: Date) async -> Bool {
+        if state.retryingBacklog {
+            guard await loadRetrying(&state, now: now) else { return false }
+            state.retryingBacklog = false
+        }
+        while hasRoom(state) {
+            let room = min(limits.window - state.schedule.count, 5_000)
             let rows: [PendingDelivery]
             do {
-                rows = try await queue.pendingDeliveries(destination: destination.name, afterID: cursor, limit: room)
+                rows = try await queue.queuedDeliveries(destination: destination.name, afterID: state.loadedThrough, limit: room)
             } catch {
                 logger.error("cannot read pending deliveries", metadata: ["error": "\(error)"])
                 return false
             }
             for row in rows {
-                cursor = max(cursor, row.item.deliveryID)
-                schedule.add(row, now: now)
+                state.loadedThrough = row.item.deliveryID
+                state.cursor.load(row.item.deliveryID)
+                state.schedule.add(row, now: now)
             }
             if rows.count < room { return true }
         }
         return false
     }
 
-    /// Picks up pending rows with ids below the cursor that are not in memory (replayed dead letters).
-    private func rescanBehindCursor(_ schedule: inout DestinationSchedule, cursor: Int64, now: Date) async {
-        var after: Int64 = 0
-        while after < cursor, schedule.count < limits.window {
-            guard let rows = try? await queue.pendingDeliveries(destination: destination.name, afterID: after, limit: 5_000), !rows.isEmpty
-            else { return }
-            for row in rows where row.item.deliveryID <= cursor && !schedule.contains(row.item.deliveryID) {
-                schedule.add(row, now: now)
-            }
-            after = rows[rows.count - 1].item.deliveryID
-        }
+    /// Bounded by rows in memory, their bytes, and queued rows loaded but not yet passed by the cursor
+    /// (one delivery stuck in flight holds the cursor while later ones finish).
+    private func hasRoom(_ state: State) -> Bool {
+        state.schedule.count < limits.window && state.schedule.bodyBytes < limits.windowBytes
+            && state.cursor.outstanding < limits.window * 4
     }
 
-    /// Runs one batch through the sink and records the outcomes before reporting back.
-    private func deliver(_ batch: [PendingDelivery]) async {
+    /// Loads retrying rows that are not in memory (left by a previous run, or replayed dead letters);
+    /// true when every one of them was seen.
+    private func loadRetrying(_ state: inout State, now: Date) async -> Bool {
+        var after: Int64 = 0
+        while hasRoom(state) {
+            let rows: [PendingDelivery]
+            do {
+                rows = try await queue.retryingDeliveries(destination: destination.name, afterID: after, limit: 5_000)
+            } catch {
+                logger.error("cannot read retrying deliveries", metadata: ["error": "\(error)"])
+                return false
+            }
+            for row in rows where !state.schedule.contains(row.item.deliveryID) && !state.unsettled.contains(row.item.deliveryID) {
+                state.schedule.add(row, now: now)
+            }
+            guard let last = rows.last, rows.count == 5_000 else { return true }
+            after = last.item.deliveryID
+        }
+        return false
+    }
+
+    /// Runs one batch through the sink and turns its outcomes into state changes (recorded by the loop).
+    private func send(_ batch: [PendingDelivery]) async {
         let outcomes = await sink.deliver(batch.map(\.item))
         let now = clock()
-        var results: [(id: Int64, outcome: RecordedOutcome, attempts: Int)] = []
-        results.reserveCapacity(batch.count)
+        var changes: [DeliveryStateChange] = []
+        changes.reserveCapacity(batch.count)
         for (index, pending) in batch.enumerated() {
             let attempt = pending.attempts + 1
             let outcome = index < outcomes.count ? outcomes[index] : .retry(after: nil, reason: "sink returned no outcome")
+            let id = pending.item.deliveryID
             switch outcome {
             case .delivered:
-                results.append((pending.item.deliveryID, .delivered, attempt))
+                changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .delivered))
                 metrics.delivered.increment()
                 metrics.latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(pending.item.receivedAt)) * 1e9))
             case .dead(let reason):
-                results.append((pending.item.deliveryID, .dead(reason: reason), attempt))
+                changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .dead(reason: reason)))
             case .retry(let after, let reason):
                 switch retryPolicy.decide(attempt: attempt, createdAt: pending.createdAt, now: now, retryAfter: after, error: reason) {
                 case .retry(let at):
-                    results.append((pending.item.deliveryID, .retry(nextAttemptAt: at, error: reason), attempt))
+                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .retry(nextAttemptAt: at, error: reason)))
                     metrics.retried.increment()
                 case .giveUp(let why):
-                    results.append((pending.item.deliveryID, .dead(reason: why), attempt))
+                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .dead(reason: why)))
                 }
             }
-        }
-        for result in results {
-            if case .dead(let reason) = result.outcome {
+            if case .dead(let reason) = changes[changes.count - 1].outcome {
                 metrics.dead.increment()
-                logger.warning("delivery dead-lettered", metadata: ["delivery_id": "\(result.id)", "reason": "\(reason)"])
+                logger.warning("delivery dead-lettered", metadata: ["delivery_id": "\(id)", "reason": "\(reason)"])
             }
         }
-        var recorded = true
-        do {
-            try await queue.record(results.map { ($0.id, $0.outcome) }, at: now)
-        } catch {
-            // Rows stay pending on disk; they are tried again (at-least-once), never lost.
-            logger.error("cannot record delivery outcomes; will retry them", metadata: ["error": "\(error)"])
-            recorded = false
-        }
-        let completion = Completion(ids: batch.map(\.item.deliveryID), results: recorded ? results : nil)
-        completions.withLock { $0.append(completion) }
+        completions.withLock { $0.append(.sent(batch: batch, changes: changes)) }
         doorbell.ring()
     }
 
-    private func apply(_ completion: Completion, to schedule: inout DestinationSchedule, now: Date) {
-        guard let results = completion.results else {
-            for id in completion.ids { schedule.retry(id, due: now.addingTimeInterval(1), attempts: schedule.rows[id]?.attempts ?? 0, now: now) }
-            return
-        }
-        for result in results {
-            switch result.outcome {
-            case .delivered, .dead: schedule.finish(result.id, now: now)
-            case .retry(let at, _): schedule.retry(result.id, due: at, attempts: result.attempts, now: now)
+    private func apply(_ completion: Completion, to state: inout State, now: Date) {
+        switch completion {
+        case .sent(let batch, let changes):
+            state.batchesInFlight -= 1
+            for (pending, change) in zip(batch, changes) {
+                let id = change.deliveryID
+                // A delivered queued row needs no write: the cursor passing it records it.
+                if pending.retrying || change.outcome != .delivered { state.unrecorded.append(change) }
+                if !pending.retrying { state.cursor.resolve(id) }
+                switch change.outcome {
+                case .delivered, .dead:
+                    if pending.retrying { state.unsettled.insert(id) }
+                    state.schedule.finish(id, now: now)
+                case .retry(let at, _):
+                    state.schedule.retry(id, due: at, attempts: change.attempts, now: now)
+                }
             }
+        case .recorded(let changes, let cursor, let ok):
+            state.recording = false
+            if ok {
+                if let cursor { state.cursor.commit(cursor) }
+                for change in changes {
+                    if case .retry = change.outcome { continue }
+                    state.unsettled.remove(change.deliveryID)
+                }
+            } else {
+                // Kept, in order, for the next attempt; the rows stay pending on disk meanwhile (at-least-once).
+                state.unrecorded.insert(contentsOf: changes, at: 0)
+                state.nextRecord = ContinuousClock.now + .seconds(1)
+                if stopping.load(ordering: .relaxed) { state.failedRecordsWhileStopping += 1 }
+            }
+        }
+    }
+
+    /// Writes what is waiting (changes and the cursor) in one transaction, when due.
+    private func startRecordIfDue(_ state: inout State, stopping: Bool, group: inout TaskGroup<Void>) {
+        guard !state.recording, state.hasSomethingToRecord else { return }
+        let due = stopping || state.unrecorded.count >= limits.recordBatch || ContinuousClock.now >= state.nextRecord
+        guard due, !(stopping && state.failedRecordsWhileStopping >= Self.recordAttemptsWhenStopping) else { return }
+        let changes = state.unrecorded
+        let cursor = state.cursor.needsWrite ? state.cursor.candidate : nil
+        state.unrecorded = []
+        state.recording = true
+        state.nextRecord = ContinuousClock.now + limits.recordInterval
+        group.addTask {
+            var ok = true
+            do {
+                try await self.queue.record(changes, destination: self.destination.name, deliveredThrough: cursor, at: self.clock())
+            } catch {
+                ok = false
+                self.logger.error("cannot record delivery outcomes; will try again (the rows stay pending meanwhile)",
+                                  metadata: ["error": "\(error)", "changes": "\(changes.count)"])
+            }
+            self.completions.withLock { $0.append(.recorded(changes: changes, cursor: cursor, ok: ok)) }
+            self.doorbell.ring()
         }
     }
 }

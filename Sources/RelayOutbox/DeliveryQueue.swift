@@ -8,6 +8,9 @@ public struct PendingDelivery: Sendable {
     public var attempts: Int
     public var createdAt: Date
     public var nextAttemptAt: Date
+    /// False for a row still queued under its destination's cursor (never failed): delivering it needs
+    /// no write of its own, the cursor passing it is the record. True once it failed or was replayed.
+    public var retrying: Bool
 }
 
 /// What happened to one delivery attempt, as it is recorded.
@@ -15,6 +18,20 @@ public enum RecordedOutcome: Sendable, Equatable {
     case delivered
     case retry(nextAttemptAt: Date, error: String)
     case dead(reason: String)
+}
+
+/// One row's new state. A `.retry` makes a queued row `retrying`, so the cursor may pass it.
+public struct DeliveryStateChange: Sendable, Equatable {
+    public var deliveryID: Int64
+    /// Attempts made so far, this one included.
+    public var attempts: Int
+    public var outcome: RecordedOutcome
+
+    public init(deliveryID: Int64, attempts: Int, outcome: RecordedOutcome) {
+        self.deliveryID = deliveryID
+        self.attempts = attempts
+        self.outcome = outcome
+    }
 }
 
 public struct DeadLetter: Sendable, Equatable {
@@ -36,16 +53,26 @@ public struct DestinationStats: Sendable, Equatable {
     public var delivered: Int
 }
 
+/// Delivery state is a per-destination cursor plus rows for the exceptions: queued rows above the cursor
+/// are pending, queued rows at or below it are delivered; retrying rows are pending wherever they are.
 public protocol DeliveryQueue: Sendable {
-    /// Pending deliveries of `destination` with `id > afterID`, oldest first.
-    func pendingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery]
-    /// Records outcomes (one transaction); attempts grow by one for each.
-    func record(_ outcomes: [(deliveryID: Int64, outcome: RecordedOutcome)], at now: Date) async throws
+    /// The destination's cursor: the id through which its queued deliveries are delivered (0 when none).
+    func deliveredThrough(destination: String) async throws -> Int64
+    /// Queued deliveries of `destination` with `id > afterID`, oldest first.
+    func queuedDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery]
+    /// Retrying deliveries of `destination` with `id > afterID`, oldest first.
+    func retryingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery]
+    /// Writes `changes` in order and moves the cursor up to `deliveredThrough` (never down), in one
+    /// transaction. The caller passes the cursor over a queued row only once that row was delivered or its
+    /// change is in this or an earlier call. Not fsynced by itself: a crash may lose the last records, which
+    /// only means their deliveries are made again (at-least-once); the next acknowledged append syncs them.
+    func record(_ changes: [DeliveryStateChange], destination: String, deliveredThrough: Int64?, at now: Date) async throws
     func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter]
     /// Returns dead deliveries to pending with a fresh attempt budget; the count re-queued.
     func replay(deliveryIDs: [Int64]) async throws -> Int
     func replay(destination: String) async throws -> Int
     func stats(now: Date) async throws -> [DestinationStats]
-    /// Deletes delivered deliveries finished before `cutoff`, and events left with none; the count of deliveries removed.
+    /// Deletes delivered deliveries from before `cutoff` (received before it when the cursor delivered them,
+    /// finished before it otherwise), and events left with none; the count of deliveries removed.
     func prune(deliveredBefore cutoff: Date) async throws -> Int
 }

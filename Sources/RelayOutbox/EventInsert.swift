@@ -18,12 +18,13 @@ enum EventInsert {
                 arguments: [event.source, event.dedupeKey])
             return AppendResult(id: original ?? event.id, duplicate: true)
         }
+        let seq = db.lastInsertedRowID
         let insertDelivery = try db.cachedStatement(sql: """
-            INSERT INTO deliveries (event_id, destination, route, msg_key, headers, created_at, next_attempt_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO deliveries (event_id, event_seq, destination, route, msg_key, headers, created_at, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for delivery in event.deliveries {
-            try insertDelivery.execute(arguments: [event.id, delivery.destination, delivery.route, delivery.key,
+            try insertDelivery.execute(arguments: [event.id, seq, delivery.destination, delivery.route, delivery.key,
                                                    HeaderCoding.encode(delivery.headers), receivedAt, receivedAt])
         }
         if let export = event.export {

@@ -91,8 +91,16 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func commit(_ batch: [Pending]) {
         if batch.count > largestGroup.load(ordering: .relaxed) { largestGroup.store(batch.count, ordering: .relaxed) }
         do {
-            let results = try database.write { db in
-                try batch.map { try EventInsert.insert($0.event, into: db) }
+            let results = try database.writeWithoutTransaction { db in
+                // The dispatcher's outcome records run without fsync on this same connection; an append
+                // is acknowledged only after a synced commit, whatever ran before it.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                var results: [AppendResult] = []
+                try db.inTransaction {
+                    results = try batch.map { try EventInsert.insert($0.event, into: db) }
+                    return .commit
+                }
+                return results
             }
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch {

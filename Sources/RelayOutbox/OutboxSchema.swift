@@ -3,8 +3,12 @@ import GRDB
 
 enum OutboxSchema {
     /// Delivery states as stored (in flight is a dispatcher-memory state, so a crash returns work to pending).
+    /// A `queued` row is pending while its id is above its destination's `delivery_cursors.delivered_through`
+    /// and delivered once the cursor passes it: the common case costs no write per delivery.
     enum State: Int {
-        case pending = 0
+        case queued = 0
+        /// Failed at least once (or replayed): pending whatever the cursor says, due at `next_attempt_at`.
+        case retrying = 1
         case delivered = 2
         case dead = 3
     }
@@ -92,6 +96,36 @@ enum OutboxSchema {
                     api_url = COALESCE((SELECT json_extract(CAST(e.body AS TEXT), '$.apiUrl')
                                         FROM events e WHERE e.id = export_jobs.event_id), '')
                 WHERE source = ''
+                """)
+        }
+        // Delivered rows are no longer updated one by one: each destination keeps a cursor below which
+        // its queued rows count as delivered (only retries, dead letters and replays write a row). And
+        // the dispatcher joins a delivery to its event by an integer key: `events` gets an explicit
+        // INTEGER PRIMARY KEY (`seq`, the old rowid, which VACUUM may not renumber), `deliveries` its copy.
+        migrator.registerMigration("v5: delivery cursors, retrying state, integer event keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE events_v5 (
+                    seq INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    source TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    subject TEXT,
+                    dedupe_key TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    body BLOB NOT NULL,
+                    UNIQUE (source, dedupe_key)
+                );
+                INSERT INTO events_v5 (seq, id, source, type, subject, dedupe_key, received_at, body)
+                    SELECT rowid, id, source, type, subject, dedupe_key, received_at, body FROM events;
+                DROP TABLE events;
+                ALTER TABLE events_v5 RENAME TO events;
+                ALTER TABLE deliveries ADD COLUMN event_seq INTEGER;
+                UPDATE deliveries SET event_seq = (SELECT e.seq FROM events e WHERE e.id = deliveries.event_id);
+                CREATE TABLE delivery_cursors (
+                    destination TEXT PRIMARY KEY NOT NULL,
+                    delivered_through INTEGER NOT NULL
+                );
+                CREATE INDEX deliveries_retrying ON deliveries (destination, id) WHERE state = 1;
                 """)
         }
         return migrator

@@ -4,18 +4,33 @@ import GRDB
 import RelayCore
 
 extension SQLiteOutbox: DeliveryQueue {
-    public func pendingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
+    public func deliveredThrough(destination: String) async throws -> Int64 {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT delivered_through FROM delivery_cursors WHERE destination = ?",
+                               arguments: [destination]) ?? 0
+        }
+    }
+
+    public func queuedDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
+        try await deliveries(state: .queued, destination: destination, afterID: afterID, limit: limit)
+    }
+
+    public func retryingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
+        try await deliveries(state: .retrying, destination: destination, afterID: afterID, limit: limit)
+    }
+
+    private func deliveries(state: OutboxSchema.State, destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
         try await database.read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT d.id, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
                        e.id AS event_id, e.source, e.type, e.subject, e.received_at, e.body
-                FROM deliveries d JOIN events e ON e.id = d.event_id
-                WHERE d.destination = ? AND d.state = 0 AND d.id > ?
+                FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                WHERE d.destination = ? AND d.state = ? AND d.id > ?
                 ORDER BY d.id LIMIT ?
                 """)
             // A cursor reads each column straight from SQLite, by position, without a Row copy per
             // row: this runs for every delivery the dispatcher loads.
-            let rows = try Row.fetchCursor(statement, arguments: [destination, afterID, limit])
+            let rows = try Row.fetchCursor(statement, arguments: [destination, state.rawValue, afterID, limit])
             var pending: [PendingDelivery] = []
             pending.reserveCapacity(min(limit, 5_000))
             while let row = try rows.next() {
@@ -30,36 +45,47 @@ extension SQLiteOutbox: DeliveryQueue {
                         headers: HeaderCoding.decode(headers), body: body, attempt: attempts + 1),
                     attempts: attempts,
                     createdAt: Date(timeIntervalSince1970: row[4]),
-                    nextAttemptAt: Date(timeIntervalSince1970: row[5])))
+                    nextAttemptAt: Date(timeIntervalSince1970: row[5]),
+                    retrying: state == .retrying))
             }
             return pending
         }
     }
 
-    public func record(_ outcomes: [(deliveryID: Int64, outcome: RecordedOutcome)], at now: Date) async throws {
+    public func record(_ changes: [DeliveryStateChange], destination: String, deliveredThrough: Int64?, at now: Date) async throws {
         let stamp = now.timeIntervalSince1970
-        let delivered = outcomes.compactMap { $0.outcome == .delivered ? $0.deliveryID : nil }
-        try await database.write { db in
-            // Delivered rows (nearly all of them) are marked in chunks, one statement per chunk.
-            for chunk in stride(from: 0, to: delivered.count, by: Self.updateChunk).map({ delivered[$0..<min($0 + Self.updateChunk, delivered.count)] }) {
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let statement = try db.cachedStatement(sql: "UPDATE deliveries SET state = 2, attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id IN (\(placeholders))")
-                try statement.execute(arguments: StatementArguments([stamp] + chunk.map { $0 as (any DatabaseValueConvertible) }))
-            }
-            let retry = try db.cachedStatement(sql: "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
-            let dead = try db.cachedStatement(sql: "UPDATE deliveries SET state = 3, attempts = attempts + 1, finished_at = ?, last_error = ? WHERE id = ?")
-            for (id, outcome) in outcomes {
-                switch outcome {
-                case .delivered: continue
-                case .retry(let next, let error): try retry.execute(arguments: [next.timeIntervalSince1970, error, id])
-                case .dead(let reason): try dead.execute(arguments: [stamp, reason, id])
+        try await database.writeWithoutTransaction { db in
+            // Losing these writes in a power cut only repeats deliveries, so they skip the fsync an
+            // acknowledged append needs; the group-commit writer sets FULL again before each of its commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                let retry = try db.cachedStatement(sql: """
+                    UPDATE deliveries SET state = 1, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?
+                    """)
+                let finish = try db.cachedStatement(sql: """
+                    UPDATE deliveries SET state = ?, attempts = ?, finished_at = ?, last_error = ? WHERE id = ?
+                    """)
+                for change in changes {
+                    switch change.outcome {
+                    case .delivered:
+                        try finish.execute(arguments: [OutboxSchema.State.delivered.rawValue, change.attempts, stamp, nil, change.deliveryID])
+                    case .dead(let reason):
+                        try finish.execute(arguments: [OutboxSchema.State.dead.rawValue, change.attempts, stamp, reason, change.deliveryID])
+                    case .retry(let next, let error):
+                        try retry.execute(arguments: [change.attempts, next.timeIntervalSince1970, error, change.deliveryID])
+                    }
                 }
+                if let deliveredThrough {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO delivery_cursors (destination, delivered_through) VALUES (?, ?)
+                        ON CONFLICT (destination) DO UPDATE SET delivered_through = max(delivered_through, excluded.delivered_through)
+                        """).execute(arguments: [destination, deliveredThrough])
+                }
+                return .commit
             }
         }
     }
-
-    /// Ids per `UPDATE … WHERE id IN (…)`; a fixed size keeps the statement cache small (the tail differs).
-    static let updateChunk = 500
 
     public func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
         try await database.read { db in
@@ -86,7 +112,7 @@ extension SQLiteOutbox: DeliveryQueue {
         let now = Date().timeIntervalSince1970
         return try await database.write { db in
             let statement = try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 0, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
+                UPDATE deliveries SET state = 1, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
                 WHERE id = ? AND state = 3
                 """)
             var count = 0
@@ -102,7 +128,7 @@ extension SQLiteOutbox: DeliveryQueue {
         let now = Date().timeIntervalSince1970
         return try await database.write { db in
             try db.execute(sql: """
-                UPDATE deliveries SET state = 0, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
+                UPDATE deliveries SET state = 1, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
                 WHERE destination = ? AND state = 3
                 """, arguments: [now, now, destination])
             return db.changesCount
@@ -113,9 +139,12 @@ extension SQLiteOutbox: DeliveryQueue {
         try await database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT destination,
-                       SUM(state = 0) AS pending, MIN(CASE WHEN state = 0 THEN created_at END) AS oldest,
-                       SUM(state = 3) AS dead, SUM(state = 2) AS delivered
-                FROM deliveries GROUP BY destination ORDER BY destination
+                       SUM(pending) AS pending, MIN(CASE WHEN pending THEN created_at END) AS oldest,
+                       SUM(state = 3) AS dead, SUM(state = 2 OR (state = 0 AND NOT pending)) AS delivered
+                FROM (SELECT d.destination, d.state, d.created_at,
+                             (d.state = 0 AND d.id > COALESCE(c.delivered_through, 0)) OR d.state = 1 AS pending
+                      FROM deliveries d LEFT JOIN delivery_cursors c ON c.destination = d.destination)
+                GROUP BY destination ORDER BY destination
                 """).map { row in
                 let oldest: Double? = row["oldest"]
                 return DestinationStats(destination: row["destination"], pending: row["pending"],
@@ -127,15 +156,23 @@ extension SQLiteOutbox: DeliveryQueue {
 
     public func prune(deliveredBefore cutoff: Date) async throws -> Int {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM deliveries WHERE state = 2 AND finished_at < ?", arguments: [cutoff.timeIntervalSince1970])
-            let removed = db.changesCount
+            let before = cutoff.timeIntervalSince1970
+            var removed = 0
+            let cursors = try Row.fetchAll(db, sql: "SELECT destination, delivered_through FROM delivery_cursors")
+            for cursor in cursors {
+                try db.execute(sql: "DELETE FROM deliveries WHERE destination = ? AND state = 0 AND id <= ? AND created_at < ?",
+                               arguments: [cursor["destination"] as String, cursor["delivered_through"] as Int64, before])
+                removed += db.changesCount
+            }
+            try db.execute(sql: "DELETE FROM deliveries WHERE state = 2 AND finished_at < ?", arguments: [before])
+            removed += db.changesCount
             // Export jobs that finished well go with their retention too; dead ones stay for the operator.
-            try db.execute(sql: "DELETE FROM export_jobs WHERE state = 2 AND finished_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            try db.execute(sql: "DELETE FROM export_jobs WHERE state = 2 AND finished_at < ?", arguments: [before])
             try db.execute(sql: """
                 DELETE FROM events WHERE received_at < ?
                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
                   AND NOT EXISTS (SELECT 1 FROM export_jobs j WHERE j.event_id = events.id)
-                """, arguments: [cutoff.timeIntervalSince1970])
+                """, arguments: [before])
             return removed
         }
     }

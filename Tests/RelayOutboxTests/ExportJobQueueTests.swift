@@ -52,7 +52,7 @@ import Testing
 
 @Suite struct ExportJobUpgradeTests {
     /// An outbox written before export jobs stored their source, executionRef and apiUrl (schema v1)
-    /// is upgraded with them filled in from the event, so its jobs still run.
+    /// is upgraded with them filled in from the event, so its jobs still run; its pending deliveries too (v5).
     @Test func jobsRecordedBeforeV2AreBackfilled() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-v1-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -64,6 +64,7 @@ import Testing
             body = b'{"apiUrl":"https://api.example.com/e/1","executionRef":"6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c","status":"SUCCESS"}'
             db.execute("INSERT INTO events VALUES ('evt-old', 'sitecore', 't', NULL, 'k', 1.0, ?)", (body,))
             db.execute("INSERT INTO export_jobs (event_id, next_attempt_at, created_at, updated_at) VALUES ('evt-old', 1.0, 1.0, 1.0)")
+            db.execute("INSERT INTO deliveries (event_id, destination, route, created_at, next_attempt_at) VALUES ('evt-old', 'k', 'r', 1.0, 1.0)")
             db.commit()
             """
         let schema = """
@@ -92,5 +93,10 @@ import Testing
         #expect(job.executionRef == "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c")
         #expect(job.apiURL == "https://api.example.com/e/1")
         #expect(job.destinations.isEmpty && job.route.isEmpty)
+        // Its pending delivery survives the v5 rebuild of `events` and is read through the integer key.
+        let pending = try await outbox.queuedDeliveries(destination: "k", afterID: 0, limit: 10)
+        #expect(pending.map(\.item.eventID) == ["evt-old"])
+        #expect(pending.first.map { String(decoding: $0.item.body, as: UTF8.self) }?.contains("executionRef") == true)
+        #expect(try await outbox.stats(now: Date()).first?.pending == 1)
     }
 }

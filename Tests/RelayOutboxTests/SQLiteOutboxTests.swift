@@ -82,29 +82,59 @@ import Testing
         #expect(throws: OutboxOpenError.self) { try SQLiteOutbox(dataDirectory: file, logger: .init(label: "t")) }
     }
 
-    @Test func recordDeadReplayAndPrune() async throws {
+    @Test func cursorRecordsDeliveredRowsAndRowsRecordTheRest() async throws {
         try await OutboxTestSupport.withOutbox { outbox, _ in
             for _ in 0..<3 { _ = try await outbox.append(OutboxTestSupport.event(key: "k1")) }
-            let pending = try await outbox.pendingDeliveries(destination: "k", afterID: 0, limit: 10)
-            #expect(pending.map(\.item.key) == ["k1", "k1", "k1"])
-            #expect(pending[0].item.headers == [PlannedDelivery.Header(name: "h", value: "v")])
-            let ids = pending.map(\.item.deliveryID)
+            let queued = try await outbox.queuedDeliveries(destination: "k", afterID: 0, limit: 10)
+            #expect(queued.map(\.item.key) == ["k1", "k1", "k1"])
+            #expect(queued.allSatisfy { !$0.retrying })
+            #expect(queued[0].item.headers == [PlannedDelivery.Header(name: "h", value: "v")])
+            let ids = queued.map(\.item.deliveryID)
             let now = Date()
-            try await outbox.record([(ids[0], .delivered), (ids[1], .dead(reason: "HTTP 400: nope")),
-                                     (ids[2], .retry(nextAttemptAt: now.addingTimeInterval(60), error: "timeout"))], at: now)
+            // ids[0] delivered (the cursor says so), ids[1] dead, ids[2] to be retried.
+            try await outbox.record([DeliveryStateChange(deliveryID: ids[1], attempts: 1, outcome: .dead(reason: "HTTP 400: nope")),
+                                     DeliveryStateChange(deliveryID: ids[2], attempts: 1,
+                                                         outcome: .retry(nextAttemptAt: now.addingTimeInterval(60), error: "timeout"))],
+                                    destination: "k", deliveredThrough: ids[2], at: now)
+            #expect(try await outbox.deliveredThrough(destination: "k") == ids[2])
+            #expect(try await outbox.deliveredThrough(destination: "other") == 0)
             let dead = try await outbox.deadLetters(destination: "k", limit: 10)
             #expect(dead.map(\.deliveryID) == [ids[1]])
             #expect(dead.first?.reason == "HTTP 400: nope")
             #expect(dead.first?.attempts == 1)
-            let stillPending = try await outbox.pendingDeliveries(destination: "k", afterID: 0, limit: 10)
-            #expect(stillPending.map(\.item.deliveryID) == [ids[2]])
-            #expect(stillPending.first?.attempts == 1)
-            #expect(stillPending.first?.item.attempt == 2)
+            #expect(try await outbox.queuedDeliveries(destination: "k", afterID: ids[2], limit: 10).isEmpty)
+            let retrying = try await outbox.retryingDeliveries(destination: "k", afterID: 0, limit: 10)
+            #expect(retrying.map(\.item.deliveryID) == [ids[2]])
+            #expect(retrying.first?.attempts == 1 && retrying.first?.item.attempt == 2 && retrying.first?.retrying == true)
+            var stats = try await outbox.stats(now: now).first
+            #expect(stats?.pending == 1 && stats?.dead == 1 && stats?.delivered == 1)
+
+            // A cursor never moves back; replay makes dead rows retrying, only dead ones.
+            try await outbox.record([], destination: "k", deliveredThrough: ids[0], at: now)
+            #expect(try await outbox.deliveredThrough(destination: "k") == ids[2])
             #expect(try await outbox.replay(deliveryIDs: [ids[1], ids[0]]) == 1)
-            #expect(try await outbox.pendingDeliveries(destination: "k", afterID: 0, limit: 10).map(\.item.deliveryID) == [ids[1], ids[2]])
-            #expect(try await outbox.prune(deliveredBefore: now.addingTimeInterval(1)) == 1)
-            let stats = try await outbox.stats(now: now).first
-            #expect(stats?.pending == 2 && stats?.dead == 0 && stats?.delivered == 0)
+            #expect(try await outbox.retryingDeliveries(destination: "k", afterID: 0, limit: 10).map(\.item.deliveryID) == [ids[1], ids[2]])
+
+            try await outbox.record([DeliveryStateChange(deliveryID: ids[2], attempts: 2, outcome: .delivered)],
+                                    destination: "k", deliveredThrough: nil, at: now)
+            stats = try await outbox.stats(now: now).first
+            #expect(stats?.pending == 1 && stats?.dead == 0 && stats?.delivered == 2)
+            #expect(try await outbox.prune(deliveredBefore: now.addingTimeInterval(1)) == 2)
+            stats = try await outbox.stats(now: now).first
+            #expect(stats?.pending == 1 && stats?.dead == 0 && stats?.delivered == 0)
+        }
+    }
+
+    /// Queued rows above the cursor are pending, and the oldest of them gives the age.
+    @Test func statsCountQueuedRowsAboveTheCursorAsPending() async throws {
+        try await OutboxTestSupport.withOutbox { outbox, _ in
+            let start = Date()
+            for i in 0..<4 { _ = try await outbox.append(OutboxTestSupport.event(at: start.addingTimeInterval(Double(i)))) }
+            let ids = try await outbox.queuedDeliveries(destination: "k", afterID: 0, limit: 10).map(\.item.deliveryID)
+            try await outbox.record([], destination: "k", deliveredThrough: ids[1], at: start)
+            let stats = try #require(try await outbox.stats(now: start.addingTimeInterval(10)).first)
+            #expect(stats.pending == 2 && stats.delivered == 2 && stats.dead == 0)
+            #expect(stats.oldestPendingAge == 8)
         }
     }
 }
@@ -119,7 +149,7 @@ import Testing
             var event = OutboxTestSupport.event()
             event.deliveries = [PlannedDelivery(destination: "k", key: nil, headers: headers, route: "r")]
             _ = try await outbox.append(event)
-            let stored = try await outbox.pendingDeliveries(destination: "k", afterID: 0, limit: 1)
+            let stored = try await outbox.queuedDeliveries(destination: "k", afterID: 0, limit: 1)
             #expect(stored.first?.item.headers == headers)
         }
     }

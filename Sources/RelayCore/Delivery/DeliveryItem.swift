@@ -2,39 +2,101 @@
 import Foundation
 
 /// One claimed delivery: the stored event plus the key and headers its route rendered.
+///
+/// A value type whose fields live in one shared, copy-on-write box: the dispatcher copies each item
+/// through its schedule, batches and completions, and one retain per copy is much cheaper than one
+/// per string and array field.
 public struct DeliveryItem: Sendable {
-    public var deliveryID: Int64
-    public var destination: String
-    public var eventID: String
-    public var source: String
+    private struct Fields {
+        var deliveryID: Int64
+        var destination: String
+        var eventID: String
+        var source: String
+        var eventType: String
+        var subject: String?
+        var receivedAt: Date
+        var key: String?
+        var headers: [PlannedDelivery.Header]
+        var body: [UInt8]
+        var attempt: Int
+        var contentType: String
+    }
+
+    // @unchecked: the box is only mutated through `fields`' setter, after making it unique (copy on write).
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private var fields: Fields {
+        get { box.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields
+        }
+    }
+
+    public var deliveryID: Int64 {
+        get { box.fields.deliveryID }
+        set { fields.deliveryID = newValue }
+    }
+    public var destination: String {
+        get { box.fields.destination }
+        set { fields.destination = newValue }
+    }
+    public var eventID: String {
+        get { box.fields.eventID }
+        set { fields.eventID = newValue }
+    }
+    public var source: String {
+        get { box.fields.source }
+        set { fields.source = newValue }
+    }
     /// CloudEvents `type`, e.g. `com.sitecore.cdp.audience-export.notification`.
-    public var eventType: String
-    public var subject: String?
-    public var receivedAt: Date
-    public var key: String?
-    public var headers: [PlannedDelivery.Header]
+    public var eventType: String {
+        get { box.fields.eventType }
+        set { fields.eventType = newValue }
+    }
+    public var subject: String? {
+        get { box.fields.subject }
+        set { fields.subject = newValue }
+    }
+    public var receivedAt: Date {
+        get { box.fields.receivedAt }
+        set { fields.receivedAt = newValue }
+    }
+    public var key: String? {
+        get { box.fields.key }
+        set { fields.key = newValue }
+    }
+    public var headers: [PlannedDelivery.Header] {
+        get { box.fields.headers }
+        set { fields.headers = newValue }
+    }
     /// The event JSON exactly as received.
-    public var body: [UInt8]
+    public var body: [UInt8] {
+        get { box.fields.body }
+        set { fields.body = newValue }
+    }
     /// 1 for the first attempt.
-    public var attempt: Int
+    public var attempt: Int {
+        get { box.fields.attempt }
+        set { fields.attempt = newValue }
+    }
     /// Media type of `body` (NDJSON for batches of export records).
-    public var contentType: String
+    public var contentType: String {
+        get { box.fields.contentType }
+        set { fields.contentType = newValue }
+    }
 
     public init(deliveryID: Int64, destination: String, eventID: String, source: String, eventType: String, subject: String?,
                 receivedAt: Date, key: String?, headers: [PlannedDelivery.Header], body: [UInt8], attempt: Int,
                 contentType: String = "application/json") {
-        self.contentType = contentType
-        self.deliveryID = deliveryID
-        self.destination = destination
-        self.eventID = eventID
-        self.source = source
-        self.eventType = eventType
-        self.subject = subject
-        self.receivedAt = receivedAt
-        self.key = key
-        self.headers = headers
-        self.body = body
-        self.attempt = attempt
+        box = Box(Fields(deliveryID: deliveryID, destination: destination, eventID: eventID, source: source,
+                         eventType: eventType, subject: subject, receivedAt: receivedAt, key: key, headers: headers,
+                         body: body, attempt: attempt, contentType: contentType))
     }
 }
 
