@@ -17,7 +17,8 @@ final class SinkFactory: Sendable {
             if case .http(let http) = destination.kind { return total + http.concurrency }
             return total
         }
-        self.http = CurlClient(configuration: CurlClientConfiguration(maxTotalConnections: max(64, connections)), logger: logger)
+        // Two workers: one libcurl thread tops out well below what loopback and the sink can do.
+        self.http = CurlClient(configuration: CurlClientConfiguration(maxTotalConnections: max(64, connections), workerThreads: 2), logger: logger)
         self.logger = logger
     }
 

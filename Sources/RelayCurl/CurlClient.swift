@@ -1,29 +1,40 @@
 // CurlClient: the async HTTP client on libcurl's multi interface (buffered and streaming requests).
 
 import Logging
+import Synchronization
 
-/// An HTTP client for many concurrent requests. One dedicated thread drives libcurl's multi
-/// interface; callers only configure a transfer, queue it and await the outcome, so neither
-/// Swift's cooperative pool nor event loops ever block. Connections are kept alive and reused
-/// across requests. Call ``shutdown()`` when done (deinit does it too).
+/// An HTTP client for many concurrent requests. Dedicated threads (``CurlClientConfiguration/workerThreads``,
+/// each with its own multi handle) drive libcurl's multi interface; callers only configure a transfer,
+/// queue it and await the outcome, so neither Swift's cooperative pool nor event loops ever block.
+/// Connections are kept alive and reused across requests. Call ``shutdown()`` when done (deinit does it too).
 public final class CurlClient: Sendable {
-    private let core: CurlCore
+    private let cores: [CurlCore]
+    private let turn = Atomic<Int>(0)
 
     public init(configuration: CurlClientConfiguration = CurlClientConfiguration(), logger: Logger) {
-        core = CurlCore(configuration: configuration, logger: logger)
-        core.start()
+        let share = configuration.perWorker
+        cores = (0..<configuration.workerThreads).map { index in
+            let core = CurlCore(configuration: share, logger: logger, threadName: configuration.workerThreads == 1 ? "relay-curl" : "relay-curl-\(index)")
+            core.start()
+            return core
+        }
     }
 
     deinit {
-        core.shutdown()
+        for core in cores { core.shutdown() }
+    }
+
+    /// The worker for the next request, in turn.
+    private var nextCore: CurlCore {
+        cores.count == 1 ? cores[0] : cores[turn.wrappingAdd(1, ordering: .relaxed).oldValue % cores.count]
     }
 
     /// Buffered request: returns the status, headers and at most `maxBodyBytes` of the body.
     /// Every HTTP status is a result; only transport failures throw. Cancelling the calling
     /// task aborts the transfer with `CurlError.Kind.cancelled`.
     public func execute(_ request: HTTPRequestSpec, maxBodyBytes: Int = 64 * 1024) async throws(CurlError) -> HTTPResult {
+        let core = nextCore
         let transfer = try Transfer.make(request, configuration: core.configuration, pool: core.pool, maxBodyBytes: maxBodyBytes, streaming: false)
-        let core = self.core
         let failure: CurlError? = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 transfer.completion = continuation
@@ -50,8 +61,8 @@ public final class CurlClient: Sendable {
     /// pull, the transfer is paused, so memory stays bounded. `totalTimeout` covers the whole
     /// body, paused time included (`.zero` for none). Cancelling the consumer aborts the transfer.
     public func stream(_ request: HTTPRequestSpec) async throws(CurlError) -> (HTTPResponseHead, CurlBodyStream) {
+        let core = nextCore
         let transfer = try Transfer.make(request, configuration: core.configuration, pool: core.pool, maxBodyBytes: 0, streaming: true)
-        let core = self.core
         // Owning the reader from here on means an abandoned stream aborts its transfer.
         let reader = StreamReader(transfer: transfer, core: core)
         let head: Result<HTTPResponseHead, CurlError> = await withTaskCancellationHandler {
@@ -77,6 +88,6 @@ public final class CurlClient: Sendable {
     /// Stops the worker thread; requests in flight or queued fail with
     /// `CurlError.Kind.shutdown`, later ones too. Idempotent.
     public func shutdown() {
-        core.shutdown()
+        for core in cores { core.shutdown() }
     }
 }

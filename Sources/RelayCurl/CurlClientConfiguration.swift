@@ -23,18 +23,35 @@ public struct CurlClientConfiguration: Sendable {
     public var streamBufferBytes: Int
     /// Size of the chunks a ``CurlBodyStream`` hands out (`CURLOPT_BUFFERSIZE`, at most 512 KiB).
     public var streamChunkBytes: Int
+    /// Worker threads, each with its own multi handle and connections; requests go to them in turn.
+    /// The connection limits above are shared out between them.
+    public var workerThreads: Int
 
     public init(
         maxTotalConnections: Int = 64,
         maxConnectionsPerHost: Int = 64,
         httpVersion: HTTPVersion = .http1_1,
         streamBufferBytes: Int = 256 * 1024,
-        streamChunkBytes: Int = 64 * 1024
+        streamChunkBytes: Int = 64 * 1024,
+        workerThreads: Int = 1
     ) {
         self.maxTotalConnections = maxTotalConnections
         self.maxConnectionsPerHost = maxConnectionsPerHost
         self.httpVersion = httpVersion
         self.streamBufferBytes = streamBufferBytes
         self.streamChunkBytes = streamChunkBytes
+        self.workerThreads = max(1, workerThreads)
+    }
+}
+
+extension CurlClientConfiguration {
+    /// What one of `workerThreads` workers gets: its share of the connection limits (at least one each).
+    var perWorker: CurlClientConfiguration {
+        var share = self
+        share.maxTotalConnections = max(1, (maxTotalConnections + workerThreads - 1) / workerThreads)
+        if maxConnectionsPerHost > 0 {
+            share.maxConnectionsPerHost = max(1, (maxConnectionsPerHost + workerThreads - 1) / workerThreads)
+        }
+        return share
     }
 }

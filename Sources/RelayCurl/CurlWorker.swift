@@ -38,8 +38,10 @@ final class CurlCore: Sendable {
     let pool: EasyHandlePool
     let configuration: CurlClientConfiguration
     let logger: Logger
+    private let threadName: String
 
-    init(configuration: CurlClientConfiguration, logger: Logger) {
+    init(configuration: CurlClientConfiguration, logger: Logger, threadName: String = "relay-curl") {
+        self.threadName = threadName
         guard CurlGlobal.initialized, let multi = curl_multi_init() else {
             fatalError("libcurl could not be initialised (out of memory)")
         }
@@ -119,7 +121,7 @@ final class CurlCore: Sendable {
         batch.reserveCapacity(64)
         var running: Int32 = 0
         var stopping = false
-        Thread.current.name = "relay-curl"
+        Thread.current.name = threadName
         while !stopping {
             stopping = queue.withLock { q in
                 swap(&q.commands, &batch)

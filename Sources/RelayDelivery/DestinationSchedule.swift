@@ -5,10 +5,11 @@ import HeapModule
 import RelayOutbox
 
 /// Deliveries sharing a key leave in acceptance (id) order: only the oldest pending one of a key is ever
-/// ready; the rest wait behind it. A sink that keeps order within a batch (Kafka's idempotent producer)
-/// may take a key's consecutive due deliveries in one batch; otherwise one per key is in flight.
-/// A key with anything in flight releases its next delivery only when all of them are done.
-/// Keyless deliveries are independent.
+/// ready; the rest wait behind it, and one per key is in flight. A sink that keeps the order in which
+/// batches are handed to it (`ordered`, Kafka's idempotent producer) may take a key's consecutive due
+/// deliveries in one batch, and a key's new delivery is ready at once while everything before it is in
+/// flight (nothing waits for a retry). After a failure, a key with anything in flight releases its next
+/// delivery only when all of them are done. Keyless deliveries are independent.
 struct DestinationSchedule {
     private struct Timer: Comparable {
         var due: Date
@@ -23,6 +24,11 @@ struct DestinationSchedule {
     private(set) var inFlight = Set<Int64>()
     private var inFlightPerKey: [String: Int] = [:]
     private(set) var bodyBytes = 0
+    let ordered: Bool
+
+    init(ordered: Bool = false) {
+        self.ordered = ordered
+    }
 
     var count: Int { rows.count }
     func contains(_ id: Int64) -> Bool { rows[id] != nil }
@@ -37,7 +43,9 @@ struct DestinationSchedule {
                 keyQueues[key] = [id]
                 schedule(id, due: delivery.nextAttemptAt, now: now)
             } else {
+                let everythingBeforeInFlight = ordered && inFlightPerKey[key] == keyQueues[key]?.count
                 keyQueues[key]?.append(id)
+                if everythingBeforeInFlight && delivery.nextAttemptAt <= now { ready.append(id) }
             }
         } else {
             schedule(id, due: delivery.nextAttemptAt, now: now)
@@ -48,9 +56,9 @@ struct DestinationSchedule {
         if due <= now { ready.append(id) } else { timers.insert(Timer(due: due, id: id)) }
     }
 
-    /// Up to `limit` deliveries that are due now, marked in flight. With `runsOfAKey`, a key's head brings
-    /// along the due deliveries queued behind it, in order.
-    mutating func takeReady(limit: Int, now: Date, runsOfAKey: Bool = false) -> [PendingDelivery] {
+    /// Up to `limit` deliveries that are due now, marked in flight. When `ordered`, a taken delivery brings
+    /// along the due deliveries queued behind it in its key, in order.
+    mutating func takeReady(limit: Int, now: Date) -> [PendingDelivery] {
         while let first = timers.min, first.due <= now {
             timers.removeMin()
             ready.append(first.id)
@@ -58,10 +66,17 @@ struct DestinationSchedule {
         var batch: [PendingDelivery] = []
         batch.reserveCapacity(min(limit, ready.count))
         while batch.count < limit, let id = ready.popFirst() {
-            guard let row = rows[id] else { continue }
+            // An id can be listed twice (made ready early, then again as its key's head); and one made ready
+            // early waits again if a delivery before it failed meanwhile (it goes with the retry, in order).
+            guard let row = rows[id], !inFlight.contains(id) else { continue }
+            guard let key = row.item.key, let queue = keyQueues[key] else {
+                take(row, into: &batch)
+                continue
+            }
+            guard let position = queue.firstIndex(of: id), queue[..<position].allSatisfy(inFlight.contains) else { continue }
             take(row, into: &batch)
-            guard runsOfAKey, let key = row.item.key, let queue = keyQueues[key] else { continue }
-            for next in queue.dropFirst() {
+            guard ordered else { continue }
+            for next in queue[(position + 1)...] {
                 guard batch.count < limit, !inFlight.contains(next), let follower = rows[next], follower.nextAttemptAt <= now else { break }
                 take(follower, into: &batch)
             }

@@ -37,22 +37,31 @@ final class DestinationWorker: Sendable {
     private let metrics: DeliveryMetrics
     private let completions = Mutex<[Completion]>([])
     private let stopping = Atomic<Bool>(false)
+    /// Set when new rows may have been appended since the last read began.
+    private let rowsAppended = Atomic<Bool>(true)
     /// Failed record attempts tolerated while stopping before the rest is left to be delivered again.
     private static let recordAttemptsWhenStopping = 3
 
     private enum Completion: Sendable {
+        case loaded(rows: [PendingDelivery], asked: Int)
+        case failedToLoad
         case sent(batch: [PendingDelivery], changes: [DeliveryStateChange])
         case recorded(changes: [DeliveryStateChange], cursor: Int64?, ok: Bool)
     }
 
     /// What the loop keeps between iterations.
     private struct State {
-        var schedule = DestinationSchedule()
+        var schedule: DestinationSchedule
         var cursor: DeliveryCursor
         /// Highest queued id loaded so far.
         var loadedThrough: Int64
         /// Retrying rows may exist on disk that are not in memory yet (start-up): queued rows wait for them.
         var retryingBacklog = true
+        /// A read of queued rows is under way (the loop goes on scheduling meanwhile).
+        var loading = false
+        /// The last read found no more queued rows.
+        var caughtUp = false
+        var lastLoad = ContinuousClock.now
         var lastRescan = ContinuousClock.now
         var batchesInFlight = 0
         var unrecorded: [DeliveryStateChange] = []
@@ -79,6 +88,12 @@ final class DestinationWorker: Sendable {
         self.metrics = DeliveryMetrics(destination: destination.name)
     }
 
+    /// New rows were committed for this destination.
+    func wake() {
+        rowsAppended.store(true, ordering: .releasing)
+        doorbell.ring()
+    }
+
     func stop() {
         stopping.store(true, ordering: .relaxed)
         doorbell.ring()
@@ -86,7 +101,8 @@ final class DestinationWorker: Sendable {
 
     func run() async {
         guard let committed = await committedCursor() else { return }
-        var state = State(cursor: DeliveryCursor(committed: committed), loadedThrough: committed)
+        var state = State(schedule: DestinationSchedule(ordered: sink.keepsSubmissionOrder),
+                          cursor: DeliveryCursor(committed: committed), loadedThrough: committed)
         await withTaskGroup(of: Void.self) { group in
             while true {
                 let now = clock()
@@ -95,20 +111,25 @@ final class DestinationWorker: Sendable {
                 }
                 let isStopping = stopping.load(ordering: .relaxed)
                 if !isStopping {
-                    let caughtUp = await refill(&state, now: now)
-                    if caughtUp, ContinuousClock.now - state.lastRescan >= limits.rescanInterval {
+                    await startLoading(&state, now: now, group: &group)
+                    if state.caughtUp, !state.loading, ContinuousClock.now - state.lastRescan >= limits.rescanInterval {
                         state.lastRescan = ContinuousClock.now
                         _ = await loadRetrying(&state, now: now)
                     }
                     while state.batchesInFlight < sink.maxConcurrentBatches {
-                        let batch = state.schedule.takeReady(limit: sink.maxBatchSize, now: now, runsOfAKey: sink.keepsOrderWithinBatch)
+                        let batch = state.schedule.takeReady(limit: sink.maxBatchSize, now: now)
                         if batch.isEmpty { break }
                         state.batchesInFlight += 1
-                        group.addTask { await self.send(batch) }
+                        if sink.keepsSubmissionOrder {
+                            // Runs until its first suspension right here, so batches reach the sink in this order.
+                            group.addImmediateTask { await self.send(batch) }
+                        } else {
+                            group.addTask { await self.send(batch) }
+                        }
                     }
                 }
                 startRecordIfDue(&state, stopping: isStopping, group: &group)
-                if isStopping && state.batchesInFlight == 0 && !state.recording
+                if isStopping && state.batchesInFlight == 0 && !state.recording && !state.loading
                     && (!state.hasSomethingToRecord || state.failedRecordsWhileStopping >= Self.recordAttemptsWhenStopping) {
                     break
                 }
@@ -141,29 +162,33 @@ final class DestinationWorker: Sendable {
         return timeout
     }
 
-    /// Loads queued rows past the last one loaded while the window has room; true when the table had no more.
-    private func refill(_ state: inout State, now: Date) async -> Bool {
+    /// Starts reading the next queued rows when the window has room and no read is under way; their rows
+    /// join the schedule when the read completes. Retrying rows left on disk are loaded first (start-up).
+    private func startLoading(_ state: inout State, now: Date, group: inout TaskGroup<Void>) async {
         if state.retryingBacklog {
-            guard await loadRetrying(&state, now: now) else { return false }
+            guard await loadRetrying(&state, now: now) else { return }
             state.retryingBacklog = false
         }
-        while hasRoom(state) {
-            let room = min(limits.window - state.schedule.count, 5_000)
-            let rows: [PendingDelivery]
+        guard !state.loading, hasRoom(state) else { return }
+        // Once caught up, read again when rows were appended, or every idle tick in case a wake was missed.
+        let appended = rowsAppended.exchange(false, ordering: .acquiringAndReleasing)
+        guard !state.caughtUp || appended || ContinuousClock.now - state.lastLoad >= limits.idleTick else { return }
+        state.lastLoad = ContinuousClock.now
+        let asked = min(limits.window - state.schedule.count, 5_000)
+        let after = state.loadedThrough
+        state.loading = true
+        group.addTask {
+            let completion: Completion
             do {
-                rows = try await queue.queuedDeliveries(destination: destination.name, afterID: state.loadedThrough, limit: room)
+                completion = .loaded(rows: try await self.queue.queuedDeliveries(destination: self.destination.name, afterID: after, limit: asked),
+                                     asked: asked)
             } catch {
-                logger.error("cannot read pending deliveries", metadata: ["error": "\(error)"])
-                return false
+                self.logger.error("cannot read pending deliveries", metadata: ["error": "\(error)"])
+                completion = .failedToLoad
             }
-            for row in rows {
-                state.loadedThrough = row.item.deliveryID
-                state.cursor.load(row.item.deliveryID)
-                state.schedule.add(row, now: now)
-            }
-            if rows.count < room { return true }
+            self.completions.withLock { $0.append(completion) }
+            self.doorbell.ring()
         }
-        return false
     }
 
     /// Bounded by rows in memory, their bytes, and queued rows loaded but not yet passed by the cursor
@@ -231,6 +256,17 @@ final class DestinationWorker: Sendable {
 
     private func apply(_ completion: Completion, to state: inout State, now: Date) {
         switch completion {
+        case .loaded(let rows, let asked):
+            state.loading = false
+            state.caughtUp = rows.count < asked
+            for row in rows {
+                state.loadedThrough = row.item.deliveryID
+                state.cursor.load(row.item.deliveryID)
+                state.schedule.add(row, now: now)
+            }
+        case .failedToLoad:
+            state.loading = false
+            state.caughtUp = false
         case .sent(let batch, let changes):
             state.batchesInFlight -= 1
             for (pending, change) in zip(batch, changes) {

@@ -26,11 +26,11 @@ public final class Dispatcher: Service, Sendable {
 
     /// New rows exist for these destinations (called after an ingest commit), or time moved (tests).
     public func wake(_ destinations: some Sequence<String>) {
-        for name in destinations { workers[name]?.doorbell.ring() }
+        for name in destinations { workers[name]?.wake() }
     }
 
     public func wakeAll() {
-        for worker in workers.values { worker.doorbell.ring() }
+        for worker in workers.values { worker.wake() }
     }
 
     /// Runs until graceful shutdown: then stops taking new batches, waits for those in flight, and shuts the sinks.

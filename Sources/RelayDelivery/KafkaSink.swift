@@ -52,9 +52,10 @@ public final class KafkaSink: Sink {
         self.logger = logger
     }
 
-    /// One `send` enqueues the batch in order on one idempotent producer: per partition, librdkafka keeps
-    /// that order through its own retries, and a message that finally fails fails the ones behind it too.
-    public var keepsOrderWithinBatch: Bool { true }
+    /// One `send` enqueues the batch in order on one idempotent producer, and `deliver` reaches it without
+    /// suspending first: per partition, librdkafka keeps that order through its own retries, and a message
+    /// that finally fails fails the ones behind it too.
+    public var keepsSubmissionOrder: Bool { true }
 
     public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         guard !batch.isEmpty else { return [] }

@@ -9,9 +9,12 @@ public protocol Sink: Sendable {
     var maxBatchSize: Int { get }
     /// How many batches may be in flight at once (per-key order is kept by the dispatcher either way).
     var maxConcurrentBatches: Int { get }
-    /// True when items of one key in one batch reach the destination in batch order even across retries
-    /// (Kafka's idempotent producer), so the dispatcher may batch a key's run instead of one at a time.
-    var keepsOrderWithinBatch: Bool { get }
+    /// True when the sink hands items to the destination in the order `deliver` calls begin (each call
+    /// hands its batch over before it first suspends) and, per key, keeps that order through its own
+    /// retries, a failed item failing the later ones of its key too (Kafka's idempotent producer, per
+    /// partition). The dispatcher then starts batches in order and lets a key's run travel in one batch
+    /// and its new deliveries follow in later batches while the earlier ones are still in flight.
+    var keepsSubmissionOrder: Bool { get }
     /// Forwards records of a fetched export; one outcome per record, in order. The default sends
     /// each record as one message through ``deliver(_:)`` (what Kafka wants); HTTP overrides it
     /// with NDJSON requests of several records.
@@ -21,7 +24,7 @@ public protocol Sink: Sendable {
 }
 
 extension Sink {
-    public var keepsOrderWithinBatch: Bool { false }
+    public var keepsSubmissionOrder: Bool { false }
 
     public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }

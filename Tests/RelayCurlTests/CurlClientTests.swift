@@ -247,6 +247,28 @@ struct CurlClientTests {
         #expect((Int(String(decoding: count.body, as: UTF8.self)) ?? 999) <= 32)
     }
 
+    /// Two workers share the connection limit and each keeps its connections alive.
+    @Test func workersShareTheConnectionLimitAndReuseConnections() async throws {
+        let server = try await TestServer.start()
+        defer { server.stop() }
+        let client = makeClient(CurlClientConfiguration(maxTotalConnections: 8, maxConnectionsPerHost: 8, workerThreads: 2))
+        defer { client.shutdown() }
+        for _ in 0..<3 {
+            let statuses = await withTaskGroup(of: Int.self, returning: [Int].self) { group in
+                for _ in 0..<100 {
+                    group.addTask {
+                        (try? await client.execute(HTTPRequestSpec(method: "POST", url: server.baseURL + "/echo", body: Array("{}".utf8))).head.status) ?? -1
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 100))
+        }
+        let count = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
+        let connections = Int(String(decoding: count.body, as: UTF8.self)) ?? 999
+        #expect((2...8).contains(connections), "accepted \(connections) connections for 301 requests over two workers of 4")
+    }
+
     @Test func redirectsAreFollowedOnlyWhenAsked() async throws {
         let server = try await TestServer.start()
         defer { server.stop() }

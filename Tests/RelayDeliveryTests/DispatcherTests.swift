@@ -135,7 +135,7 @@ import Testing
         let counter = Mutex(0)
         // Deliveries wait until every event is accepted, so the backlog is there to be batched by key.
         let gate = Gate()
-        let sink = TestSink(maxBatchSize: 50, maxConcurrentBatches: 3, keepsOrderWithinBatch: true) { _ in
+        let sink = TestSink(maxBatchSize: 50, maxConcurrentBatches: 3, keepsSubmissionOrder: true) { _ in
             await gate.pass()
             return counter.withLock { n in
                 n += 1
@@ -158,6 +158,30 @@ import Testing
             #expect(seen == expected)
             let largestRun = sink.batchesSeen.map { batch in Dictionary(grouping: batch, by: { $0.key ?? "" }).values.map(\.count).max() ?? 0 }.max() ?? 0
             #expect(largestRun > 1, "no batch carried more than one delivery of a key")
+        }
+    }
+
+    /// For a sink that keeps submission order, a key's new delivery follows in a later batch while the
+    /// earlier one is still in flight; otherwise it waits for it.
+    @Test(arguments: [true, false]) func aKeysNextDeliveryFollowsWhileTheFirstIsInFlightOnlyWhenTheSinkKeepsOrder(ordered: Bool) async throws {
+        let gate = Gate()
+        let sink = TestSink(maxBatchSize: 10, maxConcurrentBatches: 3, keepsSubmissionOrder: ordered) { _ in
+            await gate.pass()
+            return .delivered
+        }
+        try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink]) { h in
+            try await h.accept("first", key: "k", to: ["a"])
+            #expect(await DispatcherHarness.eventually { sink.batchesSeen.count == 1 })
+            try await h.accept("second", key: "k", to: ["a"])
+            if ordered {
+                #expect(await DispatcherHarness.eventually { sink.batchesSeen.count == 2 })
+            } else {
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(sink.batchesSeen.count == 1)
+            }
+            gate.open()
+            #expect(await DispatcherHarness.eventually { sink.delivered.count == 2 })
+            #expect(sink.delivered.map { String(decoding: $0.body, as: UTF8.self) } == ["first", "second"])
         }
     }
 

@@ -17,15 +17,16 @@ final class TestSink: Sink {
     private let log = Mutex<[Attempt]>([])
     let maxBatchSize: Int
     let maxConcurrentBatches: Int
-    let keepsOrderWithinBatch: Bool
+    let keepsSubmissionOrder: Bool
     let clock: ManualClock?
     private let batches = Mutex<[[DeliveryItem]]>([])
 
-    /// With `keepsOrderWithinBatch`, the sink behaves like Kafka's idempotent producer: once an item of a key
-    /// fails in a batch, the items of that key behind it in the batch fail too.
-    init(maxBatchSize: Int = 100, maxConcurrentBatches: Int = 2, keepsOrderWithinBatch: Bool = false, clock: ManualClock? = nil,
+    /// With `keepsSubmissionOrder`, the sink behaves like Kafka's idempotent producer: batches are taken in
+    /// the order `deliver` was called and worked through one after another, and once an item of a key
+    /// fails, every item of that key handed over until then (in this batch or in later ones) fails too.
+    init(maxBatchSize: Int = 100, maxConcurrentBatches: Int = 2, keepsSubmissionOrder: Bool = false, clock: ManualClock? = nil,
          behavior: @escaping Behavior = { _ in .delivered }) {
-        self.keepsOrderWithinBatch = keepsOrderWithinBatch
+        self.keepsSubmissionOrder = keepsSubmissionOrder
         self.behavior = Mutex(behavior)
         self.maxBatchSize = maxBatchSize
         self.maxConcurrentBatches = maxConcurrentBatches
@@ -36,19 +37,55 @@ final class TestSink: Sink {
 
     func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         let behavior = self.behavior.withLock { $0 }
+        // Taken before the first suspension: this is the order the dispatcher handed the batches over.
+        let ticket = order.withLock { order in
+            defer { order.submitted += 1 }
+            return order.submitted
+        }
         batches.withLock { $0.append(batch) }
+        if keepsSubmissionOrder { await waitForTurn(ticket) }
         var outcomes: [DeliveryOutcome] = []
-        var failedKeys = Set<String>()
         for item in batch {
             var outcome = await behavior(item)
-            if keepsOrderWithinBatch, let key = item.key {
-                if failedKeys.contains(key) { outcome = .retry(after: nil, reason: "an earlier message of the key failed") }
-                if outcome != .delivered { failedKeys.insert(key) }
+            if keepsSubmissionOrder, let key = item.key {
+                order.withLock { order in
+                    if let limit = order.failedBefore[key], ticket < limit { outcome = .retry(after: nil, reason: "an earlier message of the key failed") }
+                    if outcome != .delivered { order.failedBefore[key] = order.submitted }
+                }
             }
             log.withLock { $0.append(Attempt(item: item, at: clock?.current ?? Date(), outcome: outcome)) }
             outcomes.append(outcome)
         }
+        if keepsSubmissionOrder { finishTurn() }
         return outcomes
+    }
+
+    private struct Order {
+        var submitted = 0
+        var finished = 0
+        /// Items of the key in batches with a ticket below this fail (an earlier item of the key failed).
+        var failedBefore: [String: Int] = [:]
+        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+    private let order = Mutex(Order())
+
+    private func waitForTurn(_ ticket: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = order.withLock { order in
+                if order.finished == ticket { return true }
+                order.waiting[ticket] = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func finishTurn() {
+        let next = order.withLock { order in
+            order.finished += 1
+            return order.waiting.removeValue(forKey: order.finished)
+        }
+        next?.resume()
     }
 
     func shutdown() async {}
