@@ -150,11 +150,12 @@ routes:
 EOF
 }
 
-# Start `serve` with $RUN/routes.yaml and $RUN/data on a free port; sets RELAY_PID, PORT (does not wait).
+# Start `serve` with $RUN/routes.yaml and $RUN/data on a free port (log level RELAY_LOG_LEVEL, default
+# warning); sets RELAY_PID, PORT (does not wait).
 launch_relay() {
   PORT=$(free_port)
   "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
-    --log-level warning >>"$RUN/relay.log" 2>&1 &
+    --log-level "${RELAY_LOG_LEVEL:-warning}" >>"$RUN/relay.log" 2>&1 &
   RELAY_PID=$!
 }
 

@@ -29,6 +29,8 @@ public final class KafkaSink: Sink {
     private let clusters: KafkaClusters
     private let logger: Logger
     private let isShutDown = Atomic<Bool>(false)
+    /// Batches are built in parallel but handed to the producer in the order `deliver` was called.
+    private let handOver = TurnSequencer()
 
     /// Creates the sink and acquires its (possibly shared) producer from `clusters`; throws a
     /// ``KafkaError`` for an invalid producer configuration or `brokers` value.
@@ -52,14 +54,23 @@ public final class KafkaSink: Sink {
         self.logger = logger
     }
 
-    /// One `send` enqueues the batch in order on one idempotent producer, and `deliver` reaches it without
-    /// suspending first: per partition, librdkafka keeps that order through its own retries, and a message
-    /// that finally fails fails the ones behind it too.
+    /// `deliver` takes its turn before it first suspends, builds its messages off the caller's thread, and
+    /// hands them to the one idempotent producer in turn order: per partition, librdkafka keeps that order
+    /// through its own retries, and a message that finally fails fails the ones behind it too.
     public var keepsSubmissionOrder: Bool { true }
 
     public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
-        guard !batch.isEmpty else { return [] }
-        return await produce(batch.map(message(for:)))
+        let turn = handOver.take()
+        guard !batch.isEmpty else {
+            await handOver.wait(for: turn)
+            handOver.finish(turn)
+            return []
+        }
+        // The dispatcher starts this on its own loop (to fix the turn); the building happens elsewhere.
+        await Task.yield()
+        var repeated = RepeatedHeaderValues()
+        let messages = batch.map { message(for: $0, repeated: &repeated) }
+        return await produce(messages, turn: turn)
     }
 
     /// One message per record: value = the record JSON, key = the record's key, headers
@@ -100,13 +111,23 @@ public final class KafkaSink: Sink {
         return digits
     }
 
-    /// Sends `messages` in order and maps their delivery reports (or their size) to outcomes.
-    private func produce(_ messages: [KafkaMessage]) async -> [DeliveryOutcome] {
+    /// Sends `messages` in order and maps their delivery reports (or their size) to outcomes. With a
+    /// `turn`, the messages are handed to the producer only after every earlier turn's were.
+    private func produce(_ messages: [KafkaMessage], turn: UInt64? = nil) async -> [DeliveryOutcome] {
+        if let turn { await handOver.wait(for: turn) }
+        var turnOpen = turn != nil
+        let finishTurn = {
+            if let turn, turnOpen {
+                turnOpen = false
+                self.handOver.finish(turn)
+            }
+        }
         let producer: KafkaProducer
         do {
             guard !isShutDown.load(ordering: .acquiring) else { throw Self.sinkShutDownError }
             producer = try clusters.producer(for: destination)
         } catch {
+            finishTurn()
             let outcome = outcome(for: error)
             return messages.map { _ in outcome }
         }
@@ -129,7 +150,7 @@ public final class KafkaSink: Sink {
             }
         }
 
-        let reports = await producer.send(sending)
+        let reports = await producer.send(sending, onHandedOver: finishTurn)
         var dead: [(index: Int, message: KafkaMessage)] = []
         for (position, report) in reports.enumerated() {
             guard case .failure(let error) = report else { continue }
@@ -155,13 +176,19 @@ public final class KafkaSink: Sink {
 
     // MARK: - Messages
 
-    /// The CloudEvents binary-mode message for `item` on the destination's topic.
-    private func message(for item: DeliveryItem) -> KafkaMessage {
+    /// The CloudEvents binary-mode message for `item` on the destination's topic: the attributes of
+    /// ``CloudEvents/attributes(of:)``, in its order, as `ce_` headers (KafkaSinkTests holds the two
+    /// together), `content-type`, then the route's headers. Built from bytes directly: this runs for
+    /// every message.
+    private func message(for item: DeliveryItem, repeated: inout RepeatedHeaderValues) -> KafkaMessage {
         var headers: [(name: String, value: [UInt8])] = []
-        headers.reserveCapacity(8 + item.headers.count)
-        for attribute in CloudEvents.attributes(of: item) {
-            headers.append(("ce_" + attribute.name, Array(attribute.value.utf8)))
-        }
+        headers.reserveCapacity(7 + item.headers.count)
+        headers.append(("ce_specversion", Self.specVersion))
+        headers.append(("ce_id", Array(item.eventID.utf8)))
+        headers.append(("ce_source", repeated.source(item.source)))
+        headers.append(("ce_type", repeated.type(item.eventType)))
+        if let subject = item.subject { headers.append(("ce_subject", Array(subject.utf8))) }
+        headers.append(("ce_time", CloudEvents.timeBytes(item.receivedAt)))
         headers.append(("content-type", item.contentType == "application/json" ? Self.contentType : Array(item.contentType.utf8)))
         for header in item.headers {
             headers.append((header.name, Array(header.value.utf8)))
@@ -173,6 +200,28 @@ public final class KafkaSink: Sink {
             headers: headers
         )
     }
+
+    /// Header values that are the same for most messages of a batch, encoded once (arrays share storage).
+    private struct RepeatedHeaderValues {
+        private var lastSource: (name: String, bytes: [UInt8])?
+        private var lastType: (name: String, bytes: [UInt8])?
+
+        mutating func source(_ name: String) -> [UInt8] {
+            if let lastSource, lastSource.name == name { return lastSource.bytes }
+            let bytes = Array(CloudEvents.source(for: name).utf8)
+            lastSource = (name, bytes)
+            return bytes
+        }
+
+        mutating func type(_ type: String) -> [UInt8] {
+            if let lastType, lastType.name == type { return lastType.bytes }
+            let bytes = Array(type.utf8)
+            lastType = (type, bytes)
+            return bytes
+        }
+    }
+
+    private static let specVersion = Array("1.0".utf8)
 
     /// Value + key + header names and values + ``messageOverheadBytes``.
     private static func approximateSize(of message: KafkaMessage) -> Int {

@@ -50,11 +50,19 @@ public final class KafkaProducer: Sendable {
     /// once; a full local queue is waited out, not reported. After ``shutdown(flushTimeout:)``
     /// every message is reported as a retriable `_DESTROY` error. Task cancellation does not cut
     /// the wait short: messages handed to librdkafka are reported on all the same.
-    public func send(_ messages: [KafkaMessage]) async -> [KafkaDeliveryReport] {
-        guard !messages.isEmpty else { return [] }
+    ///
+    /// `onHandedOver` runs once the messages are queued for the poll thread (which enqueues batches in
+    /// the order they were handed over), or refused, and before the reports are awaited.
+    public func send(_ messages: [KafkaMessage], onHandedOver: () -> Void = {}) async -> [KafkaDeliveryReport] {
+        guard !messages.isEmpty else {
+            onHandedOver()
+            return []
+        }
         return await withCheckedContinuation { continuation in
             let batch = ProducerBatch(messages: messages, continuation: continuation)
-            if !core.submit(batch) { batch.fail(with: .producerShutDown) }
+            let submitted = core.submit(batch)
+            onHandedOver()
+            if !submitted { batch.fail(with: .producerShutDown) }
         }
     }
 

@@ -33,16 +33,25 @@ extension SQLiteOutbox: DeliveryQueue {
             let rows = try Row.fetchCursor(statement, arguments: [destination, state.rawValue, afterID, limit])
             var pending: [PendingDelivery] = []
             pending.reserveCapacity(min(limit, 5_000))
+            // A route renders few distinct header sets (often one per tenant): each is decoded once per read.
+            var decodedHeaders: [String: [PlannedDelivery.Header]] = [:]
             while let row = try rows.next() {
                 let attempts: Int = row[3]
-                let headers: String = row[2]
+                let headerText: String = row[2]
+                let headers: [PlannedDelivery.Header]
+                if let decoded = decodedHeaders[headerText] {
+                    headers = decoded
+                } else {
+                    headers = HeaderCoding.decode(headerText)
+                    if decodedHeaders.count < 64 { decodedHeaders[headerText] = headers }
+                }
                 let body = try row.withUnsafeData(atIndex: 11) { data in data.map { [UInt8]($0) } ?? [] }
                 pending.append(PendingDelivery(
                     item: DeliveryItem(
                         deliveryID: row[0], destination: destination, eventID: row[6],
                         source: row[7], eventType: row[8], subject: row[9],
                         receivedAt: Date(timeIntervalSince1970: row[10]), key: row[1],
-                        headers: HeaderCoding.decode(headers), body: body, attempt: attempts + 1),
+                        headers: headers, body: body, attempt: attempts + 1),
                     attempts: attempts,
                     createdAt: Date(timeIntervalSince1970: row[4]),
                     nextAttemptAt: Date(timeIntervalSince1970: row[5]),

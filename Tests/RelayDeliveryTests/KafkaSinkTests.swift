@@ -100,6 +100,31 @@ struct KafkaSinkTests {
         }
     }
 
+    /// Batches started one after another and left running at once (as the dispatcher starts them) are
+    /// built in parallel but reach the producer in the order they were started: per-key order holds.
+    @Test func concurrentBatchesStartedInOrderKeepPerKeyOrder() async throws {
+        let topic = Fixture.topic()
+        let items = Fixture.items(count: 10_000, keys: 50)
+        try await Fixture.withSink(KafkaDestination(brokers: "mock:3", topic: topic)) { sink, _, bootstrap in
+            let outcomes = await withTaskGroup(of: [DeliveryOutcome].self, returning: [DeliveryOutcome].self) { group in
+                for start in stride(from: 0, to: items.count, by: 250) {
+                    let batch = Array(items[start..<start + 250])
+                    group.addImmediateTask { await sink.deliver(batch) }
+                }
+                return await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(outcomes.count == items.count && Fixture.notDelivered(outcomes).isEmpty)
+            let records = Fixture.byEventID(try await Fixture.readBack(bootstrap, topic: topic, expecting: items.count))
+            var last: [String: Int64] = [:]
+            for item in items {
+                guard let key = item.key, let record = records[item.eventID] else { continue }
+                if let previous = last[key] { #expect(record.offset > previous, "key \(key): \(item.eventID) out of order") }
+                last[key] = record.offset
+            }
+            #expect(last.count == 50)
+        }
+    }
+
     @Test func retriableProduceErrorsEndDeliveredExactlyOnce() async throws {
         let topic = Fixture.topic()
         let items = Fixture.items(count: 2000, keys: 40)

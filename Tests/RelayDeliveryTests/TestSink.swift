@@ -38,12 +38,13 @@ final class TestSink: Sink {
     func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         let behavior = self.behavior.withLock { $0 }
         // Taken before the first suspension: this is the order the dispatcher handed the batches over.
+        let turn = turns.take()
         let ticket = order.withLock { order in
             defer { order.submitted += 1 }
             return order.submitted
         }
         batches.withLock { $0.append(batch) }
-        if keepsSubmissionOrder { await waitForTurn(ticket) }
+        if keepsSubmissionOrder { await turns.wait(for: turn) }
         var outcomes: [DeliveryOutcome] = []
         for item in batch {
             var outcome = await behavior(item)
@@ -56,37 +57,17 @@ final class TestSink: Sink {
             log.withLock { $0.append(Attempt(item: item, at: clock?.current ?? Date(), outcome: outcome)) }
             outcomes.append(outcome)
         }
-        if keepsSubmissionOrder { finishTurn() }
+        if keepsSubmissionOrder { turns.finish(turn) }
         return outcomes
     }
 
     private struct Order {
         var submitted = 0
-        var finished = 0
         /// Items of the key in batches with a ticket below this fail (an earlier item of the key failed).
         var failedBefore: [String: Int] = [:]
-        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
     }
     private let order = Mutex(Order())
-
-    private func waitForTurn(_ ticket: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = order.withLock { order in
-                if order.finished == ticket { return true }
-                order.waiting[ticket] = continuation
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
-
-    private func finishTurn() {
-        let next = order.withLock { order in
-            order.finished += 1
-            return order.waiting.removeValue(forKey: order.finished)
-        }
-        next?.resume()
-    }
+    private let turns = TurnSequencer()
 
     func shutdown() async {}
 

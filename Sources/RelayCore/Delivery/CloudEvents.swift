@@ -8,6 +8,11 @@ public enum CloudEvents {
     /// RFC 3339 UTC timestamp with milliseconds, e.g. `2026-11-23T12:01:39.856Z`.
     /// Hand-formatted: this runs once per delivered message, and Foundation's formatter costs far more.
     public static func time(_ date: Date) -> String {
+        String(decoding: timeBytes(date), as: UTF8.self)
+    }
+
+    /// ``time(_:)`` as UTF-8 bytes (what a Kafka header carries).
+    public static func timeBytes(_ date: Date) -> [UInt8] {
         let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let milliseconds = Int(totalMilliseconds % 1000)
         let seconds = totalMilliseconds / 1000
@@ -29,7 +34,7 @@ public enum CloudEvents {
         digits(year, 4); out.append(45); digits(month, 2); out.append(45); digits(day, 2)
         out.append(84); digits(secondOfDay / 3600, 2); out.append(58); digits(secondOfDay / 60 % 60, 2)
         out.append(58); digits(secondOfDay % 60, 2); out.append(46); digits(milliseconds, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).

@@ -50,7 +50,7 @@ public final class ExportRunner: Service, Sendable {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await self.loop()
         }
     }
