@@ -31,6 +31,8 @@ struct DestinationSchedule {
     }
 
     var count: Int { rows.count }
+    /// Deliveries ready to go (an estimate: a listed id may turn out to be taken or waiting already).
+    var readyCount: Int { ready.count }
     func contains(_ id: Int64) -> Bool { rows[id] != nil }
 
     mutating func add(_ delivery: PendingDelivery, now: Date) {

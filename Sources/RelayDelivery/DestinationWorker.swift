@@ -22,6 +22,10 @@ public struct WorkerLimits: Sendable {
     public var recordInterval: Duration = .milliseconds(50)
     /// Records written at once regardless of `recordInterval`.
     public var recordBatch: Int = 2_000
+    /// For a sink that keeps submission order (Kafka): while a batch is in flight, a batch of less than a
+    /// quarter of the sink's batch size waits this long for more deliveries (many tiny batches cost far
+    /// more per delivery than a few full ones; other sinks send at once, a slow request must not hold others).
+    public var batchLinger: Duration = .milliseconds(10)
     public init() {}
 }
 
@@ -62,6 +66,9 @@ final class DestinationWorker: Sendable {
         /// The last read found no more queued rows.
         var caughtUp = false
         var lastLoad = ContinuousClock.now
+        var lastBatchStart = ContinuousClock.now
+        /// Deliveries are ready but wait for a fuller batch (`batchLinger`).
+        var lingering = false
         var lastRescan = ContinuousClock.now
         var batchesInFlight = 0
         var unrecorded: [DeliveryStateChange] = []
@@ -116,10 +123,16 @@ final class DestinationWorker: Sendable {
                         state.lastRescan = ContinuousClock.now
                         _ = await loadRetrying(&state, now: now)
                     }
+                    state.lingering = false
                     while state.batchesInFlight < sink.maxConcurrentBatches {
+                        if shouldLinger(state) {
+                            state.lingering = true
+                            break
+                        }
                         let batch = state.schedule.takeReady(limit: sink.maxBatchSize, now: now)
                         if batch.isEmpty { break }
                         state.batchesInFlight += 1
+                        state.lastBatchStart = ContinuousClock.now
                         if sink.keepsSubmissionOrder {
                             // Runs until its first suspension right here, so batches reach the sink in this order.
                             group.addImmediateTask { await self.send(batch) }
@@ -159,11 +172,21 @@ final class DestinationWorker: Sendable {
         if state.hasSomethingToRecord && !state.recording {
             timeout = min(timeout, max(.zero, state.nextRecord - ContinuousClock.now))
         }
+        if state.lingering {
+            timeout = min(timeout, max(.zero, state.lastBatchStart + limits.batchLinger - ContinuousClock.now))
+        }
         return timeout
     }
 
+    private func shouldLinger(_ state: State) -> Bool {
+        sink.keepsSubmissionOrder && state.batchesInFlight > 0
+            && state.schedule.readyCount < sink.maxBatchSize / 4
+            && ContinuousClock.now - state.lastBatchStart < limits.batchLinger
+    }
+
     /// Starts reading the next queued rows when the window has room and no read is under way; their rows
-    /// join the schedule when the read completes. Retrying rows left on disk are loaded first (start-up).
+    /// join the schedule when the read completes (a backlog is read while the loop goes on sending; once
+    /// caught up, new rows are read in place). Retrying rows left on disk are loaded first (start-up).
     private func startLoading(_ state: inout State, now: Date, group: inout TaskGroup<Void>) async {
         if state.retryingBacklog {
             guard await loadRetrying(&state, now: now) else { return }
@@ -177,17 +200,24 @@ final class DestinationWorker: Sendable {
         let asked = min(limits.window - state.schedule.count, 5_000)
         let after = state.loadedThrough
         state.loading = true
+        if state.caughtUp {
+            // A few new rows: read them here, so they go out in this same turn of the loop.
+            apply(await load(after: after, limit: asked), to: &state, now: now)
+            return
+        }
         group.addTask {
-            let completion: Completion
-            do {
-                completion = .loaded(rows: try await self.queue.queuedDeliveries(destination: self.destination.name, afterID: after, limit: asked),
-                                     asked: asked)
-            } catch {
-                self.logger.error("cannot read pending deliveries", metadata: ["error": "\(error)"])
-                completion = .failedToLoad
-            }
+            let completion = await self.load(after: after, limit: asked)
             self.completions.withLock { $0.append(completion) }
             self.doorbell.ring()
+        }
+    }
+
+    private func load(after: Int64, limit: Int) async -> Completion {
+        do {
+            return .loaded(rows: try await queue.queuedDeliveries(destination: destination.name, afterID: after, limit: limit), asked: limit)
+        } catch {
+            logger.error("cannot read pending deliveries", metadata: ["error": "\(error)"])
+            return .failedToLoad
         }
     }
 

@@ -4,6 +4,8 @@ import Synchronization
 public final class Doorbell: Sendable {
     private struct State {
         var rung = false
+        /// The current wait's time ran out (or its task was cancelled) before it started waiting.
+        var expired = false
         var waiter: CheckedContinuation<Void, Never>?
     }
     private let state = Mutex(State())
@@ -22,7 +24,8 @@ public final class Doorbell: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when rung (a ring before the call counts) or after `timeout`.
+    /// Returns when rung (a ring before the call counts), after `timeout`, or when the calling task is
+    /// cancelled. A ring is never lost: one that comes while nobody waits is kept for the next call.
     public func wait(timeout: Duration) async {
         if state.withLock({ state in
             defer { state.rung = false }
@@ -30,13 +33,15 @@ public final class Doorbell: Sendable {
         }) { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
+                // Ends the wait when the time is up, and also when cancellation cut the sleep short.
                 try? await Task.sleep(for: timeout)
-                ring()
+                expire()
             }
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.rung {
+                    if state.rung || state.expired {
                         state.rung = false
+                        state.expired = false
                         return true
                     }
                     state.waiter = continuation
@@ -46,6 +51,19 @@ public final class Doorbell: Sendable {
             }
             group.cancelAll()
         }
-        state.withLock { $0.rung = false }
+        // The timer may have expired after the wait ended; that is not a ring, so it is dropped.
+        state.withLock { $0.expired = false }
+    }
+
+    private func expire() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.expired = true
+            return nil
+        }
+        waiter?.resume()
     }
 }
