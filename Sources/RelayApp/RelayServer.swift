@@ -63,7 +63,8 @@ public enum RelayServer {
             queue: outbox, sinks: sinkMap, routing: { routing.snapshot.table }, client: sinks.http,
             readSecret: { reference in String(decoding: try SecretResolver().read(reference), as: UTF8.self) },
             maxConcurrentJobs: options.exportJobs, logger: logger)
-        let maintenance = OutboxMaintenance(queue: outbox, retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
+        let maintenance = OutboxMaintenance(queue: outbox, destinations: snapshot.table.destinations.map(\.name),
+                                            retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
         let operations = OperationsEndpoints(
             readiness: { await Readiness.check(outbox: outbox, sinks: sinks) },
             metrics: { registry.emitToString() })

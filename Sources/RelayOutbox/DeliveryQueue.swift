@@ -72,6 +72,10 @@ public protocol DeliveryQueue: Sendable {
     func replay(deliveryIDs: [Int64]) async throws -> Int
     func replay(destination: String) async throws -> Int
     func stats(now: Date) async throws -> [DestinationStats]
+    /// Pending count, oldest pending age and dead count of each of `destinations` (`delivered` is 0),
+    /// read from the partial indexes only: what the periodic gauges need, without the full scan of
+    /// ``stats(now:)`` (which counts delivered rows too).
+    func pendingStats(destinations: [String], now: Date) async throws -> [DestinationStats]
     /// Deletes delivered deliveries from before `cutoff` (received before it when the cursor delivered them,
     /// finished before it otherwise), and events left with none; the count of deliveries removed.
     func prune(deliveredBefore cutoff: Date) async throws -> Int

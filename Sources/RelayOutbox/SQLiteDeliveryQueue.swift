@@ -163,6 +163,31 @@ extension SQLiteOutbox: DeliveryQueue {
         }
     }
 
+    public func pendingStats(destinations: [String], now: Date) async throws -> [DestinationStats] {
+        try await database.read { db in
+            // `state = 0`, `= 1`, `= 3` are written out (not bound) so SQLite can use the partial indexes.
+            try destinations.sorted().map { destination in
+                let cursor = try Int64.fetchOne(db, sql: "SELECT delivered_through FROM delivery_cursors WHERE destination = ?",
+                                                arguments: [destination]) ?? 0
+                let queued = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 0 AND id > ?",
+                                              arguments: [destination, cursor]) ?? 0
+                let retrying = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 1",
+                                                arguments: [destination]) ?? 0
+                let oldestQueued = try Double.fetchOne(
+                    db, sql: "SELECT created_at FROM deliveries WHERE destination = ? AND state = 0 AND id > ? ORDER BY id LIMIT 1",
+                    arguments: [destination, cursor])
+                let oldestRetrying = try Double.fetchOne(db, sql: "SELECT min(created_at) FROM deliveries WHERE destination = ? AND state = 1",
+                                                         arguments: [destination])
+                let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 3",
+                                            arguments: [destination]) ?? 0
+                let oldest = [oldestQueued, oldestRetrying].compactMap { $0 }.min()
+                return DestinationStats(destination: destination, pending: queued + retrying,
+                                        oldestPendingAge: oldest.map { max(0, now.timeIntervalSince1970 - $0) },
+                                        dead: dead, delivered: 0)
+            }
+        }
+    }
+
     public func prune(deliveredBefore cutoff: Date) async throws -> Int {
         try await database.write { db in
             let before = cutoff.timeIntervalSince1970

@@ -125,6 +125,26 @@ import Testing
         }
     }
 
+    /// The index-only gauges agree with the full statistics on pending, oldest age and dead.
+    @Test func pendingStatsAgreeWithTheFullStatistics() async throws {
+        try await OutboxTestSupport.withOutbox { outbox, _ in
+            let start = Date()
+            for i in 0..<6 { _ = try await outbox.append(OutboxTestSupport.event(at: start.addingTimeInterval(Double(i)))) }
+            let ids = try await outbox.queuedDeliveries(destination: "k", afterID: 0, limit: 10).map(\.item.deliveryID)
+            try await outbox.record([DeliveryStateChange(deliveryID: ids[0], attempts: 1, outcome: .retry(nextAttemptAt: start, error: "x")),
+                                     DeliveryStateChange(deliveryID: ids[1], attempts: 1, outcome: .dead(reason: "y"))],
+                                    destination: "k", deliveredThrough: ids[3], at: start)
+            let now = start.addingTimeInterval(10)
+            let full = try #require(try await outbox.stats(now: now).first)
+            let gauges = try await outbox.pendingStats(destinations: ["k", "unused"], now: now)
+            #expect(gauges.count == 2)
+            #expect(gauges[0].destination == "k" && gauges[0].pending == full.pending && gauges[0].dead == full.dead)
+            #expect(gauges[0].oldestPendingAge == full.oldestPendingAge)
+            #expect(full.pending == 3 && full.dead == 1 && full.oldestPendingAge == 10)
+            #expect(gauges[1].pending == 0 && gauges[1].oldestPendingAge == nil && gauges[1].dead == 0)
+        }
+    }
+
     /// Queued rows above the cursor are pending, and the oldest of them gives the age.
     @Test func statsCountQueuedRowsAboveTheCursorAsPending() async throws {
         try await OutboxTestSupport.withOutbox { outbox, _ in
