@@ -68,14 +68,18 @@ struct DestinationSchedule {
         var batch: [PendingDelivery] = []
         batch.reserveCapacity(min(limit, ready.count))
         while batch.count < limit, let id = ready.popFirst() {
-            // An id can be listed twice (made ready early, then again as its key's head); and one made ready
-            // early waits again if a delivery before it failed meanwhile (it goes with the retry, in order).
-            guard let row = rows[id], !inFlight.contains(id) else { continue }
+            // An id can be listed twice (made ready early, then again as its key's head), or listed from before
+            // it failed: only a delivery not in flight and due goes. One made ready early waits again if a
+            // delivery before it failed meanwhile (it goes with the retry, in order).
+            guard let row = rows[id], !inFlight.contains(id), row.nextAttemptAt <= now else { continue }
             guard let key = row.item.key, let queue = keyQueues[key] else {
                 take(row, into: &batch)
                 continue
             }
-            guard let position = queue.firstIndex(of: id), queue[..<position].allSatisfy(inFlight.contains) else { continue }
+            // A key's deliveries in flight are always the front of its queue, so the next one may go only if it
+            // stands right behind them (O(1); a failed one waiting at the front blocks everything behind it).
+            let position = inFlightPerKey[key] ?? 0
+            guard position < queue.count, queue[position] == id else { continue }
             take(row, into: &batch)
             guard ordered else { continue }
             for next in queue[(position + 1)...] {
@@ -110,7 +114,11 @@ struct DestinationSchedule {
         guard let row = rows.removeValue(forKey: id) else { return }
         bodyBytes -= row.item.body.count
         guard let key = row.item.key else { return }
-        keyQueues[key]?.removeAll { $0 == id }
+        if keyQueues[key]?.first == id {
+            keyQueues[key]?.removeFirst()
+        } else {
+            keyQueues[key]?.removeAll { $0 == id }
+        }
         landed(key: key, now: now)
     }
 

@@ -185,6 +185,28 @@ import Testing
         }
     }
 
+    /// With an ordered sink, a failed delivery keeps its back-off and its key's later deliveries wait for it,
+    /// even those already listed as ready behind it.
+    @Test func anOrderedSinksRetryKeepsItsBackoffAndItsKeyWaits() async throws {
+        let failedOnce = Mutex(false)
+        let sink = TestSink(maxBatchSize: 10, maxConcurrentBatches: 4, keepsSubmissionOrder: true) { item in
+            let body = String(decoding: item.body, as: UTF8.self)
+            return failedOnce.withLock { failed in
+                guard body == "a", !failed else { return .delivered }
+                failed = true
+                return .retry(after: .milliseconds(300), reason: "HTTP 503")
+            }
+        }
+        try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink], random: { 0 }) { h in
+            for label in ["a", "b", "c", "d"] { try await h.accept(label, key: "k", to: ["a"]) }
+            #expect(await DispatcherHarness.eventually { sink.delivered.count == 4 })
+            #expect(sink.delivered.map { String(decoding: $0.body, as: UTF8.self) } == ["a", "b", "c", "d"])
+            let attemptsOfA = sink.attempts.filter { String(decoding: $0.item.body, as: UTF8.self) == "a" }.map(\.at)
+            #expect(attemptsOfA.count == 2)
+            if attemptsOfA.count == 2 { #expect(attemptsOfA[1].timeIntervalSince(attemptsOfA[0]) >= 0.29) }
+        }
+    }
+
     /// One destination hangs; the other keeps receiving everything.
     @Test func aHangingDestinationDoesNotDelayAnother() async throws {
         let gate = Gate()
