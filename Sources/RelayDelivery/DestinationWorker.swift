@@ -56,7 +56,7 @@ final class DestinationWorker: Sendable {
     /// What the loop keeps between iterations.
     private struct State {
         var schedule: DestinationSchedule
-        var cursor: DeliveryCursor
+        var ledger: OutcomeLedger
         /// Highest queued id loaded so far.
         var loadedThrough: Int64
         /// Retrying rows may exist on disk that are not in memory yet (start-up): queued rows wait for them.
@@ -71,14 +71,6 @@ final class DestinationWorker: Sendable {
         var lingering = false
         var lastRescan = ContinuousClock.now
         var batchesInFlight = 0
-        var unrecorded: [DeliveryStateChange] = []
-        /// Retrying rows finished in memory whose change is not committed yet (a rescan must not reload them).
-        var unsettled = Set<Int64>()
-        var recording = false
-        var nextRecord = ContinuousClock.now
-        var failedRecordsWhileStopping = 0
-
-        var hasSomethingToRecord: Bool { !unrecorded.isEmpty || cursor.needsWrite }
     }
 
     init(destination: DestinationConfig, sink: any Sink, queue: any DeliveryQueue, retryPolicy: RetryPolicy,
@@ -109,7 +101,7 @@ final class DestinationWorker: Sendable {
     func run() async {
         guard let committed = await committedCursor() else { return }
         var state = State(schedule: DestinationSchedule(ordered: sink.keepsSubmissionOrder),
-                          cursor: DeliveryCursor(committed: committed), loadedThrough: committed)
+                          ledger: OutcomeLedger(committed: committed), loadedThrough: committed)
         await withTaskGroup(of: Void.self) { group in
             while true {
                 let now = clock()
@@ -142,8 +134,8 @@ final class DestinationWorker: Sendable {
                     }
                 }
                 startRecordIfDue(&state, stopping: isStopping, group: &group)
-                if isStopping && state.batchesInFlight == 0 && !state.recording && !state.loading
-                    && (!state.hasSomethingToRecord || state.failedRecordsWhileStopping >= Self.recordAttemptsWhenStopping) {
+                if isStopping && state.batchesInFlight == 0 && !state.ledger.recording && !state.loading
+                    && (!state.ledger.hasSomethingToRecord || state.ledger.failedWhileStopping >= Self.recordAttemptsWhenStopping) {
                     break
                 }
                 await doorbell.wait(timeout: waitTimeout(state))
@@ -169,8 +161,8 @@ final class DestinationWorker: Sendable {
         if let due = state.schedule.nextDue {
             timeout = min(timeout, .milliseconds(Int64(max(0, due.timeIntervalSince(clock())) * 1000) + 1))
         }
-        if state.hasSomethingToRecord && !state.recording {
-            timeout = min(timeout, max(.zero, state.nextRecord - ContinuousClock.now))
+        if state.ledger.hasSomethingToRecord && !state.ledger.recording {
+            timeout = min(timeout, max(.zero, state.ledger.nextRecord - ContinuousClock.now))
         }
         if state.lingering {
             timeout = min(timeout, max(.zero, state.lastBatchStart + limits.batchLinger - ContinuousClock.now))
@@ -225,7 +217,7 @@ final class DestinationWorker: Sendable {
     /// (one delivery stuck in flight holds the cursor while later ones finish).
     private func hasRoom(_ state: State) -> Bool {
         state.schedule.count < limits.window && state.schedule.bodyBytes < limits.windowBytes
-            && state.cursor.outstanding < limits.window * 4
+            && state.ledger.cursor.outstanding < limits.window * 4
     }
 
     /// Loads retrying rows that are not in memory (left by a previous run, or replayed dead letters);
@@ -240,7 +232,7 @@ final class DestinationWorker: Sendable {
                 logger.error("cannot read retrying deliveries", metadata: ["error": "\(error)"])
                 return false
             }
-            for row in rows where !state.schedule.contains(row.item.deliveryID) && !state.unsettled.contains(row.item.deliveryID) {
+            for row in rows where !state.schedule.contains(row.item.deliveryID) && !state.ledger.isUnsettled(row.item.deliveryID) {
                 state.schedule.add(row, now: now)
             }
             guard let last = rows.last, rows.count == 5_000 else { return true }
@@ -291,7 +283,7 @@ final class DestinationWorker: Sendable {
             state.caughtUp = rows.count < asked
             for row in rows {
                 state.loadedThrough = row.item.deliveryID
-                state.cursor.load(row.item.deliveryID)
+                state.ledger.loaded(row.item.deliveryID)
                 state.schedule.add(row, now: now)
             }
         case .failedToLoad:
@@ -301,44 +293,23 @@ final class DestinationWorker: Sendable {
             state.batchesInFlight -= 1
             for (pending, change) in zip(batch, changes) {
                 let id = change.deliveryID
-                // A delivered queued row needs no write: the cursor passing it records it.
-                if pending.retrying || change.outcome != .delivered { state.unrecorded.append(change) }
-                if !pending.retrying { state.cursor.resolve(id) }
+                state.ledger.note(change, of: pending)
                 switch change.outcome {
                 case .delivered, .dead:
-                    if pending.retrying { state.unsettled.insert(id) }
                     state.schedule.finish(id, now: now)
                 case .retry(let at, _):
                     state.schedule.retry(id, due: at, attempts: change.attempts, now: now)
                 }
             }
         case .recorded(let changes, let cursor, let ok):
-            state.recording = false
-            if ok {
-                if let cursor { state.cursor.commit(cursor) }
-                for change in changes {
-                    if case .retry = change.outcome { continue }
-                    state.unsettled.remove(change.deliveryID)
-                }
-            } else {
-                // Kept, in order, for the next attempt; the rows stay pending on disk meanwhile (at-least-once).
-                state.unrecorded.insert(contentsOf: changes, at: 0)
-                state.nextRecord = ContinuousClock.now + .seconds(1)
-                if stopping.load(ordering: .relaxed) { state.failedRecordsWhileStopping += 1 }
-            }
+            state.ledger.recorded(changes, cursor: cursor, ok: ok, stopping: stopping.load(ordering: .relaxed))
         }
     }
 
     /// Writes what is waiting (changes and the cursor) in one transaction, when due.
     private func startRecordIfDue(_ state: inout State, stopping: Bool, group: inout TaskGroup<Void>) {
-        guard !state.recording, state.hasSomethingToRecord else { return }
-        let due = stopping || state.unrecorded.count >= limits.recordBatch || ContinuousClock.now >= state.nextRecord
-        guard due, !(stopping && state.failedRecordsWhileStopping >= Self.recordAttemptsWhenStopping) else { return }
-        let changes = state.unrecorded
-        let cursor = state.cursor.needsWrite ? state.cursor.candidate : nil
-        state.unrecorded = []
-        state.recording = true
-        state.nextRecord = ContinuousClock.now + limits.recordInterval
+        guard let (changes, cursor) = state.ledger.takeRecord(stopping: stopping, limits: limits,
+                                                              attemptsWhenStopping: Self.recordAttemptsWhenStopping) else { return }
         group.addTask {
             var ok = true
             do {
