@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: [
             "RelayOutbox", "RelayCore", "RelayTestSupport", .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RelayCurlTests", dependencies: ["RelayCurl", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RelayKafkaTests", dependencies: ["RelayKafka", "RelayTestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -21,16 +21,10 @@ extension SQLiteOutbox: DeliveryQueue {
 
     private func deliveries(state: OutboxSchema.State, destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
         try await database.read { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT d.id, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
-                       e.id AS event_id, e.source, e.type, e.subject, e.received_at, e.body
-                FROM deliveries d JOIN events e ON e.seq = d.event_seq
-                WHERE d.destination = ? AND d.state = ? AND d.id > ?
-                ORDER BY d.id LIMIT ?
-                """)
+            let statement = try db.cachedStatement(sql: Self.deliveriesSQL(state: state))
             // A cursor reads each column straight from SQLite, by position, without a Row copy per
             // row: this runs for every delivery the dispatcher loads.
-            let rows = try Row.fetchCursor(statement, arguments: [destination, state.rawValue, afterID, limit])
+            let rows = try Row.fetchCursor(statement, arguments: [destination, afterID, limit])
             var pending: [PendingDelivery] = []
             pending.reserveCapacity(min(limit, 5_000))
             // A route renders few distinct header sets (often one per tenant): each is decoded once per read.
@@ -59,6 +53,19 @@ extension SQLiteOutbox: DeliveryQueue {
             }
             return pending
         }
+    }
+
+    /// Deliveries of one state and destination after an id, with their events. The state is written out,
+    /// not bound: only then can SQLite use that state's partial index (with a bound state it walks the
+    /// table by id from `afterID`, through every row of every destination).
+    static func deliveriesSQL(state: OutboxSchema.State) -> String {
+        """
+        SELECT d.id, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
+               e.id AS event_id, e.source, e.type, e.subject, e.received_at, e.body
+        FROM deliveries d JOIN events e ON e.seq = d.event_seq
+        WHERE d.destination = ? AND d.state = \(state.rawValue) AND d.id > ?
+        ORDER BY d.id LIMIT ?
+        """
     }
 
     public func record(_ changes: [DeliveryStateChange], destination: String, deliveredThrough: Int64?, at now: Date) async throws {

@@ -1,7 +1,8 @@
 // The SQLite outbox on a real file: durability settings, group commit, dedupe, faults, delivery bookkeeping.
 import Foundation
+import GRDB
 import RelayCore
-import RelayOutbox
+@testable import RelayOutbox
 import Testing
 
 @Suite struct SQLiteOutboxTests {
@@ -122,6 +123,20 @@ import Testing
             #expect(try await outbox.prune(deliveredBefore: now.addingTimeInterval(1)) == 2)
             stats = try await outbox.stats(now: now).first
             #expect(stats?.pending == 1 && stats?.dead == 0 && stats?.delivered == 0)
+        }
+    }
+
+    /// The dispatcher's reads go through the partial index of their state, not a walk of the table.
+    @Test func dispatcherReadsUseThePartialIndexes() async throws {
+        try await OutboxTestSupport.withOutbox { outbox, _ in
+            let plans = try await outbox.database.read { db in
+                try [OutboxSchema.State.queued, .retrying].map { state in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteOutbox.deliveriesSQL(state: state),
+                                     arguments: ["k", 0, 10]).map { $0["detail"] as String }.joined(separator: "; ")
+                }
+            }
+            #expect(plans[0].contains("deliveries_pending"), "\(plans[0])")
+            #expect(plans[1].contains("deliveries_retrying"), "\(plans[1])")
         }
     }
 
