@@ -13,15 +13,7 @@ public final class Doorbell: Sendable {
     public init() {}
 
     public func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.rung = true
-            return nil
-        }
-        waiter?.resume()
+        wakeWaiter(orSet: \.rung)
     }
 
     /// Returns when rung (a ring before the call counts), after `timeout`, or when the calling task is
@@ -56,12 +48,17 @@ public final class Doorbell: Sendable {
     }
 
     private func expire() {
+        wakeWaiter(orSet: \.expired)
+    }
+
+    /// Resumes the current waiter, or, with nobody waiting, leaves `flag` set for the next wait.
+    private func wakeWaiter(orSet flag: WritableKeyPath<State, Bool> & Sendable) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
-            state.expired = true
+            state[keyPath: flag] = true
             return nil
         }
         waiter?.resume()

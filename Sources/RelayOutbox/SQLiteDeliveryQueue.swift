@@ -5,10 +5,12 @@ import RelayCore
 
 extension SQLiteOutbox: DeliveryQueue {
     public func deliveredThrough(destination: String) async throws -> Int64 {
-        try await database.read { db in
-            try Int64.fetchOne(db, sql: "SELECT delivered_through FROM delivery_cursors WHERE destination = ?",
-                               arguments: [destination]) ?? 0
-        }
+        try await database.read { db in try Self.deliveredThrough(destination, in: db) }
+    }
+
+    private static func deliveredThrough(_ destination: String, in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT delivered_through FROM delivery_cursors WHERE destination = ?",
+                           arguments: [destination]) ?? 0
     }
 
     public func queuedDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
@@ -174,8 +176,7 @@ extension SQLiteOutbox: DeliveryQueue {
         try await database.read { db in
             // `state = 0`, `= 1`, `= 3` are written out (not bound) so SQLite can use the partial indexes.
             try destinations.sorted().map { destination in
-                let cursor = try Int64.fetchOne(db, sql: "SELECT delivered_through FROM delivery_cursors WHERE destination = ?",
-                                                arguments: [destination]) ?? 0
+                let cursor = try Self.deliveredThrough(destination, in: db)
                 let queued = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 0 AND id > ?",
                                               arguments: [destination, cursor]) ?? 0
                 let retrying = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 1",
