@@ -1,4 +1,5 @@
-// `audience-relay export status [executionRef]`: export jobs in a data directory and how far each got.
+// `audience-relay export status [executionRef]` and `export retry executionRef`: export jobs in a data
+// directory, how far each got, and running a dead one again.
 import Foundation
 import RelayOutbox
 
@@ -6,7 +7,7 @@ public enum ExportCommands {
     public static func status(dataDirectory: String, executionRef: String?, limit: Int) async throws -> String {
         let outbox = try OutboxCommands.open(dataDirectory)
         defer { outbox.close() }
-        let jobs = try await outbox.exportJobs(executionRef: executionRef, limit: limit)
+        let jobs = try await OutboxAdministration(outbox: outbox).exportJobs(executionRef: executionRef, limit: limit)
         if jobs.isEmpty { return "no export jobs" + (executionRef.map { " for executionRef \($0)" } ?? "") + " in \(dataDirectory)" }
         if executionRef != nil { return jobs.map(describe).joined(separator: "\n\n") }
         var lines = [OutboxCommands.pad(["EXECUTION REF", "STATE", "FILES", "RECORDS", "MALFORMED", "DEAD", "ATTEMPTS", "LAST ERROR"])]
@@ -17,6 +18,16 @@ public enum ExportCommands {
             ]))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Runs the dead export jobs of `executionRef` again from their checkpoint (a running relay picks
+    /// them up within its next poll of the outbox, 30 s at most; the admin API's retry at once).
+    public static func retry(dataDirectory: String, executionRef: String) async throws -> (message: String, ok: Bool) {
+        let outbox = try OutboxCommands.open(dataDirectory)
+        defer { outbox.close() }
+        let count = try await OutboxAdministration(outbox: outbox).retryExport(executionRef: executionRef)
+        if count == 0 { return ("no dead export job for executionRef \(executionRef)", false) }
+        return ("export \(executionRef) re-queued from its checkpoint", true)
     }
 
     private static func files(_ progress: ExportProgress) -> String {

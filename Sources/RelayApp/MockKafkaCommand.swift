@@ -7,7 +7,7 @@ import ServiceLifecycle
 public enum MockKafkaCommand {
     /// Starts a mock cluster, prints its bootstrap address on stdout, and runs until SIGTERM/SIGINT.
     public static func run(brokers: Int) async throws {
-        ShutdownSignals.unblock()
+        ProcessSignals.prepare()
         var logger = Logger(label: "mock-kafka")
         logger.logLevel = .warning
         let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)

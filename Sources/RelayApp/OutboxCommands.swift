@@ -16,11 +16,11 @@ public enum OutboxCommands {
     public static func stats(dataDirectory: String) async throws -> String {
         let outbox = try open(dataDirectory)
         defer { outbox.close() }
-        let stats = try await outbox.stats(now: Date())
+        let stats = try await OutboxAdministration(outbox: outbox).stats().destinations
         if stats.isEmpty { return "no deliveries in \(dataDirectory)" }
         var lines = [pad(["DESTINATION", "PENDING", "OLDEST PENDING", "DEAD", "DELIVERED"])]
         for s in stats {
-            lines.append(pad([s.destination, "\(s.pending)", s.oldestPendingAge.map { String(format: "%.1fs", $0) } ?? "-", "\(s.dead)", "\(s.delivered)"]))
+            lines.append(pad([s.destination, "\(s.pending)", s.oldestPendingSeconds.map { String(format: "%.1fs", $0) } ?? "-", "\(s.dead)", "\(s.delivered)"]))
         }
         return lines.joined(separator: "\n")
     }
@@ -28,11 +28,11 @@ public enum OutboxCommands {
     public static func dead(dataDirectory: String, destination: String?, limit: Int) async throws -> String {
         let outbox = try open(dataDirectory)
         defer { outbox.close() }
-        let letters = try await outbox.deadLetters(destination: destination, limit: limit)
+        let letters = try await OutboxAdministration(outbox: outbox).deadLetters(destination: destination, limit: limit)
         if letters.isEmpty { return "no dead letters" + (destination.map { " for \($0)" } ?? "") }
         var lines = [pad(["ID", "DESTINATION", "EVENT", "ATTEMPTS", "REASON"])]
         for letter in letters {
-            lines.append(pad(["\(letter.deliveryID)", letter.destination, letter.eventID, "\(letter.attempts)", letter.reason]))
+            lines.append(pad(["\(letter.id)", letter.destination, letter.eventId, "\(letter.attempts)", letter.reason]))
         }
         return lines.joined(separator: "\n")
     }
@@ -40,9 +40,7 @@ public enum OutboxCommands {
     public static func replay(dataDirectory: String, ids: [Int64], destination: String?) async throws -> String {
         let outbox = try open(dataDirectory)
         defer { outbox.close() }
-        var count = 0
-        if !ids.isEmpty { count += try await outbox.replay(deliveryIDs: ids) }
-        if let destination { count += try await outbox.replay(destination: destination) }
+        let count = try await OutboxAdministration(outbox: outbox).replay(ids: ids, destination: destination)
         return "re-queued \(count) dead deliver\(count == 1 ? "y" : "ies")"
     }
 

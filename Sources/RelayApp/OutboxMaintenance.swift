@@ -8,8 +8,8 @@ import ServiceLifecycle
 
 struct OutboxMaintenance: Service {
     let queue: any DeliveryQueue
-    /// The routing table's destinations: the gauges are kept for these.
-    let destinations: [String]
+    /// The running routing table's destinations: the gauges are kept for these.
+    let destinations: @Sendable () -> [String]
     let retention: Duration
     let interval: Duration
     let logger: Logger
@@ -39,7 +39,7 @@ struct OutboxMaintenance: Service {
 
     /// Gauges are made once per destination, the first time it shows up in the statistics.
     private func publishStats(into gauges: inout [String: DestinationGauges]) async {
-        guard let stats = try? await queue.pendingStats(destinations: destinations, now: Date()) else { return }
+        guard let stats = try? await queue.pendingStats(destinations: destinations(), now: Date()) else { return }
         for entry in stats {
             let gauge = gauges[entry.destination] ?? DestinationGauges(destination: entry.destination)
             gauges[entry.destination] = gauge

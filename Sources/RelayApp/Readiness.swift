@@ -1,16 +1,47 @@
-// `/readyz`: the outbox accepts writes and every sink can reach its destination.
+// `/readyz`: the outbox takes a write (checked by writing, at most every few seconds) and every sink
+// can reach its destination (Kafka brokers connected, HTTP circuit breaker not open), naming what is not.
+import Foundation
+import RelayDelivery
 import RelayOutbox
+import Synchronization
 
-enum Readiness {
-    static func check(outbox: SQLiteOutbox, sinks: SinkFactory) async -> (ready: Bool, detail: String) {
+final class Readiness: Sendable {
+    private let outbox: SQLiteOutbox
+    private let sinks: @Sendable () -> [String: any Sink]
+    private let probeInterval: Duration
+    /// The last write probe: when, and why it failed (nil: it worked).
+    private let lastProbe = Mutex<(at: ContinuousClock.Instant, failure: String?)?>(nil)
+
+    init(outbox: SQLiteOutbox, sinks: @escaping @Sendable () -> [String: any Sink], probeInterval: Duration = .seconds(3)) {
+        self.outbox = outbox
+        self.sinks = sinks
+        self.probeInterval = probeInterval
+    }
+
+    func check() async -> (ready: Bool, detail: String) {
+        var problems: [String] = []
+        if let failure = await outboxFailure() { problems.append("outbox: \(failure)") }
+        for (name, sink) in sinks().sorted(by: { $0.key < $1.key }) {
+            if let health = sink.health { problems.append("destination \(name): \(health)") }
+        }
+        if problems.isEmpty { return (true, "outbox takes writes (WAL, synchronous=FULL); every destination reachable") }
+        return (false, problems.joined(separator: "; "))
+    }
+
+    private func outboxFailure() async -> String? {
+        if let last = lastProbe.withLock({ $0 }), ContinuousClock.now - last.at < probeInterval { return last.failure }
+        var failure: String?
         do {
             let settings = try outbox.durabilitySettings()
-            guard settings.synchronous == 2, settings.journalMode == "wal" else {
-                return (false, "outbox durability settings are wrong: synchronous=\(settings.synchronous) journal=\(settings.journalMode)")
+            if settings.synchronous != 2 || settings.journalMode != "wal" {
+                failure = "durability settings are wrong: synchronous=\(settings.synchronous) journal=\(settings.journalMode)"
+            } else {
+                try await outbox.probeWrite(at: Date())
             }
         } catch {
-            return (false, "outbox not readable: \(error)")
+            failure = "cannot take a write: \(error)"
         }
-        return (true, "outbox writable (WAL, synchronous=FULL); \(sinks.summary)")
+        lastProbe.withLock { $0 = (ContinuousClock.now, failure) }
+        return failure
     }
 }

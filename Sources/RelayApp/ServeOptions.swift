@@ -16,6 +16,12 @@ public struct ServeOptions: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(30)
     /// Most export jobs fetched and forwarded at once.
     public var exportJobs: Int = 2
+    /// The admin API's bearer token; nil leaves the admin API off.
+    public var adminToken: String?
+    /// Where the admin API listens (when a token is configured).
+    public var adminListen: ListenAddress = ServeOptions.defaultAdminListen
+    /// How often the routing table file is checked for a change (hot reload).
+    public var configWatchInterval: Duration = .milliseconds(250)
 
     /// Which store answers ingest: the real outbox, or (benchmarks only) no store at all.
     public enum StoreMode: String, Sendable, CaseIterable {
@@ -26,6 +32,7 @@ public struct ServeOptions: Sendable {
 
     public static let defaultConfigPath = "routes/routes.yaml"
     public static let defaultDataDirectory = "./data"
+    public static let defaultAdminListen = ListenAddress(host: "127.0.0.1", port: 8081)
 
     public init(configPath: String = ServeOptions.defaultConfigPath, dataDirectory: String = ServeOptions.defaultDataDirectory,
                 listen: ListenAddress = .default, outboxURL: String? = nil, commitMode: StoreMode = .grouped,

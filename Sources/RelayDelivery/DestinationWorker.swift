@@ -41,6 +41,9 @@ final class DestinationWorker: Sendable {
     private let metrics: DeliveryMetrics
     private let completions = Mutex<[Completion]>([])
     private let stopping = Atomic<Bool>(false)
+    /// Paused by the operator: nothing new is sent; in-flight batches finish and are recorded.
+    private let paused: Atomic<Bool>
+    private let finished = FinishLatch()
     /// Set when new rows may have been appended since the last read began.
     private let rowsAppended = Atomic<Bool>(true)
     /// Failed record attempts tolerated while stopping before the rest is left to be delivered again.
@@ -48,9 +51,10 @@ final class DestinationWorker: Sendable {
 
     private enum Completion: Sendable {
         case loaded(rows: [PendingDelivery], asked: Int)
-        case failedToLoad
+        case failedToLoad(error: String)
         case sent(batch: [PendingDelivery], changes: [DeliveryStateChange])
-        case recorded(changes: [DeliveryStateChange], cursor: Int64?, ok: Bool)
+        case recorded(changes: [DeliveryStateChange], cursor: Int64?, error: String?)
+
     }
 
     /// What the loop keeps between iterations.
@@ -71,10 +75,16 @@ final class DestinationWorker: Sendable {
         var lingering = false
         var lastRescan = ContinuousClock.now
         var batchesInFlight = 0
+        /// Reads of the outbox failing in a row: back-off and rate-limited logging.
+        var readFailures = RepeatedFailure()
+        /// No read before this (back-off after a failed read).
+        var nextReadAllowed = ContinuousClock.now
+        var recordFailures = RepeatedFailure()
     }
 
     init(destination: DestinationConfig, sink: any Sink, queue: any DeliveryQueue, retryPolicy: RetryPolicy,
-         limits: WorkerLimits, clock: @escaping @Sendable () -> Date, logger: Logger) {
+         limits: WorkerLimits, clock: @escaping @Sendable () -> Date, paused: Bool = false, logger: Logger) {
+        self.paused = Atomic(paused)
         self.destination = destination
         self.sink = sink
         self.queue = queue
@@ -98,12 +108,27 @@ final class DestinationWorker: Sendable {
         doorbell.ring()
     }
 
+    var isPaused: Bool { paused.load(ordering: .relaxed) }
+
+    func setPaused(_ value: Bool) {
+        paused.store(value, ordering: .relaxed)
+        doorbell.ring()
+    }
+
+    /// Returns once ``run()`` has returned.
+    func waitUntilFinished() async {
+        await finished.wait()
+    }
+
+    /// Runs until ``stop()`` (finishing what is in flight and recording it) or until its task is cancelled
+    /// (at once: what was not recorded stays pending and is delivered again, at-least-once).
     func run() async {
+        defer { finished.open() }
         guard let committed = await committedCursor() else { return }
         var state = State(schedule: DestinationSchedule(ordered: sink.keepsSubmissionOrder),
                           ledger: OutcomeLedger(committed: committed), loadedThrough: committed)
         await withTaskGroup(of: Void.self) { group in
-            while true {
+            while !Task.isCancelled {
                 let now = clock()
                 for completion in completions.withLock({ list in defer { list.removeAll() }; return list }) {
                     apply(completion, to: &state, now: now)
@@ -116,7 +141,7 @@ final class DestinationWorker: Sendable {
                         _ = await loadRetrying(&state, now: now)
                     }
                     state.lingering = false
-                    while state.batchesInFlight < sink.maxConcurrentBatches {
+                    while !isPaused && state.batchesInFlight < sink.maxConcurrentBatches {
                         if shouldLinger(state) {
                             state.lingering = true
                             break
@@ -143,17 +168,36 @@ final class DestinationWorker: Sendable {
         }
     }
 
-    /// The committed cursor, read again every second while the outbox cannot answer (nil when stopped first).
+    /// The committed cursor, read again with back-off while the outbox cannot answer (nil when stopped or
+    /// cancelled first).
     private func committedCursor() async -> Int64? {
-        while !stopping.load(ordering: .relaxed) {
+        var failures = RepeatedFailure()
+        while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
             do {
                 return try await queue.deliveredThrough(destination: destination.name)
             } catch {
-                logger.error("cannot read the delivery cursor", metadata: ["error": "\(error)"])
-                await doorbell.wait(timeout: .seconds(1))
+                if Task.isCancelled { return nil }
+                let decision = failures.failed(now: .now)
+                logFailure("cannot read the delivery cursor", error: "\(error)", decision)
+                await doorbell.wait(timeout: decision.delay)
             }
         }
         return nil
+    }
+
+    /// Logs a retried failure when its rate limit allows, with the count of the ones left out.
+    private func logFailure(_ message: Logger.Message, error: String, _ decision: RepeatedFailure.Decision) {
+        guard decision.log, !Task.isCancelled else { return }
+        var metadata: Logger.Metadata = ["error": "\(error)", "retry_in": "\(decision.delay)"]
+        if decision.suppressed > 0 { metadata["suppressed"] = "\(decision.suppressed)" }
+        logger.error(message, metadata: metadata)
+    }
+
+    /// Notes a failed read of the outbox: no read before the back-off has passed.
+    private func readFailed(_ state: inout State, _ message: Logger.Message, error: String) {
+        let decision = state.readFailures.failed(now: .now)
+        state.nextReadAllowed = ContinuousClock.now + decision.delay
+        logFailure(message, error: error, decision)
     }
 
     private func waitTimeout(_ state: State) -> Duration {
@@ -166,6 +210,9 @@ final class DestinationWorker: Sendable {
         }
         if state.lingering {
             timeout = min(timeout, max(.zero, state.lastBatchStart + limits.batchLinger - ContinuousClock.now))
+        }
+        if state.readFailures.consecutive > 0 {
+            timeout = max(.milliseconds(1), min(timeout, state.nextReadAllowed - ContinuousClock.now))
         }
         return timeout
     }
@@ -180,6 +227,7 @@ final class DestinationWorker: Sendable {
     /// join the schedule when the read completes (a backlog is read while the loop goes on sending; once
     /// caught up, new rows are read in place). Retrying rows left on disk are loaded first (start-up).
     private func startLoading(_ state: inout State, now: Date, group: inout TaskGroup<Void>) async {
+        guard ContinuousClock.now >= state.nextReadAllowed else { return }
         if state.retryingBacklog {
             guard await loadRetrying(&state, now: now) else { return }
             state.retryingBacklog = false
@@ -208,8 +256,7 @@ final class DestinationWorker: Sendable {
         do {
             return .loaded(rows: try await queue.queuedDeliveries(destination: destination.name, afterID: after, limit: limit), asked: limit)
         } catch {
-            logger.error("cannot read pending deliveries", metadata: ["error": "\(error)"])
-            return .failedToLoad
+            return .failedToLoad(error: "\(error)")
         }
     }
 
@@ -228,8 +275,9 @@ final class DestinationWorker: Sendable {
             let rows: [PendingDelivery]
             do {
                 rows = try await queue.retryingDeliveries(destination: destination.name, afterID: after, limit: 5_000)
+                state.readFailures.succeeded()
             } catch {
-                logger.error("cannot read retrying deliveries", metadata: ["error": "\(error)"])
+                readFailed(&state, "cannot read retrying deliveries", error: "\(error)")
                 return false
             }
             for row in rows where !state.schedule.contains(row.item.deliveryID) && !state.ledger.isUnsettled(row.item.deliveryID) {
@@ -280,15 +328,17 @@ final class DestinationWorker: Sendable {
         switch completion {
         case .loaded(let rows, let asked):
             state.loading = false
+            state.readFailures.succeeded()
             state.caughtUp = rows.count < asked
             for row in rows {
                 state.loadedThrough = row.item.deliveryID
                 state.ledger.loaded(row.item.deliveryID)
                 state.schedule.add(row, now: now)
             }
-        case .failedToLoad:
+        case .failedToLoad(let error):
             state.loading = false
             state.caughtUp = false
+            readFailed(&state, "cannot read pending deliveries", error: error)
         case .sent(let batch, let changes):
             state.batchesInFlight -= 1
             for (pending, change) in zip(batch, changes) {
@@ -301,8 +351,14 @@ final class DestinationWorker: Sendable {
                     state.schedule.retry(id, due: at, attempts: change.attempts, now: now)
                 }
             }
-        case .recorded(let changes, let cursor, let ok):
-            state.ledger.recorded(changes, cursor: cursor, ok: ok, stopping: stopping.load(ordering: .relaxed))
+        case .recorded(let changes, let cursor, let error):
+            state.ledger.recorded(changes, cursor: cursor, ok: error == nil, stopping: stopping.load(ordering: .relaxed))
+            if let error {
+                logFailure("cannot record delivery outcomes; will try again (the rows stay pending meanwhile)", error: error,
+                           state.recordFailures.failed(now: .now))
+            } else {
+                state.recordFailures.succeeded()
+            }
         }
     }
 
@@ -311,15 +367,13 @@ final class DestinationWorker: Sendable {
         guard let (changes, cursor) = state.ledger.takeRecord(stopping: stopping, limits: limits,
                                                               attemptsWhenStopping: Self.recordAttemptsWhenStopping) else { return }
         group.addTask {
-            var ok = true
+            var failure: String?
             do {
                 try await self.queue.record(changes, destination: self.destination.name, deliveredThrough: cursor, at: self.clock())
             } catch {
-                ok = false
-                self.logger.error("cannot record delivery outcomes; will try again (the rows stay pending meanwhile)",
-                                  metadata: ["error": "\(error)", "changes": "\(changes.count)"])
+                failure = "\(error)"
             }
-            self.completions.withLock { $0.append(.recorded(changes: changes, cursor: cursor, ok: ok)) }
+            self.completions.withLock { $0.append(.recorded(changes: changes, cursor: cursor, error: failure)) }
             self.doorbell.ring()
         }
     }

@@ -1,51 +1,209 @@
 // Drives every destination's deliveries from the outbox; one independent worker per destination.
+// The set of destinations follows the routing table: `apply` adds, replaces and retires workers.
 import Foundation
 import Logging
+import Metrics
 import RelayCore
 import RelayOutbox
 import ServiceLifecycle
+import Synchronization
 
 public final class Dispatcher: Service, Sendable {
-    private let workers: [String: DestinationWorker]
+    /// Reason given to a removed destination's pending deliveries (they stay replayable).
+    public static let removedReason = "destination removed"
+
+    private let queue: any DeliveryQueue
+    private let limits: WorkerLimits
+    private let random: @Sendable () -> Double
+    private let clock: @Sendable () -> Date
     private let logger: Logger
+    private let state: Mutex<State>
+    private let changes: AsyncStream<Change>
+    private let changeInput: AsyncStream<Change>.Continuation
+
+    private struct State {
+        var workers: [String: DestinationWorker] = [:]
+        var sinks: [String: any Sink] = [:]
+        /// Paused by the operator; kept when a destination's settings change.
+        var paused: Set<String> = []
+        /// Workers made but not started yet (the run loop starts them).
+        var unstarted: [DestinationWorker] = []
+    }
+
+    /// A new routing table's destinations, and what to tell the caller once the old workers have ended.
+    private struct Change: Sendable {
+        var destinations: [DestinationConfig]
+        var sinks: [String: any Sink]
+        var done: CheckedContinuation<[any Sink], Never>
+    }
 
     /// `sinks` maps each destination name to its sink; a destination without a sink is not dispatched.
     public init(destinations: [DestinationConfig], sinks: [String: any Sink], queue: any DeliveryQueue,
                 limits: WorkerLimits = WorkerLimits(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
-        var workers: [String: DestinationWorker] = [:]
-        for destination in destinations {
-            guard let sink = sinks[destination.name] else { continue }
-            workers[destination.name] = DestinationWorker(
-                destination: destination, sink: sink, queue: queue,
-                retryPolicy: RetryPolicy(destination.delivery, random: random), limits: limits, clock: clock, logger: logger)
-        }
-        self.workers = workers
+        self.queue = queue
+        self.limits = limits
+        self.random = random
+        self.clock = clock
         self.logger = logger
+        (changes, changeInput) = AsyncStream.makeStream(of: Change.self)
+        state = Mutex(State())
+        state.withLock { state in
+            for destination in destinations {
+                guard let sink = sinks[destination.name] else { continue }
+                let worker = makeWorker(destination, sink: sink, paused: false)
+                state.workers[destination.name] = worker
+                state.sinks[destination.name] = sink
+                state.unstarted.append(worker)
+            }
+        }
     }
 
-    /// New rows exist for these destinations (called after an ingest commit), or time moved (tests).
+    /// Subscribes to the outbox's commits: a commit wakes the workers of the destinations it gave rows to.
+    public func follow(_ commits: CommitSignal) {
+        commits.subscribe { [weak self] work in self?.wake(work.destinations) }
+    }
+
+    /// New rows exist for these destinations (the outbox committed them), or time moved (tests).
     public func wake(_ destinations: some Sequence<String>) {
-        for name in destinations { workers[name]?.wake() }
+        let workers = state.withLock { state in destinations.compactMap { state.workers[$0] } }
+        for worker in workers { worker.wake() }
     }
 
     public func wakeAll() {
-        for worker in workers.values { worker.wake() }
+        for worker in state.withLock({ Array($0.workers.values) }) { worker.wake() }
     }
 
-    /// Runs until graceful shutdown: then stops taking new batches, waits for those in flight, and shuts the sinks.
+    /// Takes a new routing table's destinations: new ones start, removed ones stop and their pending
+    /// deliveries are dead-lettered with ``removedReason``, changed ones (settings or sink) stop and start
+    /// again with the new settings, so their next deliveries use them. Returns once the old workers have
+    /// ended, with the sinks no longer used (the caller shuts them down once nobody else holds them).
+    /// Unchanged destinations keep their worker and sink; `sinks` may repeat those.
+    public func apply(destinations: [DestinationConfig], sinks: [String: any Sink]) async -> [any Sink] {
+        await withCheckedContinuation { continuation in
+            let change = Change(destinations: destinations, sinks: sinks, done: continuation)
+            if case .terminated = changeInput.yield(change) { continuation.resume(returning: []) }
+        }
+    }
+
+    /// Pauses or resumes a destination: paused, it keeps its backlog and sends nothing new. False when
+    /// no such destination is dispatched.
+    public func setPaused(_ paused: Bool, destination: String) -> Bool {
+        let worker = state.withLock { state -> DestinationWorker? in
+            guard let worker = state.workers[destination] else { return nil }
+            if paused { state.paused.insert(destination) } else { state.paused.remove(destination) }
+            return worker
+        }
+        guard let worker else { return false }
+        worker.setPaused(paused)
+        pausedGauge(destination).record(paused ? 1 : 0)
+        logger.notice(paused ? "destination paused" : "destination resumed", metadata: ["destination": "\(destination)"])
+        return true
+    }
+
+    public var pausedDestinations: Set<String> { state.withLock { $0.paused } }
+
+    public var destinations: [String] { state.withLock { $0.workers.keys.sorted() } }
+
+    /// Runs until graceful shutdown: then stops taking new batches, waits for those in flight, and shuts the
+    /// sinks. Cancelled, it ends at once (unrecorded outcomes are delivered again after the next start).
     public func run() async throws {
-        logger.info("dispatcher running", metadata: ["destinations": "\(workers.keys.sorted().joined(separator: ","))"])
+        logger.info("dispatcher running", metadata: ["destinations": "\(destinations.joined(separator: ","))"])
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                for worker in workers.values {
-                    group.addTask { await worker.run() }
+            await withDiscardingTaskGroup { group in
+                startUnstarted(in: &group)
+                for await change in changes {
+                    let retired = await apply(change, group: &group)
+                    change.done.resume(returning: retired)
                 }
+                for worker in state.withLock({ Array($0.workers.values) }) { worker.stop() }
             }
         } onGracefulShutdown: {
-            for worker in self.workers.values { worker.stop() }
+            self.changeInput.finish()
         }
-        for worker in workers.values { await worker.sink.shutdown() }
+        let sinks = state.withLock { state in
+            defer { state.sinks = [:] }
+            return Array(state.sinks.values)
+        }
+        for sink in sinks { await sink.shutdown() }
         logger.info("dispatcher stopped")
+    }
+
+    private func startUnstarted(in group: inout DiscardingTaskGroup) {
+        for worker in state.withLock({ state in
+            defer { state.unstarted = [] }
+            return state.unstarted
+        }) {
+            group.addTask { await worker.run() }
+        }
+    }
+
+    private func apply(_ change: Change, group: inout DiscardingTaskGroup) async -> [any Sink] {
+        let wanted = Dictionary(change.destinations.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let (retiring, removed): ([DestinationWorker], [String]) = state.withLock { state in
+            var retiring: [DestinationWorker] = []
+            var removed: [String] = []
+            for (name, worker) in state.workers {
+                guard let config = wanted[name], let sink = change.sinks[name] else {
+                    retiring.append(worker)
+                    removed.append(name)
+                    continue
+                }
+                if config != worker.destination || !Self.same(sink, worker.sink) { retiring.append(worker) }
+            }
+            return (retiring, removed)
+        }
+        for worker in retiring { worker.stop() }
+        for worker in retiring { await worker.waitUntilFinished() }
+        var retired: [any Sink] = []
+        for name in removed {
+            do {
+                let count = try await queue.deadLetterPending(destination: name, reason: Self.removedReason, at: clock())
+                logger.warning("destination removed from the routing table; its pending deliveries are dead letters (replayable)",
+                               metadata: ["destination": "\(name)", "dead_lettered": "\(count)"])
+            } catch {
+                // They stay pending: a destination of that name coming back delivers them.
+                logger.error("cannot dead-letter a removed destination's pending deliveries; they stay pending",
+                             metadata: ["destination": "\(name)", "error": "\(error)"])
+            }
+        }
+        state.withLock { state in
+            for worker in retiring {
+                let name = worker.destination.name
+                state.workers[name] = nil
+                if let sink = state.sinks.removeValue(forKey: name), !change.sinks.values.contains(where: { Self.same($0, sink) }) {
+                    retired.append(sink)
+                }
+            }
+            for paused in state.paused where wanted[paused] == nil { state.paused.remove(paused) }
+            for (name, config) in wanted where state.workers[name] == nil {
+                guard let sink = change.sinks[name] else { continue }
+                let worker = makeWorker(config, sink: sink, paused: state.paused.contains(name))
+                state.workers[name] = worker
+                state.sinks[name] = sink
+                state.unstarted.append(worker)
+            }
+        }
+        startUnstarted(in: &group)
+        if !retiring.isEmpty || !removed.isEmpty {
+            logger.info("dispatcher destinations changed", metadata: [
+                "destinations": "\(destinations.joined(separator: ","))", "removed": "\(removed.sorted().joined(separator: ","))",
+            ])
+        }
+        return retired
+    }
+
+    private func makeWorker(_ destination: DestinationConfig, sink: any Sink, paused: Bool) -> DestinationWorker {
+        DestinationWorker(destination: destination, sink: sink, queue: queue,
+                          retryPolicy: RetryPolicy(destination.delivery, random: random), limits: limits, clock: clock,
+                          paused: paused, logger: logger)
+    }
+
+    private func pausedGauge(_ destination: String) -> Gauge {
+        Gauge(label: "relay_destination_paused", dimensions: [("destination", destination)])
+    }
+
+    private static func same(_ a: any Sink, _ b: any Sink) -> Bool {
+        a === b
     }
 }

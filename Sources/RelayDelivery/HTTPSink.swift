@@ -89,6 +89,13 @@ public final class HTTPSink: Sink {
         breaker.withLock { $0.state }
     }
 
+    /// Down while the circuit breaker is open.
+    public var health: String? {
+        let (state, failure) = breaker.withLock { ($0.state, $0.lastFailure) }
+        guard case .open(let until) = state else { return nil }
+        return "circuit breaker open until \(until) after: \(failure ?? "failures")"
+    }
+
     public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         guard !batch.isEmpty else { return [] }
         guard !isShutDown.load(ordering: .acquiring) else {

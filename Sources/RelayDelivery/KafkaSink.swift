@@ -59,6 +59,13 @@ public final class KafkaSink: Sink {
     /// through its own retries, and a message that finally fails fails the ones behind it too.
     public var keepsSubmissionOrder: Bool { true }
 
+    /// Down when the producer's last statistics report (at most 30 s old) showed no broker connected.
+    public var health: String? {
+        guard let producer = try? clusters.producer(for: destination), let status = producer.brokerStatus,
+              ContinuousClock.now - status.reportedAt < .seconds(30), status.up == 0 else { return nil }
+        return "Kafka cluster unreachable: 0 of \(status.total) brokers connected (\(producer.configuration.bootstrapServers))"
+    }
+
     public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         let turn = handOver.take()
         guard !batch.isEmpty else {

@@ -1,7 +1,8 @@
 // The contract between the dispatcher and a destination: deliver a batch, answer one outcome per item.
 import RelayCore
 
-public protocol Sink: Sendable {
+/// A class: the dispatcher tells sinks apart by identity when the routing table changes.
+public protocol Sink: AnyObject, Sendable {
     /// Delivers `batch` (all for this sink's destination) and returns outcomes in the same order.
     /// Returns only once each outcome is known (e.g. the Kafka delivery report arrived).
     func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome]
@@ -21,10 +22,14 @@ public protocol Sink: Sendable {
     func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome]
     /// Flushes and releases resources; called once on shutdown.
     func shutdown() async
+    /// nil while the sink can reach its destination as far as it knows; otherwise why not (`/readyz`).
+    var health: String? { get }
 }
 
 extension Sink {
     public var keepsSubmissionOrder: Bool { false }
+
+    public var health: String? { nil }
 
     public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }

@@ -49,6 +49,10 @@ public struct RelayResponder: HTTPResponder {
         default:
             break
         }
+        if path.hasPrefix("/admin/") || path == "/admin" {
+            // The admin API has its own listener; here it does not exist.
+            return Problem.notFound(path).response(instance: path)
+        }
         let started = ContinuousClock.now
         let snapshot = routing.snapshot
         guard let source = snapshot.table.source(forPath: path) else {

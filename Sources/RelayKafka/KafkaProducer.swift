@@ -18,7 +18,7 @@ public final class KafkaProducer: Sendable {
         for (name, value) in configuration.effectiveProperties {
             try conf.set(name, value)
         }
-        conf.enableEvents(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR)
+        conf.enableEvents(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_STATS)
         let client = try RdKafkaClient(type: RD_KAFKA_PRODUCER, configuration: conf, logger: logger)
         guard let queue = RdKafkaQueue(mainQueueOf: client) else {
             throw KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "librdkafka returned no main queue")
@@ -84,5 +84,11 @@ public final class KafkaProducer: Sendable {
     /// message; the owner should shut it down and create a new one.
     public var raisedFatalError: KafkaError? {
         core.fatalError
+    }
+
+    /// How many of the cluster's brokers were connected at the last statistics report (every
+    /// `statistics.interval.ms`, 5 s by default); nil before the first one.
+    public var brokerStatus: KafkaBrokerStatus? {
+        core.brokerStatus
     }
 }

@@ -13,6 +13,8 @@ public struct KafkaProducerConfiguration: Sendable {
         ("compression.type", "lz4"),
         ("linger.ms", "5"),
         ("socket.nagle.disable", "true"),
+        // Broker states every 5 s: how `/readyz` knows whether the cluster is reachable (KafkaBrokerStatus).
+        ("statistics.interval.ms", "5000"),
     ]
 
     /// librdkafka's own default for `message.max.bytes`.

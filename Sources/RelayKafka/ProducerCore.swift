@@ -19,6 +19,7 @@ final class ProducerCore: Sendable {
         /// Woken on new work or stop; nil once the poll thread has let go of librdkafka.
         var wakeQueue: RdKafkaQueue?
         var fatalError: KafkaError?
+        var brokerStatus: KafkaBrokerStatus?
     }
 
     private let state: Mutex<State>
@@ -61,6 +62,14 @@ final class ProducerCore: Sendable {
 
     var fatalError: KafkaError? {
         state.withLock { $0.fatalError }
+    }
+
+    var brokerStatus: KafkaBrokerStatus? {
+        state.withLock { $0.brokerStatus }
+    }
+
+    func recordBrokerStatus(_ status: KafkaBrokerStatus) {
+        state.withLock { $0.brokerStatus = status }
     }
 
     func recordFatalError(_ error: KafkaError) {

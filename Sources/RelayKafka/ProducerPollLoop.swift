@@ -225,6 +225,10 @@ final class ProducerPollLoop {
             }
         case RD_KAFKA_EVENT_ERROR:
             handleError(event: event)
+        case RD_KAFKA_EVENT_STATS:
+            if let status = KafkaBrokerStatus(statisticsJSON: cString(rd_kafka_event_stats(event))) {
+                core.recordBrokerStatus(status)
+            }
         default:
             break
         }

@@ -71,6 +71,10 @@ public protocol DeliveryQueue: Sendable {
     /// Returns dead deliveries to pending with a fresh attempt budget; the count re-queued.
     func replay(deliveryIDs: [Int64]) async throws -> Int
     func replay(destination: String) async throws -> Int
+    /// Dead-letters every pending delivery of `destination` (queued above its cursor, or retrying) with
+    /// `reason`: what happens to a destination's backlog when it leaves the routing table. Replayable
+    /// like any dead letter. Returns the count.
+    func deadLetterPending(destination: String, reason: String, at now: Date) async throws -> Int
     func stats(now: Date) async throws -> [DestinationStats]
     /// Pending count, oldest pending age and dead count of each of `destinations` (`delivered` is 0),
     /// read from the partial indexes only: what the periodic gauges need, without the full scan of

@@ -113,4 +113,7 @@ public protocol ExportJobQueue: Sendable {
     func finishExportJob(eventID: String, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws
     /// Jobs for `executionRef` (all jobs when nil), newest first.
     func exportJobs(executionRef: String?, limit: Int) async throws -> [ExportJob]
+    /// Makes the dead jobs of `executionRef` pending again, due now, from their checkpoint, with a fresh
+    /// attempt budget (their retry window counts from now). Returns how many were re-queued.
+    func retryExportJobs(executionRef: String, at now: Date) async throws -> Int
 }

@@ -18,6 +18,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private let database: DatabasePool
     private let mode: CommitMode
+    private let commits: CommitSignal
     private let condition = NSCondition()
     private var queue: [Pending] = []
     private var stopped = false
@@ -26,9 +27,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Largest number of appends one commit carried (observability and tests).
     let largestGroup = Atomic<Int>(0)
 
-    init(database: DatabasePool, mode: CommitMode) {
+    init(database: DatabasePool, mode: CommitMode, commits: CommitSignal) {
         self.database = database
         self.mode = mode
+        self.commits = commits
         // The thread keeps the writer alive until `stop()` (SQLiteOutbox calls it on close and in deinit).
         let thread = Thread { self.run() }
         thread.name = "outbox-writer"
@@ -102,6 +104,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                 }
                 return results
             }
+            var work = CommittedWork()
+            for (pending, result) in zip(batch, results) where !result.duplicate {
+                for delivery in pending.event.deliveries { work.destinations.insert(delivery.destination) }
+                if pending.event.export != nil { work.exportJobs = true }
+            }
+            // Announced before the callers hear back, so a delivery never waits for the next idle tick.
+            commits.announce(work)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch {
             let failure = StoreUnavailable(reason: Self.describe(error))

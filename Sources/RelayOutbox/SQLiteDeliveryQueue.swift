@@ -128,27 +128,46 @@ extension SQLiteOutbox: DeliveryQueue {
 
     public func replay(deliveryIDs: [Int64]) async throws -> Int {
         let now = Date().timeIntervalSince1970
-        return try await database.write { db in
+        let (count, destinations) = try await database.write { db in
             let statement = try db.cachedStatement(sql: """
                 UPDATE deliveries SET state = 1, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
-                WHERE id = ? AND state = 3
+                WHERE id = ? AND state = 3 RETURNING destination
                 """)
             var count = 0
+            var destinations: Set<String> = []
             for id in deliveryIDs {
-                try statement.execute(arguments: [now, now, id])
-                count += db.changesCount
+                if let destination = try String.fetchOne(statement, arguments: [now, now, id]) {
+                    count += 1
+                    destinations.insert(destination)
+                }
             }
-            return count
+            return (count, destinations)
         }
+        commits.announce(CommittedWork(destinations: destinations))
+        return count
     }
 
     public func replay(destination: String) async throws -> Int {
         let now = Date().timeIntervalSince1970
-        return try await database.write { db in
+        let count = try await database.write { db in
             try db.execute(sql: """
                 UPDATE deliveries SET state = 1, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
                 WHERE destination = ? AND state = 3
                 """, arguments: [now, now, destination])
+            return db.changesCount
+        }
+        if count > 0 { commits.announce(CommittedWork(destinations: [destination])) }
+        return count
+    }
+
+    public func deadLetterPending(destination: String, reason: String, at now: Date) async throws -> Int {
+        try await database.write { db in
+            let cursor = try Self.deliveredThrough(destination, in: db)
+            // `state = 0` / `= 1` written out so the partial indexes are used.
+            try db.execute(sql: """
+                UPDATE deliveries SET state = 3, finished_at = ?, last_error = ?
+                WHERE destination = ? AND ((state = 0 AND id > ?) OR state = 1)
+                """, arguments: [now.timeIntervalSince1970, reason, destination, cursor])
             return db.changesCount
         }
     }

@@ -48,6 +48,19 @@ extension SQLiteOutbox: ExportJobQueue {
         }
     }
 
+    public func retryExportJobs(executionRef: String, at now: Date) async throws -> Int {
+        let stamp = now.timeIntervalSince1970
+        let count = try await database.write { db in
+            try db.execute(sql: """
+                UPDATE export_jobs SET state = 0, attempts = 0, created_at = ?, next_attempt_at = ?, finished_at = NULL, updated_at = ?
+                WHERE execution_ref = ? AND state = 3
+                """, arguments: [stamp, stamp, stamp, executionRef])
+            return db.changesCount
+        }
+        if count > 0 { commits.announce(CommittedWork(exportJobs: true)) }
+        return count
+    }
+
     public func exportJobs(executionRef: String?, limit: Int) async throws -> [ExportJob] {
         try await database.read { db in
             if let executionRef {
@@ -109,5 +122,18 @@ enum ExportJobColumns {
 
     static func decode(_ text: String) -> [String] {
         (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+    }
+}
+
+extension SQLiteOutbox {
+    /// How many export jobs are in each state (statistics for operators).
+    public func exportJobCounts() async throws -> [ExportJobState: Int] {
+        try await database.read { db in
+            var counts: [ExportJobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM export_jobs GROUP BY state") {
+                if let state = ExportJobState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
     }
 }

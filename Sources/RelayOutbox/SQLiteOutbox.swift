@@ -9,6 +9,8 @@ public final class SQLiteOutbox: EventStore, Sendable {
     let database: DatabasePool
     private let writer: GroupCommitWriter
     public let path: String
+    /// Announces every commit that made deliveries or export jobs pending (appends, replays, export retries).
+    public let commits = CommitSignal()
 
     /// Opens (creating if needed) `<dataDirectory>/outbox.sqlite` and migrates it.
     public init(dataDirectory: String, commitMode: CommitMode = .grouped, logger: Logger) throws(OutboxOpenError) {
@@ -37,7 +39,7 @@ public final class SQLiteOutbox: EventStore, Sendable {
         } catch {
             throw OutboxOpenError(message: "cannot open outbox \(path): \(GroupCommitWriter.describe(error))")
         }
-        writer = GroupCommitWriter(database: database, mode: commitMode)
+        writer = GroupCommitWriter(database: database, mode: commitMode, commits: commits)
         logger.info("outbox open", metadata: ["path": "\(path)", "commit": "\(commitMode.rawValue)"])
     }
 
@@ -62,6 +64,15 @@ public final class SQLiteOutbox: EventStore, Sendable {
         try database.writeWithoutTransaction { db in
             (try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
              try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "")
+        }
+    }
+
+    /// Writes (and fsyncs) one small row: whether the outbox takes a write right now (`/readyz`).
+    public func probeWrite(at now: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS readiness_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at REAL NOT NULL)")
+            try db.execute(sql: "INSERT INTO readiness_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
+                           arguments: [now.timeIntervalSince1970])
         }
     }
 

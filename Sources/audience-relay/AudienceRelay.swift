@@ -37,6 +37,25 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("export-jobs"), help: "Most export jobs fetched and forwarded at once (env RELAY_EXPORT_JOBS).")
     var exportJobs: Int = Int(ProcessInfo.processInfo.environment["RELAY_EXPORT_JOBS"] ?? "") ?? 2
 
+    @Option(name: .customLong("admin-listen"), help: "Admin API address host:port, default 127.0.0.1:8081 (env RELAY_ADMIN_LISTEN).")
+    var adminListen: String? = ProcessInfo.processInfo.environment["RELAY_ADMIN_LISTEN"]
+
+    @Option(name: .customLong("admin-token-file"), help: "File holding the admin API's bearer token; the API starts only with a token (or env RELAY_ADMIN_TOKEN).")
+    var adminTokenFile: String?
+
+    /// The admin token from --admin-token-file, else RELAY_ADMIN_TOKEN; nil leaves the admin API off.
+    func adminToken() throws -> String? {
+        if let adminTokenFile {
+            guard let data = FileManager.default.contents(atPath: adminTokenFile),
+                  let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+                throw ValidationError("--admin-token-file \(adminTokenFile) cannot be read or is empty")
+            }
+            return text
+        }
+        let fromEnvironment = ProcessInfo.processInfo.environment["RELAY_ADMIN_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return fromEnvironment?.isEmpty == false ? fromEnvironment : nil
+    }
+
     @Option(name: .customLong("commit-mode"), help: ArgumentHelp("grouped (default), per-request or none — the last two exist for the ingest benchmark.", visibility: .hidden))
     var commitMode: String = "grouped"
 
@@ -58,7 +77,15 @@ struct Serve: AsyncParsableCommand {
                                    outboxURL: outbox, commitMode: mode, logLevel: level,
                                    deliveredRetention: retentionDuration)
         options.exportJobs = exportJobs
-        try await RelayServer.serve(options)
+        if let adminListen {
+            guard let address = ListenAddress(parsing: adminListen) else {
+                throw ValidationError("--admin-listen must be host:port, e.g. 127.0.0.1:8081 (got '\(adminListen)')")
+            }
+            options.adminListen = address
+        }
+        options.adminToken = try adminToken()
+        let status = await RelayServer.serve(options)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 
@@ -130,7 +157,18 @@ struct Outbox: AsyncParsableCommand {
 }
 
 struct Export: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect export jobs.", subcommands: [Status.self])
+    static let configuration = CommandConfiguration(abstract: "Inspect export jobs; run a dead one again.", subcommands: [Status.self, Retry.self])
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the dead export job of an executionRef again from its checkpoint.")
+        @OptionGroup var location: Outbox.Location
+        @Argument(help: "executionRef of the export to run again.") var executionRef: String
+        func run() async throws {
+            let (message, ok) = try await ExportCommands.retry(dataDirectory: location.dataDir, executionRef: executionRef)
+            print(message)
+            if !ok { throw ExitCode(1) }
+        }
+    }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Export jobs and their progress; one job in detail with its executionRef.")

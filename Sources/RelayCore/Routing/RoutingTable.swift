@@ -115,7 +115,7 @@ public struct HTTPDestination: Sendable, Hashable {
     }
 }
 
-public struct DestinationConfig: Sendable {
+public struct DestinationConfig: Sendable, Equatable {
     public enum Kind: Sendable, Hashable {
         case kafka(KafkaDestination)
         case http(HTTPDestination)

@@ -14,8 +14,8 @@ import Synchronization
 /// and stay pending with their last checkpoint, so the next start resumes them.
 public final class ExportRunner: Service, Sendable {
     private let queue: any ExportJobQueue
-    private let sinks: [String: any Sink]
-    private let routing: @Sendable () -> RoutingTable
+    /// The routing table and the destinations' sinks, as the routing service last pushed them.
+    private let configuration: Mutex<(table: RoutingTable, sinks: [String: any Sink])>
     private let client: CurlClient
     private let readSecret: @Sendable (SecretReference) throws -> String
     private let maxConcurrentJobs: Int
@@ -28,16 +28,15 @@ public final class ExportRunner: Service, Sendable {
     static let retryDeadline: Duration = .seconds(7 * 24 * 3600)
 
     /// - Parameters:
+    ///   - table: the routing table (source settings, route options, destination policies); see ``apply(table:sinks:)``.
     ///   - sinks: the dispatcher's sinks by destination name (shared; not shut down here).
-    ///   - routing: the current routing table (source settings, route options, destination policies).
     ///   - client: HTTP client for export and token URLs (shared; not shut down here).
     ///   - readSecret: reads a credential's value.
-    public init(queue: any ExportJobQueue, sinks: [String: any Sink], routing: @escaping @Sendable () -> RoutingTable,
+    public init(queue: any ExportJobQueue, table: RoutingTable, sinks: [String: any Sink],
                 client: CurlClient, readSecret: @escaping @Sendable (SecretReference) throws -> String,
                 maxConcurrentJobs: Int = 2, logger: Logger) {
         self.queue = queue
-        self.sinks = sinks
-        self.routing = routing
+        self.configuration = Mutex((table, sinks))
         self.client = client
         self.readSecret = readSecret
         self.maxConcurrentJobs = max(1, maxConcurrentJobs)
@@ -49,6 +48,20 @@ public final class ExportRunner: Service, Sendable {
         doorbell.ring()
     }
 
+    /// Subscribes to the outbox's commits: a commit that recorded an export job wakes the runner.
+    public func follow(_ commits: CommitSignal) {
+        commits.subscribe { [weak self] work in
+            if work.exportJobs { self?.wake() }
+        }
+    }
+
+    /// A new routing table and its sinks: jobs that start from now on use them (running jobs finish on
+    /// the ones they started with).
+    public func apply(table: RoutingTable, sinks: [String: any Sink]) {
+        configuration.withLock { $0 = (table, sinks) }
+        doorbell.ring()
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.loop()
@@ -56,9 +69,11 @@ public final class ExportRunner: Service, Sendable {
     }
 
     private func loop() async {
+        var readFailures = RepeatedFailure()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 let busy = running.withLock { $0 }
+                var wait: Duration?
                 if busy.count < maxConcurrentJobs {
                     do {
                         let due = try await queue.dueExportJobs(now: Date(), limit: maxConcurrentJobs - busy.count, excluding: busy)
@@ -70,11 +85,21 @@ public final class ExportRunner: Service, Sendable {
                                 self.doorbell.ring()
                             }
                         }
+                        readFailures.succeeded()
                     } catch {
-                        logger.error("cannot read export jobs from the outbox", metadata: ["error": "\(error)"])
+                        if Task.isCancelled { break }
+                        let decision = readFailures.failed(now: .now)
+                        wait = decision.delay
+                        if decision.log {
+                            var metadata: Logger.Metadata = ["error": "\(error)", "retry_in": "\(decision.delay)"]
+                            if decision.suppressed > 0 { metadata["suppressed"] = "\(decision.suppressed)" }
+                            logger.error("cannot read export jobs from the outbox", metadata: metadata)
+                        }
                     }
                 }
-                await doorbell.wait(timeout: await nextWait())
+                if Task.isCancelled { break }
+                if wait == nil { wait = await nextWait() }
+                await doorbell.wait(timeout: wait ?? .seconds(30))
             }
         }
     }
@@ -95,9 +120,9 @@ public final class ExportRunner: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "event"] = "\(job.eventID)"
         logger[metadataKey: "executionRef"] = "\(job.executionRef)"
-        let table = routing()
+        let (table, sinks) = configuration.withLock { $0 }
         let setup: ExportJobSetup
-        switch resolve(job, in: table) {
+        switch resolve(job, in: table, sinks: sinks) {
         case .success(let resolved):
             setup = resolved
         case .failure(let failure):
@@ -168,7 +193,7 @@ public final class ExportRunner: Service, Sendable {
         }
     }
 
-    private func resolve(_ job: ExportJob, in table: RoutingTable) -> Result<ExportJobSetup, ExportJobFailure> {
+    private func resolve(_ job: ExportJob, in table: RoutingTable, sinks: [String: any Sink]) -> Result<ExportJobSetup, ExportJobFailure> {
         guard let source = table.source(named: job.source), let settings = source.export else {
             return .failure(.dead("source '\(job.source)' has no export: section in the routing table any more"))
         }

@@ -45,7 +45,7 @@ final class ExportHarness: Sendable {
         client = CurlClient(logger: logger)
         let table = self.table
         runner = ExportRunner(
-            queue: outbox, sinks: recording.mapValues { $0 as any Sink }, routing: { table }, client: client,
+            queue: outbox, table: table, sinks: recording.mapValues { $0 as any Sink }, client: client,
             readSecret: { reference in
                 guard case .environment(let name) = reference.location, let value = secrets[name] else {
                     throw SecretMissing(reference: reference)
