@@ -13,12 +13,32 @@ struct ListenerService: Service {
     let application: any Service
     let started: ListenerStarted
 
+    /// How long a cancelled listener gets to close gracefully before it is cancelled outright.
+    static let cancelledCloseTime: Duration = .seconds(2)
+
     func run() async throws {
         do {
-            try await application.run()
+            try await runShieldedFromCancellation()
         } catch {
             guard !started.isListening else { throw error }
             throw RelayStartupError(message: "cannot listen on \(address) (\(name)): \(Self.describe(error))")
+        }
+    }
+
+    /// Runs the application in a task of its own so that cancelling the relay closes the listener the
+    /// graceful way (stop accepting, finish the requests in flight) instead of tearing its channels down,
+    /// which Hummingbird reports as errors; after ``cancelledCloseTime`` it is cancelled all the same.
+    private func runShieldedFromCancellation() async throws {
+        let group = ServiceGroup(configuration: .init(services: [application], logger: Logger(label: "listener", factory: { _ in SwiftLogNoOpLogHandler() })))
+        let inner = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await inner.value
+        } onCancel: {
+            Task {
+                await group.triggerGracefulShutdown()
+                try? await Task.sleep(for: Self.cancelledCloseTime)
+                inner.cancel()
+            }
         }
     }
 

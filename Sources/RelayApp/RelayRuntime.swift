@@ -3,7 +3,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import Prometheus
 import RelayCore
 import RelayDelivery
 import RelayExport
@@ -24,7 +23,7 @@ final class RelayRuntime: Sendable {
 
     /// Opens the outbox, reads the routing table, starts the clients and builds every service; throws
     /// (having released what it started) when any of that fails.
-    init(options: ServeOptions, registry: PrometheusCollectorRegistry, logger: Logger,
+    init(options: ServeOptions, metrics: @escaping @Sendable () -> String = { "" }, logger: Logger,
          onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
         let snapshot = try RoutingTableFile.loadSnapshot(path: options.configPath)
         logger.info("routing table loaded", metadata: [
@@ -57,7 +56,7 @@ final class RelayRuntime: Sendable {
         let maintenance = OutboxMaintenance(queue: outbox, destinations: { dispatcher.destinations },
                                             retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
         let readiness = Readiness(outbox: outbox, sinks: { routing.sinks })
-        let operations = OperationsEndpoints(readiness: { await readiness.check() }, metrics: { registry.emitToString() })
+        let operations = OperationsEndpoints(readiness: { await readiness.check() }, metrics: metrics)
         let started = ListenerStarted()
         let listener = ListenerService(
             name: "ingest", address: options.listen,

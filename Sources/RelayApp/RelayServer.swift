@@ -60,7 +60,7 @@ public enum RelayServer {
             if options.commitMode == .none {
                 try await serveUnstored(options, registry: registry, logger: logger)
             } else {
-                let runtime = try await RelayRuntime(options: options, registry: registry, logger: logger)
+                let runtime = try await RelayRuntime(options: options, metrics: { registry.emitToString() }, logger: logger)
                 try await runtime.run()
             }
             logger.info("stopped")

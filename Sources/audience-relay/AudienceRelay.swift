@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How long delivered rows are kept (also the dedupe window), e.g. 24h (env RELAY_RETENTION).")
     var retention: String = ProcessInfo.processInfo.environment["RELAY_RETENTION"] ?? "24h"
 
+    @Option(name: .customLong("shutdown-grace"), help: "How long SIGTERM waits for requests and deliveries in flight, e.g. 30s (env RELAY_SHUTDOWN_GRACE); a second SIGTERM ends at once.")
+    var shutdownGrace: String = ProcessInfo.processInfo.environment["RELAY_SHUTDOWN_GRACE"] ?? "30s"
+
     @Option(name: .customLong("export-jobs"), help: "Most export jobs fetched and forwarded at once (env RELAY_EXPORT_JOBS).")
     var exportJobs: Int = Int(ProcessInfo.processInfo.environment["RELAY_EXPORT_JOBS"] ?? "") ?? 2
 
@@ -77,6 +80,10 @@ struct Serve: AsyncParsableCommand {
                                    outboxURL: outbox, commitMode: mode, logLevel: level,
                                    deliveredRetention: retentionDuration)
         options.exportJobs = exportJobs
+        guard let grace = ConfigValues.duration(shutdownGrace), grace > .zero else {
+            throw ValidationError("--shutdown-grace must be a positive duration such as 30s (got '\(shutdownGrace)')")
+        }
+        options.shutdownGracePeriod = grace
         if let adminListen {
             guard let address = ListenAddress(parsing: adminListen) else {
                 throw ValidationError("--admin-listen must be host:port, e.g. 127.0.0.1:8081 (got '\(adminListen)')")

@@ -12,8 +12,8 @@ enum RelayBinary {
             .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2].appendingPathComponent("audience-relay")
     }
 
-    /// Runs the binary to completion and returns its exit status and combined output.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    /// Runs the binary to completion (SIGKILL after `timeout`) and returns its exit status and combined output.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(120)) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -23,6 +23,10 @@ enum RelayBinary {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: watchdog)
+        defer { watchdog.cancel() }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitForExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
