@@ -43,6 +43,9 @@ public enum RelayServer {
             "path": "\(options.configPath)", "sources": "\(snapshot.table.sources.count)",
             "destinations": "\(snapshot.table.destinations.count)", "routes": "\(snapshot.table.routes.count)",
         ])
+        for warning in RoutingTableWarnings.warnings(snapshot.table) {
+            logger.warning("routing table", metadata: ["path": "\(options.configPath)", "warning": "\(warning)"])
+        }
         if options.outboxURL != nil {
             throw RelayStartupError(message: "--outbox postgres://… (PostgreSQL outbox) is not available in this build; omit it to use the SQLite outbox in --data-dir")
         }
