@@ -30,6 +30,9 @@ final class RelayRuntime: Sendable {
             "path": "\(options.configPath)", "sources": "\(snapshot.table.sources.count)",
             "destinations": "\(snapshot.table.destinations.count)", "routes": "\(snapshot.table.routes.count)",
         ])
+        for warning in RoutingTableWarnings.warnings(snapshot.table) {
+            logger.warning("routing table", metadata: ["path": "\(options.configPath)", "warning": "\(warning)"])
+        }
         let outbox = try SQLiteOutbox(dataDirectory: options.dataDirectory,
                                       commitMode: options.commitMode == .perRequest ? .perRequest : .grouped, logger: logger)
         let clients = RelayClients(destinations: snapshot.table.destinations, logger: logger)

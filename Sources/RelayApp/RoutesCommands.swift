@@ -29,6 +29,7 @@ public enum RoutesCommands {
             let predicates = route.predicates.isEmpty ? "every event" : "\(route.predicates.count) predicate(s)"
             lines.append("  route \(route.name): \(route.sources.joined(separator: ",")) [\(predicates)] -> \(route.destinations.joined(separator: ", "))\(route.fetchExport ? " (+ fetch export)" : "")")
         }
+        lines += RoutingTableWarnings.warnings(table).map { "  warning: \($0)" }
         return lines.joined(separator: "\n")
     }
 

@@ -150,6 +150,9 @@ final class RoutingService: Service, Sendable {
             current.fileBytes = bytes
         }
         for sink in retired { await sink.shutdown() }
+        for warning in RoutingTableWarnings.warnings(snapshot.table) {
+            logger.warning("routing table", metadata: ["path": "\(path)", "warning": "\(warning)"])
+        }
         let changes = Self.changes(from: old.table, to: snapshot.table)
         applied.increment()
         logger.notice("routing table reloaded", metadata: [

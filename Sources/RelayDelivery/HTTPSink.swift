@@ -146,6 +146,11 @@ public final class HTTPSink: Sink {
         return outcomes
     }
 
+    /// `export.failed` as an NDJSON request of one line of kind `failed`, after the export's record lines.
+    public func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome {
+        await deliver([export.failedNDJSONItem(body: body, destination: name)]).first ?? .retry(after: nil, reason: "no outcome")
+    }
+
     /// Later batches are answered `.retry`; requests in flight finish. The client is left running
     /// (it is not this sink's to stop). Idempotent.
     public func shutdown() async {

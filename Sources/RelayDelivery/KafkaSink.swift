@@ -100,6 +100,7 @@ public final class KafkaSink: Sink {
                 ("recordIndex", Self.decimal(record.recordIndex)),
             ]
             if let change = record.change { headers.append(("change", Array(change.utf8))) }
+            if let profileID = record.profileID { headers.append(("profileId", Array(profileID.utf8))) }
             messages.append(KafkaMessage(topic: destination.topic, key: record.key.map { Array($0.utf8) }, value: record.value, headers: headers))
         }
         return await produce(messages)

@@ -20,6 +20,10 @@ public protocol Sink: AnyObject, Sendable {
     /// each record as one message through ``deliver(_:)`` (what Kafka wants); HTTP overrides it
     /// with NDJSON requests of several records.
     func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome]
+    /// Tells the destination an export was dead-lettered (`export.failed`, `body` its JSON). The
+    /// default delivers it as a framing event like `export.started` (what Kafka wants); HTTP
+    /// overrides it with a final NDJSON line of kind `failed`.
+    func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome
     /// Flushes and releases resources; called once on shutdown.
     func shutdown() async
     /// nil while the sink can reach its destination as far as it knows; otherwise why not (`/readyz`).
@@ -30,6 +34,11 @@ extension Sink {
     public var keepsSubmissionOrder: Bool { false }
 
     public var health: String? { nil }
+
+    public func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome {
+        let item = export.framingItem(kind: "failed", body: body, destination: destination)
+        return await deliver([item]).first ?? .retry(after: nil, reason: "the sink returned no outcome")
+    }
 
     public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }

@@ -128,6 +128,25 @@ enum OutboxSchema {
                 CREATE INDEX deliveries_retrying ON deliveries (destination, id) WHERE state = 1;
                 """)
         }
+        // Sitecore's default dedupe key became (executionRef, status). Events stored with the old
+        // default (a key equal to their executionRef) get the new form, so a notification accepted
+        // before the upgrade is still recognised when it is sent again within the retention window.
+        // A key another event of the source already has is left alone (`OR IGNORE`): that event
+        // answers for it. Bodies are JSON objects (validated at ingest); `json_valid` guards anyway.
+        migrator.registerMigration("v6: Sitecore dedupe keys include the status") { db in
+            try db.execute(sql: """
+                UPDATE OR IGNORE events SET
+                    dedupe_key = dedupe_key || '|' ||
+                        COALESCE(CASE WHEN json_valid(CAST(body AS TEXT))
+                                      THEN json_extract(CAST(body AS TEXT), '$.status') END, '')
+                WHERE type = 'com.sitecore.cdp.audience-export.notification'
+                  AND dedupe_key = COALESCE(CASE WHEN json_valid(CAST(body AS TEXT))
+                                                 THEN json_extract(CAST(body AS TEXT), '$.executionRef') END, '')
+                """)
+        }
         return migrator
     }
+
+    /// Name of the newest migration before v6 (for tests that build an outbox as v5 left it).
+    static let v5 = "v5: delivery cursors, retrying state, integer event keys"
 }

@@ -43,6 +43,26 @@ import Testing
         #expect(output.contains("7 error(s)"), "\(output)")
     }
 
+    @Test func checkWarnsAboutAFetchExportRouteThatAdmitsEveryStatus() throws {
+        let table = """
+            sources:
+              sitecore: {kind: sitecore-export, path: /hooks/sitecore, export: {allowHosts: [api.example.com]}}
+            destinations:
+              k: {type: kafka, brokers: embedded, topic: t}
+            routes:
+              - {name: exports, source: sitecore, to: [k], fetchExport: true}
+            """
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("warn-\(UUID().uuidString).yaml").path
+        try table.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (status, output) = try RelayBinary.run(["routes", "check", path])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("warning: route 'exports': its predicates admit any status"), "\(output)")
+        // The shipped export example names SUCCESS and draws no warning.
+        let (_, example) = try RelayBinary.run(["routes", "check", "routes/examples/sitecore-export.yaml"])
+        #expect(!example.contains("warning"), "\(example)")
+    }
+
     @Test func explainShowsRoutesAndDeliveries() throws {
         let (status, output) = try RelayBinary.run(["routes", "explain", "routes/examples/sitecore-fanout.yaml", "routes/examples/sitecore-notification.json"])
         #expect(status == 0, "\(output)")

@@ -10,10 +10,16 @@ import Testing
         "status": .string("SUCCESS"),
     ]
 
-    @Test func sitecoreDedupeKeyIsExecutionRef() throws {
+    /// One execution reported with PENDING_EMR_JOB, then SUCCESS: two keys, so the SUCCESS is not a duplicate.
+    @Test func sitecoreDedupeKeyIsExecutionRefAndStatus() throws {
         let valid = try PayloadValidator.validate(Self.sitecore, rules: PayloadRules(kind: .sitecoreExport)).get()
-        #expect(valid.dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c")
+        #expect(valid.dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c|SUCCESS")
         #expect(valid.subject == "a_1")
+        var pending = Self.sitecore
+        pending["status"] = .string("PENDING_EMR_JOB")
+        let earlier = try PayloadValidator.validate(pending, rules: PayloadRules(kind: .sitecoreExport)).get()
+        #expect(earlier.dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c|PENDING_EMR_JOB")
+        #expect(earlier.dedupeKey != valid.dedupeKey)
     }
 
     @Test func adobeRunDedupeKeyIncludesStageStatuses() throws {
@@ -40,7 +46,7 @@ import Testing
     }
 
     @Test func customDedupeFields() throws {
-        let rules = PayloadRules(kind: .sitecoreExport, dedupeFields: ["executionRef", "status"])
-        #expect(try PayloadValidator.validate(Self.sitecore, rules: rules).get().dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c|SUCCESS")
+        let rules = PayloadRules(kind: .sitecoreExport, dedupeFields: ["executionRef"])
+        #expect(try PayloadValidator.validate(Self.sitecore, rules: rules).get().dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c")
     }
 }

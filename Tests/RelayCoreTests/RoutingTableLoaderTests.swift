@@ -16,7 +16,7 @@ import Testing
             export:
               allowHosts: [api.example.com, "*.sitecorecloud.io"]
               allowPlainHTTP: [api.example.com]
-              credentials: {type: oauth2, tokenUrl: "https://auth.example.com/token", clientId: relay, clientSecret: env:CS, scope: export}
+              credentials: {type: oauth2, tokenUrl: "https://auth.example.com/token", clientId: relay, clientSecret: env:CS, scope: export, extraParams: {audience: "https://api.example.com"}}
               maxFileBytes: 1GiB
               pollDeadline: 2h
         destinations:
@@ -39,7 +39,7 @@ import Testing
             key: "{{clientKey}}-{{friendlyId}}"
             headers: {x-segment: "{{segmentName}}"}
             fetchExport: true
-            export: {format: csv, key: "{{email}}", onMalformed: fail, batchRecords: 100}
+            export: {format: csv, key: "{{email}}", onMalformed: fail, batchRecords: 100, csv: {delimiter: ";", header: false, columns: [id, email]}}
             match:
               - {field: status, in: [SUCCESS]}
               - {field: friendlyId, regex: "^vip_"}
@@ -77,7 +77,9 @@ import Testing
         #expect(export.pollDeadline == .seconds(7200))
         #expect(export.credentials == .oauth2(OAuth2ClientCredentials(
             tokenURL: "https://auth.example.com/token", clientID: "relay",
-            clientSecret: SecretReference(location: .environment("CS")), scope: "export")))
+            clientSecret: SecretReference(location: .environment("CS")), scope: "export",
+            extraParameters: [.init(name: "audience", value: "https://api.example.com")])))
+        #expect(route.export.csv == ExportCSVOptions(delimiter: UInt8(ascii: ";"), header: false, columns: ["id", "email"]))
         #expect(route.key?.source == "{{clientKey}}-{{friendlyId}}")
     }
 
@@ -207,5 +209,59 @@ import Testing
         for line in expected {
             #expect(messages.contains { $0.hasPrefix(line) }, "missing: \(line) in \(messages)")
         }
+    }
+
+    /// `export.csv` and OAuth2 `extraParams` mistakes, each at its line and column.
+    @Test func csvAndTokenParameterMistakesAreReported() throws {
+        let yaml = """
+            sources:
+              s:
+                kind: sitecore-export
+                path: /s
+                export:
+                  allowHosts: [api.example.com]
+                  credentials: {type: oauth2, tokenUrl: "https://a.example.com/t", clientId: x, clientSecret: env:S,
+                                extraParams: {audience: aud, grant_type: password}}
+            destinations:
+              k: {type: kafka, brokers: embedded, topic: t}
+            routes:
+              - {name: r1, source: s, to: k, fetchExport: true, export: {csv: {delimiter: ":", header: false, columns: [a, b]}}}
+              - {name: r2, source: s, to: k, fetchExport: true, export: {csv: {header: false}}}
+              - {name: r3, source: s, to: k, fetchExport: true, export: {csv: {columns: [a]}}}
+              - {name: r4, source: s, to: k, fetchExport: true, export: {csv: {header: false, columns: [a, a], quote: "'"}}}
+              - {name: r5, source: s, to: k, fetchExport: true, export: {format: jsonl, csv: {delimiter: "|"}}}
+              - {name: r6, source: s, to: k, fetchExport: true, export: {csv: {delimiter: "\\t", header: maybe}}}
+            """
+        guard case .failure(let errors) = RoutingTableLoader.load(yaml: yaml, file: "x.yaml") else {
+            Issue.record("a table with csv mistakes loaded")
+            return
+        }
+        let messages = errors.errors.map { "\($0.line): \($0.message)" }
+        let expected = [
+            "8: source 's'.export.credentials.extraParams: 'grant_type' is set by the relay",
+            "12: route 'r1'.export.csv.delimiter must be one of ',' ';' '|' or tab (got \":\")",
+            "13: route 'r2'.export.csv: header: false needs columns: [name, ...]",
+            "14: route 'r3'.export.csv.columns applies only with header: false",
+            "15: route 'r4'.export.csv.columns names \"a\" twice",
+            "15: route 'r4'.export.csv: unknown key 'quote'",
+            "16: route 'r5'.export.csv applies only to CSV exports (format is jsonl)",
+            "17: route 'r6'.export.csv.header must be true or false",
+        ]
+        for line in expected {
+            #expect(messages.contains { $0.hasPrefix(line) }, "missing: \(line) in \(messages)")
+        }
+        #expect(errors.errors.allSatisfy { $0.column > 1 }, "\(errors)")
+
+        // Tab, spelled as a YAML escape or as `tab`, is a delimiter; csv alone implies format csv.
+        let good = yaml.replacingOccurrences(of: "grant_type: password", with: "resource: r")
+            .split(separator: "\n").prefix(11).joined(separator: "\n") + """
+
+              - {name: t1, source: s, to: k, fetchExport: true, export: {csv: {delimiter: "\\t"}}}
+              - {name: t2, source: s, to: k, fetchExport: true, export: {csv: {delimiter: tab, header: false, columns: [a]}}}
+            """
+        let table = try RoutingTableLoader.load(yaml: good, file: "good.yaml").get()
+        #expect(table.routes.map(\.export.csv.delimiter) == [9, 9])
+        #expect(table.routes.map(\.export.format) == [.csv, .csv])
+        #expect(table.routes[1].export.csv.columns == ["a"])
     }
 }

@@ -56,9 +56,12 @@ struct KafkaSinkTests {
         let topic = Fixture.topic()
         let export = ExportIdentity(eventID: "evt-x", source: "sitecore", executionRef: "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c",
                                     notificationType: "com.sitecore.cdp.audience-export.notification", receivedAt: Date())
-        let records = (0..<6).map { index in
-            ExportRecord(key: index == 5 ? nil : "p\(index)", value: Array(#"{"profileId":"p\#(index)"}"#.utf8), fileIndex: 2,
-                         recordIndex: Int64(100 + index), change: index.isMultiple(of: 2) ? "removed" : nil)
+        let records = (0..<6).map { (index: Int) -> ExportRecord in
+            // Records 3 and 4 come from a keyed export whose route renders another key: the profile id is a header.
+            let profileID: String? = index == 3 || index == 4 ? "profile-\(index)" : nil
+            let key: String? = index == 5 ? nil : "p\(index)"
+            return ExportRecord(key: key, value: Array(#"{"profileId":"p\#(index)"}"#.utf8), fileIndex: 2,
+                                recordIndex: Int64(100 + index), change: index.isMultiple(of: 2) ? "removed" : nil, profileID: profileID)
         }
         try await Fixture.withSink(KafkaDestination(brokers: "mock:3", topic: topic)) { sink, _, bootstrap in
             let outcomes = await sink.forward(ExportRecordBatch(export: export, records: records, maxRecordsPerRequest: 500, maxBytesPerRequest: 1 << 20))
@@ -69,8 +72,10 @@ struct KafkaSinkTests {
                 let message = try #require(stored.first { Fixture.header($0, "recordIndex") == "\(record.recordIndex)" })
                 #expect(message.value == record.value)
                 #expect(Fixture.text(message.key) == record.key)
-                let expected = [("executionRef", export.executionRef), ("fileIndex", "2"), ("recordIndex", "\(record.recordIndex)")]
-                    + (record.change.map { [("change", $0)] } ?? [])
+                var expected: [(String, String)] = [("executionRef", export.executionRef), ("fileIndex", "2"),
+                                                    ("recordIndex", "\(record.recordIndex)")]
+                if let change = record.change { expected.append(("change", change)) }
+                if let profileID = record.profileID { expected.append(("profileId", profileID)) }
                 let actual = message.headers.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }
                 #expect(actual.map(\.0) == expected.map(\.0))
                 #expect(actual.map(\.1) == expected.map(\.1))

@@ -166,4 +166,26 @@ import Testing
             #expect(try await relay.storedEvents().map(\.body) == posted)
         }
     }
+
+    /// Adobe documents `createdAt` and the filter times in epoch seconds: the sample uses seconds, and a
+    /// sender's milliseconds (or any other non-negative number) are still accepted, never refused.
+    @Test func adobeRunSampleUsesEpochSecondsAndOtherUnitsAreStillAccepted() async throws {
+        let file = Fixtures.repositoryRoot.appendingPathComponent("routes/examples/adobe-run-status.json")
+        let sample = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        for field in ["createdAt", "dataFilterStartTime", "dataFilterEndTime"] {
+            let value = try #require(sample[field] as? Double, "\(field)")
+            // 2001-09-09 … 2286-11-20 in seconds; a millisecond timestamp of today is 1000 times larger.
+            #expect(value >= 1_000_000_000 && value < 10_000_000_000, "\(field) = \(value) is not epoch seconds")
+        }
+        try await TestRelay.run(yaml: Fixtures.table) { relay in
+            for (index, createdAt) in [1764086500000, 0, 1764086500.25].enumerated() {
+                var payload = Fixtures.adobeRun
+                payload["runId"] = "run-unit-\(index)"
+                payload["createdAt"] = createdAt
+                payload["dataFilterStartTime"] = createdAt
+                let response = try await relay.client.post("/hooks/adobe/runs", json: Fixtures.json(payload))
+                #expect(response.status == 200, "createdAt \(createdAt): \(response.bodyText)")
+            }
+        }
+    }
 }

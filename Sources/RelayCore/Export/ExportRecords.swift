@@ -14,13 +14,18 @@ public struct ExportRecord: Sendable {
     public var recordIndex: Int64
     /// `added` or `removed` for the parts of a delta export.
     public var change: String?
+    /// The member name a `json-object` (keyed) export stored the record under. It travels as the
+    /// Kafka header `profileId` and the NDJSON field `profileId`, so it is kept when the route's
+    /// `export.key` template makes a different message key.
+    public var profileID: String?
 
-    public init(key: String?, value: [UInt8], fileIndex: Int, recordIndex: Int64, change: String?) {
+    public init(key: String?, value: [UInt8], fileIndex: Int, recordIndex: Int64, change: String?, profileID: String? = nil) {
         self.key = key
         self.value = value
         self.fileIndex = fileIndex
         self.recordIndex = recordIndex
         self.change = change
+        self.profileID = profileID
     }
 }
 
@@ -73,6 +78,7 @@ public struct ExportIdentity: Sendable {
             PlannedDelivery.Header(name: "recordIndex", value: String(record.recordIndex)),
         ]
         if let change = record.change { headers.append(PlannedDelivery.Header(name: "change", value: change)) }
+        if let profileID = record.profileID { headers.append(PlannedDelivery.Header(name: "profileId", value: profileID)) }
         return DeliveryItem(
             deliveryID: 0, destination: destination, eventID: "\(eventID)/\(record.fileIndex)/\(record.recordIndex)",
             source: source, eventType: type("record"), subject: executionRef, receivedAt: receivedAt,
@@ -80,7 +86,7 @@ public struct ExportIdentity: Sendable {
     }
 
     /// One NDJSON request body for HTTP destinations: a line per record, each an envelope
-    /// `{"executionRef","file","record","change"?,"key"?,"data"}`.
+    /// `{"executionRef","file","record","change"?,"key"?,"profileId"?,"data"}`.
     public func ndjsonItem(for records: ArraySlice<ExportRecord>, destination: String) -> DeliveryItem {
         var body: [UInt8] = []
         body.reserveCapacity(records.reduce(0) { $0 + $1.value.count + 96 })
@@ -96,6 +102,10 @@ public struct ExportIdentity: Sendable {
                 body.append(contentsOf: #","key":"#.utf8)
                 JSONValue.appendQuoted(key, to: &body)
             }
+            if let profileID = record.profileID {
+                body.append(contentsOf: #","profileId":"#.utf8)
+                JSONValue.appendQuoted(profileID, to: &body)
+            }
             body.append(contentsOf: #","data":"#.utf8)
             body.append(contentsOf: record.value)
             body.append(contentsOf: "}\n".utf8)
@@ -109,7 +119,23 @@ public struct ExportIdentity: Sendable {
             body: body, attempt: 1, contentType: "application/x-ndjson")
     }
 
-    /// `export.started` / `export.completed`: a JSON event about the whole export, id `<notification id>/<kind>`.
+    /// `export.failed` for HTTP destinations: an NDJSON request whose one line is
+    /// `{"kind":"failed","executionRef","data":<the export.failed body>}`, the line that ends the
+    /// export's record lines; id `<notification id>/failed` like the Kafka event.
+    public func failedNDJSONItem(body: [UInt8], destination: String) -> DeliveryItem {
+        var line: [UInt8] = Array(#"{"kind":"failed","executionRef":"#.utf8)
+        JSONValue.appendQuoted(executionRef, to: &line)
+        line.append(contentsOf: #","data":"#.utf8)
+        line.append(contentsOf: body)
+        line.append(contentsOf: "}\n".utf8)
+        return DeliveryItem(
+            deliveryID: 0, destination: destination, eventID: "\(eventID)/failed", source: source,
+            eventType: type("failed"), subject: executionRef, receivedAt: receivedAt, key: executionRef,
+            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef)],
+            body: line, attempt: 1, contentType: "application/x-ndjson")
+    }
+
+    /// `export.started` / `export.completed` / `export.failed`: a JSON event about the whole export, id `<notification id>/<kind>`.
     public func framingItem(kind: String, body: [UInt8], destination: String) -> DeliveryItem {
         DeliveryItem(
             deliveryID: 0, destination: destination, eventID: "\(eventID)/\(kind)", source: source,

@@ -11,16 +11,30 @@ public enum ExportCredentials: Sendable, Hashable {
 /// OAuth2 client-credentials grant: the token is cached until shortly before it expires and
 /// fetched again once when the export URL answers 401.
 public struct OAuth2ClientCredentials: Sendable, Hashable {
+    /// One extra form field of the token request, e.g. `audience` (some token endpoints require it).
+    public struct Parameter: Sendable, Hashable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) { self.name = name; self.value = value }
+    }
+
+    /// Form fields the relay sets itself; `extraParams` may not name them (`scope` has its own setting).
+    public static let reservedParameters: Set<String> = ["grant_type", "scope", "client_id", "client_secret"]
+
     public var tokenURL: String
     public var clientID: String
     public var clientSecret: SecretReference
     public var scope: String?
+    /// Sent after `grant_type` and `scope` in the token request's form body, in configuration order.
+    public var extraParameters: [Parameter]
 
-    public init(tokenURL: String, clientID: String, clientSecret: SecretReference, scope: String? = nil) {
+    public init(tokenURL: String, clientID: String, clientSecret: SecretReference, scope: String? = nil,
+                extraParameters: [Parameter] = []) {
         self.tokenURL = tokenURL
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.scope = scope
+        self.extraParameters = extraParameters
     }
 }
 
@@ -74,12 +88,31 @@ public struct ExportSourceSettings: Sendable, Hashable {
 public enum ExportFormat: String, Sendable, Hashable, CaseIterable {
     /// One JSON object per line.
     case jsonLines = "jsonl"
-    /// Comma-separated values with a header row; each row becomes an object of strings.
+    /// Comma-separated values with a header row (or the route's `export.csv` dialect); each row becomes an object of strings.
     case csv
     /// One JSON array of objects.
     case jsonArray = "json-array"
     /// One JSON object whose keys are profile ids; each entry becomes a record with its key.
     case jsonObject = "json-object"
+}
+
+/// A route's `export.csv` section: how its CSV files are written.
+public struct ExportCSVOptions: Sendable, Hashable {
+    /// The delimiters a file may use, as written in the routing table (tab also as `tab`).
+    public static let delimiters: [String: UInt8] = [",": 0x2C, ";": 0x3B, "|": 0x7C, "\t": 0x09, "tab": 0x09]
+
+    /// The field delimiter byte: `,` `;` `|` or tab.
+    public var delimiter: UInt8
+    /// False when the file has no header row: `columns` names the fields and every row is data.
+    public var header: Bool
+    /// The column names of a headerless file, in order (set exactly when `header` is false).
+    public var columns: [String]?
+
+    public init(delimiter: UInt8 = 0x2C, header: Bool = true, columns: [String]? = nil) {
+        self.delimiter = delimiter
+        self.header = header
+        self.columns = columns
+    }
 }
 
 /// A route's `export:` section: how the fetched records are shaped and forwarded.
@@ -101,9 +134,12 @@ public struct ExportForwarding: Sendable, Hashable {
     public var batchRecords: Int
     /// … and at most about this many bytes.
     public var batchBytes: Int
+    /// How CSV files are written (delimiter, header row or named columns).
+    public var csv: ExportCSVOptions
 
     public init(format: ExportFormat? = nil, key: Template? = nil, onMalformed: MalformedPolicy = .skip,
-                batchRecords: Int = 500, batchBytes: Int = 1 << 20) {
+                batchRecords: Int = 500, batchBytes: Int = 1 << 20, csv: ExportCSVOptions = ExportCSVOptions()) {
+        self.csv = csv
         self.format = format
         self.key = key
         self.onMalformed = onMalformed

@@ -6,8 +6,9 @@ enum ExportSettingsLoader {
                                           "maxFileBytes", "maxRedirects", "pollDeadline", "pollInitialDelay",
                                           "pollMaxDelay", "caFile", "stallTimeout"]
     static let credentialKeys: Set<String> = ["type", "token", "username", "password", "tokenUrl", "clientId",
-                                              "clientSecret", "scope"]
-    static let routeKeys: Set<String> = ["format", "key", "onMalformed", "batchRecords", "batchBytes"]
+                                              "clientSecret", "scope", "extraParams"]
+    static let routeKeys: Set<String> = ["format", "key", "onMalformed", "batchRecords", "batchBytes", "csv"]
+    static let csvKeys: Set<String> = ["delimiter", "header", "columns"]
 
     static func loadSource(_ node: Node, reader: YAMLReader, context: String) -> ExportSourceSettings? {
         guard let f = reader.fields(node, context, allowed: sourceKeys, required: ["allowHosts"]) else { return nil }
@@ -74,7 +75,7 @@ enum ExportSettingsLoader {
                   let password = reader.secret(f["password"], "\(context).password") else { return nil }
             return .basic(username: user, password: password)
         case "oauth2":
-            guard only(["tokenUrl", "clientId", "clientSecret", "scope"], required: ["tokenUrl", "clientId", "clientSecret"]),
+            guard only(["tokenUrl", "clientId", "clientSecret", "scope", "extraParams"], required: ["tokenUrl", "clientId", "clientSecret"]),
                   let url = reader.string(f["tokenUrl"], "\(context).tokenUrl"),
                   let client = reader.string(f["clientId"], "\(context).clientId"),
                   let secret = reader.secret(f["clientSecret"], "\(context).clientSecret") else { return nil }
@@ -83,7 +84,17 @@ enum ExportSettingsLoader {
                 return nil
             }
             let scope = reader.string(f["scope"], "\(context).scope")
-            return .oauth2(OAuth2ClientCredentials(tokenURL: url, clientID: client, clientSecret: secret, scope: scope))
+            var extra: [OAuth2ClientCredentials.Parameter] = []
+            for entry in reader.stringMap(f["extraParams"], "\(context).extraParams") ?? [] {
+                if OAuth2ClientCredentials.reservedParameters.contains(entry.name) {
+                    reader.error(at: entry.node, "\(context).extraParams: '\(entry.name)' is set by the relay"
+                        + (entry.name == "scope" ? " (use credentials.scope)" : "") + "; name other form fields only")
+                } else {
+                    extra.append(OAuth2ClientCredentials.Parameter(name: entry.name, value: entry.value))
+                }
+            }
+            return .oauth2(OAuth2ClientCredentials(tokenURL: url, clientID: client, clientSecret: secret, scope: scope,
+                                                   extraParameters: extra))
         default:
             reader.error(at: f["type"], "\(context).type: unknown credentials type '\(type)' (allowed: none, bearer, basic, oauth2)")
             return nil
@@ -109,7 +120,50 @@ enum ExportSettingsLoader {
         }
         if let v = reader.int(f["batchRecords"], "\(context).batchRecords", min: 1, max: 100_000) { forwarding.batchRecords = v }
         if let v = reader.byteSize(f["batchBytes"], "\(context).batchBytes") { forwarding.batchBytes = v }
+        if let node = f["csv"] {
+            forwarding.csv = loadCSV(node, reader: reader, context: "\(context).csv")
+            // The section says the files are CSV; it contradicts any other format.
+            switch forwarding.format {
+            case nil: forwarding.format = .csv
+            case .csv?: break
+            case let other?:
+                reader.error(at: node, "\(context).csv applies only to CSV exports (format is \(other.rawValue))")
+            }
+        }
         return forwarding
+    }
+
+    /// `{delimiter: "|", header: false, columns: [id, email]}`: every value checked, each mistake at its line.
+    private static func loadCSV(_ node: Node, reader: YAMLReader, context: String) -> ExportCSVOptions {
+        var options = ExportCSVOptions()
+        guard let f = reader.fields(node, context, allowed: csvKeys) else { return options }
+        if let text = reader.string(f["delimiter"], "\(context).delimiter") {
+            if let byte = ExportCSVOptions.delimiters[text] {
+                options.delimiter = byte
+            } else {
+                reader.error(at: f["delimiter"], "\(context).delimiter must be one of ',' ';' '|' or tab (got \(JSONValue.quoted(text)))")
+            }
+        }
+        if let header = reader.bool(f["header"], "\(context).header") { options.header = header }
+        let columns = reader.stringList(f["columns"], "\(context).columns")
+        if options.header {
+            if f["columns"] != nil {
+                reader.error(at: f["columns"], "\(context).columns applies only with header: false (a header row names the columns)")
+            }
+            return options
+        }
+        guard let columns, !columns.isEmpty else {
+            if f["columns"] == nil || columns != nil {
+                reader.error(at: f["columns"] ?? f["header"] ?? node, "\(context): header: false needs columns: [name, ...] naming every field in order")
+            }
+            return options
+        }
+        var seen = Set<String>()
+        for name in columns where !seen.insert(name).inserted {
+            reader.error(at: f["columns"], "\(context).columns names \(JSONValue.quoted(name)) twice")
+        }
+        options.columns = columns
+        return options
     }
 
     /// `host.name`, `*.domain` or an IP literal: letters, digits, '-', '.', ':' (IPv6) only.

@@ -56,8 +56,10 @@ public enum FanOut {
         var seen = Set<String>()
         var export: PlannedExport?
         for route in table.routes where route.matches(source: source.name, event: event) {
-            matched.append(route.name)
             if route.fetchExport {
+                // A FAILED, ALERT or PENDING_* notification has no export to fetch (unless the route names its status).
+                guard route.fetchesExport(for: event) else { continue }
+                matched.append(route.name)
                 if let apiURL = fields["apiUrl"]?.stringValue, let executionRef = fields["executionRef"]?.stringValue {
                     var plan = export ?? PlannedExport(route: route.name, destinations: [], executionRef: executionRef, apiURL: apiURL)
                     for destination in route.destinations where !plan.destinations.contains(destination) {
@@ -67,6 +69,7 @@ public enum FanOut {
                 }
                 continue
             }
+            matched.append(route.name)
             let renderedKey = (route.key ?? source.kind.defaultKey).render(event)
             let headers = route.headers.map { PlannedDelivery.Header(name: $0.name, value: $0.value.render(event)) }
             for destination in route.destinations where seen.insert(destination).inserted {

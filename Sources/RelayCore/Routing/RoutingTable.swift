@@ -162,4 +162,36 @@ public struct Route: Sendable {
     public func matches(source: String, event: JSONValue) -> Bool {
         sources.contains(source) && predicates.allSatisfy { $0.matches(event) }
     }
+
+    /// The notification status that has an export behind it (Sitecore publishes one only when the run succeeded).
+    public static let exportStatus = "SUCCESS"
+    static let statusField = FieldPath("status")
+
+    /// `status` values the route names explicitly (`equals` / `in` predicates on `status`), in
+    /// order; nil when it names none.
+    public var namedStatuses: [String]? {
+        var named: [String] = []
+        var any = false
+        for predicate in predicates where predicate.field == Self.statusField {
+            switch predicate.test {
+            case .equals(let value):
+                any = true
+                if !named.contains(value) { named.append(value) }
+            case .oneOf(let values):
+                any = true
+                for value in values where !named.contains(value) { named.append(value) }
+            case .prefix, .regex, .exists:
+                continue
+            }
+        }
+        return any ? named : nil
+    }
+
+    /// Whether a matching event's export is fetched: with `fetchExport`, for status SUCCESS only,
+    /// unless the route's predicates name the statuses themselves (then they decide, having matched).
+    public func fetchesExport(for event: JSONValue) -> Bool {
+        guard fetchExport else { return false }
+        if namedStatuses != nil { return true }
+        return event.value(at: Self.statusField)?.renderedText == Self.exportStatus
+    }
 }

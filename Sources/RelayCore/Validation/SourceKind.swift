@@ -65,10 +65,11 @@ public enum SourceKind: String, Sendable, CaseIterable {
         }
     }
 
-    /// Fields forming the dedupe key, in order (SPEC §1–2).
+    /// Fields forming the dedupe key, in order (SPEC §1–2). Sitecore reports one execution once per
+    /// status (PENDING_*, then SUCCESS or FAILED): each status is news, the same one twice is not.
     public var defaultDedupeFields: [String] {
         switch self {
-        case .sitecoreExport: return ["executionRef"]
+        case .sitecoreExport: return ["executionRef", "status"]
         case .adobeRun: return ["audienceId", "runId", "status", "details.*.status"]
         case .adobeOperation: return ["operationId", "status"]
         }

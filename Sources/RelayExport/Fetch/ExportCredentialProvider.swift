@@ -189,6 +189,7 @@ private actor OAuth2TokenSource {
         }
         var form = [("grant_type", "client_credentials")]
         if let scope = settings.scope, !scope.isEmpty { form.append(("scope", scope)) }
+        for parameter in settings.extraParameters { form.append((parameter.name, parameter.value)) }
         let body = form.map { "\(formEncoded($0.0))=\(formEncoded($0.1))" }.joined(separator: "&")
         let basic = Data("\(formEncoded(settings.clientID)):\(formEncoded(secret))".utf8).base64EncodedString()
         let request = HTTPRequestSpec(

@@ -1,4 +1,4 @@
-// The bodies of the `export.started` and `export.completed` events that frame an export's records.
+// The bodies of the `export.started`, `export.completed` and `export.failed` events that frame an export's records.
 import Foundation
 import RelayOutbox
 
@@ -34,6 +34,24 @@ enum ExportFraming {
         var files: [ExportFileSummary]
     }
 
+    /// Sent instead of `export.completed` when the job is dead-lettered: why, and how far it got.
+    private struct Failed: Encodable {
+        var type = "export.failed"
+        var executionRef: String
+        var eventId: String
+        var source: String
+        var reason: String
+        /// The export host's (or token endpoint's) HTTP status behind the failure, if one was.
+        var upstreamStatus: Int?
+        var fileCount: Int?
+        /// Confirmed by every destination so far (a replayed job resumes after them).
+        var recordCount: Int64
+        var recordsMalformed: Int64
+        var recordsDead: Int64
+        var bytes: Int64
+        var files: [ExportFileSummary]
+    }
+
     static func started(job: ExportJob, files: [ExportManifest.File]) -> [UInt8] {
         encode(Started(executionRef: job.executionRef, eventId: job.eventID, source: job.source,
                        apiUrl: ExportURLs.redacted(job.apiURL), fileCount: files.count,
@@ -45,6 +63,13 @@ enum ExportFraming {
                          fileCount: progress.files.count, recordCount: progress.recordsSent,
                          recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
                          bytes: progress.bytesReceived, sha256: overallDigest(progress.files), files: progress.files))
+    }
+
+    static func failed(job: ExportJob, progress: ExportProgress, reason: String, upstreamStatus: Int?) -> [UInt8] {
+        encode(Failed(executionRef: job.executionRef, eventId: job.eventID, source: job.source, reason: reason,
+                      upstreamStatus: upstreamStatus, fileCount: progress.fileCount, recordCount: progress.recordsSent,
+                      recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
+                      bytes: progress.bytesReceived, files: progress.files))
     }
 
     static func overallDigest(_ files: [ExportFileSummary]) -> String {

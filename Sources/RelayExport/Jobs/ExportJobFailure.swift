@@ -13,6 +13,14 @@ struct ExportJobFailure: Error, Sendable, CustomStringConvertible {
 
     var kind: Kind
     var reason: String
+    /// The HTTP status the export host (or its token endpoint) answered, when one caused this.
+    var upstreamStatus: Int?
+
+    init(kind: Kind, reason: String, upstreamStatus: Int? = nil) {
+        self.kind = kind
+        self.reason = reason
+        self.upstreamStatus = upstreamStatus
+    }
 
     static func dead(_ reason: String) -> ExportJobFailure { ExportJobFailure(kind: .dead, reason: reason) }
     static func retry(_ reason: String, after: Duration? = nil) -> ExportJobFailure {
@@ -26,12 +34,14 @@ extension ExportJobFailure {
     /// What a failed fetch means for the job (SPEC §3 poll semantics).
     init(_ failure: ExportFetchFailure) {
         switch failure {
-        case .notReady(let reason): self.init(kind: .notReady, reason: reason)
+        case .notReady(let reason): self.init(kind: .notReady, reason: reason, upstreamStatus: 404)
         case .retry(let after, let reason): self.init(kind: .retry(after: after), reason: reason)
         case .cancelled(let reason): self.init(kind: .retry(after: nil), reason: reason)
-        case .gone(let reason): self.init(kind: .dead, reason: "gone (410): \(reason)")
-        case .failedUpstream(let reason): self.init(kind: .dead, reason: "the export failed upstream (503): \(reason)")
-        case .rejected(let status, let reason): self.init(kind: .dead, reason: "refused by the export host (\(status)): \(reason)")
+        case .gone(let reason): self.init(kind: .dead, reason: "gone (410): \(reason)", upstreamStatus: 410)
+        case .failedUpstream(let reason):
+            self.init(kind: .dead, reason: "the export failed upstream (503): \(reason)", upstreamStatus: 503)
+        case .rejected(let status, let reason):
+            self.init(kind: .dead, reason: "refused by the export host (\(status)): \(reason)", upstreamStatus: status)
         case .forbidden(let reason): self.init(kind: .dead, reason: "forbidden: \(reason)")
         }
     }

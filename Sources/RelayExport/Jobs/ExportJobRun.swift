@@ -52,8 +52,7 @@ final class ExportJobRun {
         for path in setup.forwarding.key?.fields ?? [] { keyPaths[path] = JSONFieldPath(segments: path.segments) }
         self.keyPaths = keyPaths
         self.keyField = setup.forwarding.key?.singleField.map { JSONFieldPath(segments: $0.segments) }
-        self.identity = ExportIdentity(eventID: job.eventID, source: job.source, executionRef: job.executionRef,
-                                       notificationType: job.eventType, receivedAt: job.receivedAt)
+        self.identity = job.identity
     }
 
     /// Forwards what is left of the export; returns when `export.completed` is confirmed.
@@ -158,7 +157,8 @@ final class ExportJobRun {
         }
         var firstPiece = pending.popFirst()
         if firstPiece == nil { firstPiece = try await stream.next() }
-        let splitter = RecordSplitter(format: format)
+        let csv = setup.forwarding.csv
+        let splitter = RecordSplitter(format: format, csv: CSVDialect(delimiter: csv.delimiter, columns: csv.header ? nil : csv.columns))
         var items: [SplitItem] = []
         var recordIndex: Int64 = 0
         var step: [ExportRecord] = []
@@ -184,7 +184,7 @@ final class ExportJobRun {
                     defer { recordIndex += 1 }
                     guard recordIndex >= skip else { continue }
                     step.append(ExportRecord(key: key(for: raw), value: raw.value, fileIndex: index,
-                                             recordIndex: recordIndex, change: file.change))
+                                             recordIndex: recordIndex, change: file.change, profileID: raw.key))
                     stepBytes += raw.value.count
                     if step.count >= Self.stepRecords || stepBytes >= Self.stepBytes {
                         try await submit(step, fileIndex: index, window: &window)
@@ -247,7 +247,12 @@ final class ExportJobRun {
     }
 
     private func detectFormat(contentType: String?, url: String, firstBytes: [UInt8]) throws(ExportJobFailure) -> RecordFormat {
-        guard let detected = FormatDetector.detect(contentType: contentType, fileName: ExportURLs.fileName(url), firstBytes: firstBytes) else {
+        let detected = FormatDetector.detect(contentType: contentType, fileName: ExportURLs.fileName(url), firstBytes: firstBytes)
+        // An empty file (nothing but whitespace) is an empty export whatever its format: no records.
+        if detected == nil, firstBytes.count < FormatDetector.sniffLength, firstBytes.allSatisfy(ASCII.isJSONSpace) {
+            return .jsonLines
+        }
+        guard let detected else {
             throw .dead("cannot tell the format of \(ExportURLs.redacted(url)) (Content-Type \(contentType ?? "none")); set export.format on the route")
         }
         return detected
@@ -287,6 +292,13 @@ final class ExportJobRun {
         } catch {
             throw .retry("cannot checkpoint the export in the outbox: \(error)")
         }
+    }
+}
+
+extension ExportJob {
+    /// The notification this job's records and framing events belong to.
+    var identity: ExportIdentity {
+        ExportIdentity(eventID: eventID, source: source, executionRef: executionRef, notificationType: eventType, receivedAt: receivedAt)
     }
 }
 

@@ -126,7 +126,8 @@ public final class ExportRunner: Service, Sendable {
         case .success(let resolved):
             setup = resolved
         case .failure(let failure):
-            await conclude(job, progress: job.progress, failure: failure, settings: table.source(named: job.source)?.export, logger: logger)
+            await conclude(job, progress: job.progress, failure: failure, settings: table.source(named: job.source)?.export,
+                           destinations: reachableDestinations(job, in: table, sinks: sinks), logger: logger)
             return
         }
         let run = ExportJobRun(job: job, setup: setup, queue: queue, metrics: metrics, logger: logger)
@@ -137,16 +138,18 @@ public final class ExportRunner: Service, Sendable {
             try await Task { try await queue.finishExportJob(eventID: job.eventID, state: .done, error: nil, progress: progress, at: Date()) }.value
             metrics.done.increment()
         } catch let failure as ExportJobFailure {
-            await conclude(job, progress: run.progress, failure: failure, settings: setup.settings, logger: logger)
+            await conclude(job, progress: run.progress, failure: failure, settings: setup.settings,
+                           destinations: setup.destinations, logger: logger)
         } catch {
             await conclude(job, progress: run.progress, failure: .retry("cannot record the finished export: \(error)"),
-                           settings: setup.settings, logger: logger)
+                           settings: setup.settings, destinations: setup.destinations, logger: logger)
         }
     }
 
-    /// Records how an attempt ended: dead, or pending again with its back-off; on shutdown just the checkpoint.
+    /// Records how an attempt ended: dead (after telling `destinations` with `export.failed`), or
+    /// pending again with its back-off; on shutdown just the checkpoint.
     private func conclude(_ job: ExportJob, progress: ExportProgress, failure: ExportJobFailure,
-                          settings: ExportSourceSettings?, logger: Logger) async {
+                          settings: ExportSourceSettings?, destinations: [ExportDestination], logger: Logger) async {
         let now = Date()
         do {
             if Task.isCancelled {
@@ -184,12 +187,50 @@ public final class ExportRunner: Service, Sendable {
                     "reason": "\(failure.reason)", "next": "\(next)", "attempt": "\(job.attempts + 1)",
                 ])
             case .giveUp(let reason):
-                try await queue.finishExportJob(eventID: job.eventID, state: .dead, error: reason, progress: progress, at: now)
+                // Told before the job is recorded dead: a crash in between runs the job again, which fails again and tells again.
+                await announceFailure(job, progress: progress, reason: reason, upstreamStatus: failure.upstreamStatus,
+                                      to: destinations, logger: logger)
+                let queue = self.queue
+                // Recorded even if shutdown begins now: export.failed has gone out.
+                try await Task {
+                    try await queue.finishExportJob(eventID: job.eventID, state: .dead, error: reason, progress: progress, at: now)
+                }.value
                 metrics.failed.increment()
                 logger.error("export dead-lettered", metadata: ["reason": "\(reason)"])
             }
         } catch {
             logger.error("cannot record the export job's state in the outbox", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Sends `export.failed` to the job's destinations. Best effort: a destination that does not
+    /// confirm it is logged, and the job is dead-lettered all the same.
+    private func announceFailure(_ job: ExportJob, progress: ExportProgress, reason: String, upstreamStatus: Int?,
+                                 to destinations: [ExportDestination], logger: Logger) async {
+        guard !destinations.isEmpty else {
+            logger.error("export.failed goes nowhere: none of the job's destinations is configured", metadata: [
+                "destinations": "\(job.destinations.joined(separator: ","))",
+            ])
+            return
+        }
+        let body = ExportFraming.failed(job: job, progress: progress, reason: reason, upstreamStatus: upstreamStatus)
+        let problems = await RecordDelivery.deliverFailure(body: body, export: job.identity, to: destinations)
+        for problem in problems {
+            logger.error("export.failed was not delivered; the job is dead-lettered anyway", metadata: ["problem": "\(problem)"])
+        }
+    }
+
+    /// The job's destinations that the routing table still configures, for `export.failed` when
+    /// the job itself cannot be set up (its source removed, say).
+    private func reachableDestinations(_ job: ExportJob, in table: RoutingTable, sinks: [String: any Sink]) -> [ExportDestination] {
+        var names = job.destinations
+        if names.isEmpty {
+            names = table.routes.filter { $0.fetchExport && $0.sources.contains(job.source) }.flatMap(\.destinations)
+        }
+        var seen = Set<String>()
+        return names.compactMap { name in
+            guard seen.insert(name).inserted, let sink = sinks[name], let config = table.destination(named: name) else { return nil }
+            return ExportDestination(name: name, sink: sink, policy: config.delivery)
         }
     }
 

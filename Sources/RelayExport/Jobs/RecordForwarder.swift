@@ -99,6 +99,34 @@ enum RecordDelivery {
         if dead > 0 { throw .dead("export.\(kind) was refused: \(reason ?? "no reason given")") }
     }
 
+    /// Attempts per destination for `export.failed`: the job is dead-lettered either way, so it is not held up long.
+    static let failureAttempts = 3
+
+    /// Sends `export.failed` to every destination at once, each with a few attempts (its back-off,
+    /// at most 2 s apart). Best effort: returns `destination: problem` for each that did not confirm it.
+    static func deliverFailure(body: [UInt8], export: ExportIdentity, to destinations: [ExportDestination]) async -> [String] {
+        await withTaskGroup(of: String?.self) { group in
+            for destination in destinations {
+                group.addTask {
+                    var limited = destination
+                    limited.policy.maxAttempts = min(destination.policy.maxAttempts, failureAttempts)
+                    limited.policy.maxBackoff = min(destination.policy.maxBackoff, .seconds(2))
+                    do throws(ExportJobFailure) {
+                        let (dead, reason) = try await withRetries(count: 1, destination: limited, what: "export.failed") { _ in
+                            [await destination.sink.deliverExportFailure(export, body: body, destination: destination.name)]
+                        }
+                        return dead > 0 ? "\(destination.name): refused: \(reason ?? "no reason given")" : nil
+                    } catch {
+                        return "\(destination.name): \(error.reason)"
+                    }
+                }
+            }
+            var problems: [String] = []
+            for await problem in group { if let problem { problems.append(problem) } }
+            return problems.sorted()
+        }
+    }
+
     private static func forEachDestination(
         _ destinations: [ExportDestination],
         _ body: @escaping @Sendable (ExportDestination) async throws(ExportJobFailure) -> (Int, String?)

@@ -1,10 +1,11 @@
-// CSVSplitter: RFC 4180 CSV with a header row; each later row becomes a JSON object of strings.
+// CSVSplitter: RFC 4180 CSV (any of its delimiters, with a header row or named columns); each data row becomes a JSON object of strings.
 
 /// A byte state machine over RFC 4180: quoted fields with `""` escapes, embedded commas and
 /// line breaks, CRLF, LF or lone CR row ends. Lenient in two ways: a quote inside an unquoted
 /// field is kept as a literal character, and blank lines are skipped (a one-column empty value
 /// must be written `""`). Line numbers count physical lines; a row starts on its first line.
-/// The header must have unique, non-empty names (a structural error otherwise).
+/// The header must have unique, non-empty names (a structural error otherwise). With a
+/// ``CSVDialect`` that names the columns, there is no header row: every row is data.
 struct CSVSplitter: FormatSplitter {
     private enum State {
         /// At the start of a field (also the start of a row).
@@ -39,8 +40,16 @@ struct CSVSplitter: FormatSplitter {
     /// Where a row's JSON object is built.
     private let output = ByteBuffer()
 
-    init(limits: RecordLimits) {
+    /// The field delimiter (`,` unless the dialect says otherwise).
+    private let delimiter: UInt8
+    /// What names the columns, for the ragged-row message.
+    private let columnSource: String
+
+    init(limits: RecordLimits, dialect: CSVDialect = .standard) {
         self.limits = limits
+        delimiter = dialect.delimiter
+        columnSource = dialect.columns == nil ? "the header has" : "the route's export.csv.columns name"
+        if let columns = dialect.columns { columnPrefixes = Self.prefixes(columns) }
         fieldEnds.reserveCapacity(32)
     }
 
@@ -60,7 +69,7 @@ struct CSVSplitter: FormatSplitter {
                     rowHasContent = true
                     state = .quoted
                     i += 1
-                } else if byte == ASCII.comma {
+                } else if byte == delimiter {
                     rowHasContent = true
                     fieldEnds.append(rowBytes.count)
                     i += 1
@@ -74,7 +83,7 @@ struct CSVSplitter: FormatSplitter {
                 var j = i
                 while j + 8 <= end {
                     let word = WordScan.load(base, at: j)
-                    let special = WordScan.equalBytes(word, ASCII.comma) | WordScan.equalBytes(word, ASCII.newline)
+                    let special = WordScan.equalBytes(word, delimiter) | WordScan.equalBytes(word, ASCII.newline)
                         | WordScan.equalBytes(word, ASCII.carriageReturn)
                     if special != 0 {
                         j += WordScan.firstIndex(special)
@@ -84,7 +93,7 @@ struct CSVSplitter: FormatSplitter {
                 }
                 while j < end {
                     let byte = base[j]
-                    if byte == ASCII.comma || byte == ASCII.newline || byte == ASCII.carriageReturn { break }
+                    if byte == delimiter || byte == ASCII.newline || byte == ASCII.carriageReturn { break }
                     j += 1
                 }
                 rowHasContent = true
@@ -92,7 +101,7 @@ struct CSVSplitter: FormatSplitter {
                 if j == end { return }
                 fieldEnds.append(rowBytes.count)
                 state = .fieldStart
-                if base[j] == ASCII.comma {
+                if base[j] == delimiter {
                     i = j + 1
                 } else {
                     i = try endRow(base, at: j, end: end, into: &items)
@@ -124,7 +133,7 @@ struct CSVSplitter: FormatSplitter {
                     appendFieldBytes(base, from: i, to: i + 1)
                     state = .quoted
                     i += 1
-                } else if byte == ASCII.comma {
+                } else if byte == delimiter {
                     fieldEnds.append(rowBytes.count)
                     state = .fieldStart
                     i += 1
@@ -203,7 +212,7 @@ struct CSVSplitter: FormatSplitter {
         } else if let rowProblem {
             items.append(.malformed(line: rowStartLine, reason: rowProblem))
         } else if fieldEnds.count != prefixes.count {
-            items.append(.malformed(line: rowStartLine, reason: "row has \(fieldEnds.count) fields, the header has \(prefixes.count)"))
+            items.append(.malformed(line: rowStartLine, reason: "row has \(fieldEnds.count) fields, \(columnSource) \(prefixes.count)"))
         } else if let object = rowObject(prefixes) {
             items.append(.record(RawRecord(value: object, line: rowStartLine)))
         } else {
@@ -244,7 +253,12 @@ struct CSVSplitter: FormatSplitter {
             }
             names.append(name)
         }
-        return names.enumerated().map { column, name in
+        return Self.prefixes(names)
+    }
+
+    /// Each column's JSON prefix: `{"name":` for the first, `,"name":` for the others.
+    private static func prefixes(_ names: [String]) -> [[UInt8]] {
+        names.enumerated().map { column, name in
             [column == 0 ? ASCII.openBrace : ASCII.comma] + JSONStringCodec.quotedBytes(name) + [ASCII.colon]
         }
     }

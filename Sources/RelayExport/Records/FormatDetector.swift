@@ -42,9 +42,10 @@ public enum FormatDetector {
 
     /// Guesses the format from the first bytes alone (byte order mark and whitespace skipped):
     /// - `[` → JSON array;
-    /// - `{` → JSON Lines when the first line is a complete JSON object and the next non-blank
-    ///   line starts with `{`; otherwise a JSON object by key when the first member's value is
-    ///   an object (`{"id": {`); otherwise JSON Lines (a one-record file or very long lines);
+    /// - `{` → decided by the whole first value: JSON Lines when another value follows it;
+    ///   otherwise a JSON object by key when every member's value is an object (`{"p-1": {…},
+    ///   "p-2": {…}}`, and `{}`, an empty keyed export); otherwise JSON Lines (one record). When
+    ///   the first value runs past `firstBytes`, by the members seen: keyed when each is an object;
     /// - anything else → CSV when the first line contains a comma.
     public static func sniff(_ firstBytes: [UInt8]) -> RecordFormat? {
         firstBytes.withUnsafeBufferPointer { buffer -> RecordFormat? in
@@ -59,12 +60,7 @@ public enum FormatDetector {
             case ASCII.openBracket:
                 return .jsonArray
             case ASCII.openBrace:
-                if let lineEnd, isObjectLine(base, from: i, to: lineEnd) {
-                    var next = lineEnd + 1
-                    while next < end, ASCII.isJSONSpace(base[next]) { next += 1 }
-                    if next < end, base[next] == ASCII.openBrace { return .jsonLines }
-                }
-                return firstValueIsObject(base, from: i, end: end) ? .jsonObjectByKey : .jsonLines
+                return isKeyedObject(base, from: i, end: end) ? .jsonObjectByKey : .jsonLines
             default:
                 let stop = lineEnd ?? end
                 return ByteSearch.firstIndex(of: ASCII.comma, in: base, from: i, to: stop) != nil ? .csv : nil
@@ -72,27 +68,54 @@ public enum FormatDetector {
         }
     }
 
-    /// True when `base[from..<to]` is exactly one JSON object (with optional trailing CR).
-    private static func isObjectLine(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Bool {
-        let line = UnsafeBufferPointer(start: base + from, count: to - from)
-        return (try? JSONValidator.validate(line)) == .object
+    /// True when the object at `base[from]` is the body's only value and every member's value is
+    /// an object; when it runs past `end`, when every member value begun before `end` is an object.
+    private static func isKeyedObject(_ base: UnsafePointer<UInt8>, from: Int, end: Int) -> Bool {
+        var i = from + 1
+        var line = 1
+        func skipSpace() { while i < end, ASCII.isJSONSpace(base[i]) { i += 1 } }
+        skipSpace()
+        if i < end, base[i] == ASCII.closeBrace {
+            i += 1
+            return onlyValue(base, from: i, end: end)
+        }
+        var membersSeen = 0
+        while true {
+            skipSpace()
+            guard i < end else { return membersSeen > 0 }
+            guard base[i] == ASCII.quote else { return false }
+            i += 1
+            while i < end, base[i] != ASCII.quote { i += base[i] == ASCII.backslash ? 2 : 1 }
+            i += 1
+            skipSpace()
+            guard i < end else { return membersSeen > 0 }
+            guard base[i] == ASCII.colon else { return false }
+            i += 1
+            skipSpace()
+            guard i < end else { return membersSeen > 0 }
+            guard base[i] == ASCII.openBrace else { return false }
+            membersSeen += 1
+            var scanner = JSONValueScanner()
+            guard let valueEnd = try? scanner.scan(base, from: i, end: end, line: &line) else {
+                // Past the sniffed bytes (or broken, which the splitter reports): the members so far decide.
+                return true
+            }
+            i = valueEnd
+            skipSpace()
+            guard i < end else { return true }
+            switch base[i] {
+            case ASCII.comma: i += 1
+            case ASCII.closeBrace: return onlyValue(base, from: i + 1, end: end)
+            default: return false
+            }
+        }
     }
 
-    /// True when the object at `base[from]` starts `{ "key" : {`.
-    private static func firstValueIsObject(_ base: UnsafePointer<UInt8>, from: Int, end: Int) -> Bool {
-        var i = from + 1
+    /// True when nothing but whitespace follows `base[from]`: a second value means JSON Lines.
+    private static func onlyValue(_ base: UnsafePointer<UInt8>, from: Int, end: Int) -> Bool {
+        var i = from
         while i < end, ASCII.isJSONSpace(base[i]) { i += 1 }
-        guard i < end, base[i] == ASCII.quote else { return false }
-        i += 1
-        while i < end, base[i] != ASCII.quote {
-            i += base[i] == ASCII.backslash ? 2 : 1
-        }
-        i += 1
-        while i < end, ASCII.isJSONSpace(base[i]) { i += 1 }
-        guard i < end, base[i] == ASCII.colon else { return false }
-        i += 1
-        while i < end, ASCII.isJSONSpace(base[i]) { i += 1 }
-        return i < end && base[i] == ASCII.openBrace
+        return i == end
     }
 
     /// `type/subtype` of a Content-Type value, lowercased, parameters dropped.

@@ -18,12 +18,13 @@ public final class RecordSplitter {
     private var head: [UInt8] = []
     private var headChecked = false
 
-    public init(format: RecordFormat, limits: RecordLimits = RecordLimits()) {
+    /// `csv` applies to ``RecordFormat/csv`` only: its delimiter, and its columns when it has no header row.
+    public init(format: RecordFormat, limits: RecordLimits = RecordLimits(), csv: CSVDialect = .standard) {
         self.format = format
         self.limits = limits
         switch format {
         case .jsonLines: engine = JSONLinesSplitter(limits: limits)
-        case .csv: engine = CSVSplitter(limits: limits)
+        case .csv: engine = CSVSplitter(limits: limits, dialect: csv)
         case .jsonArray: engine = JSONArraySplitter(limits: limits)
         case .jsonObjectByKey: engine = JSONObjectByKeySplitter(limits: limits)
         }

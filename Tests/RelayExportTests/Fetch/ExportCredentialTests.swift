@@ -78,6 +78,30 @@ struct ExportCredentialTests {
         #expect(try await server.requests(path: "/export").map { $0.header("Authorization") } == ["Bearer t-1", "Bearer t-1"])
     }
 
+    /// Token endpoints that need more than the client-credentials grant (an `audience`, a `resource`) get
+    /// the configured extra form fields, encoded like the others, after grant_type and scope.
+    @Test func oauth2TokenRequestCarriesTheExtraParameters() async throws {
+        let server = try await UpstreamServer.start()
+        defer { server.stop() }
+        let client = makeFetchClient()
+        defer { client.shutdown() }
+        try await server.script("/oauth/token", .oauthToken("t-aud", expiresIn: 3600))
+        try await server.script("/export", .text(200, "data"))
+        let credentials = ExportCredentials.oauth2(OAuth2ClientCredentials(
+            tokenURL: server.url("/oauth/token"), clientID: "relay", clientSecret: env("CLIENT_SECRET"), scope: "audiences:read",
+            extraParameters: [.init(name: "audience", value: "https://api.sitecorecloud.io"), .init(name: "resource", value: "a b&c")]))
+        let fetcher = fetcher(loopbackSettings(credentials: credentials), client: client, secrets: ["CLIENT_SECRET": "s"])
+
+        _ = try await open(fetcher, server.url("/export"))
+
+        let tokenRequest = try #require(try await server.requests(path: "/oauth/token").first)
+        #expect(tokenRequest.formFields == ["grant_type": "client_credentials", "scope": "audiences:read",
+                                            "audience": "https://api.sitecorecloud.io", "resource": "a b&c"])
+        #expect(tokenRequest.bodyText
+            == "grant_type=client_credentials&scope=audiences%3Aread&audience=https%3A%2F%2Fapi.sitecorecloud.io&resource=a+b%26c")
+        #expect(try await server.requests(path: "/export").first?.header("Authorization") == "Bearer t-aud")
+    }
+
     @Test func concurrentFetchesShareOneTokenRequest() async throws {
         let server = try await UpstreamServer.start()
         defer { server.stop() }

@@ -52,19 +52,105 @@ import Testing
         #expect(completed["sha256"] as? String == Self.sha256(body))
     }
 
+    static func failedBody(_ sink: RecordingSink) throws -> [String: Any] {
+        let failed = try #require(sink.framing.first { $0.eventType.hasSuffix(".failed") })
+        return try #require(JSONSerialization.jsonObject(with: Data(failed.body)) as? [String: Any])
+    }
+
+    /// A dead-lettered job tells its destinations: `export.failed` with the reason, the upstream status and the counts.
     @Test(arguments: [(410, "gone (410)"), (503, "failed upstream (503)"), (400, "refused by the export host (400)")])
     func terminalStatusesDeadLetterTheJob(status: Int, reason: String) async throws {
         let upstream = try await UpstreamServer.start()
         defer { upstream.stop() }
         try await upstream.script("/export", UpstreamResponse.text(status, "upstream says no"))
         let harness = try ExportHarness()
+        let ref = UUID().uuidString.lowercased()
+        var id = ""
         try await harness.running {
-            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url("/export")))
+            id = try await harness.accept(apiURL: upstream.url("/export"), executionRef: ref)
+            let job = try await harness.waitForJob(id)
             #expect(job.state == .dead)
             #expect(job.lastError?.contains(reason) == true, "\(job.lastError ?? "")")
         }
-        #expect(harness.sink.delivered.isEmpty)
+        let sink = harness.sink
+        #expect(sink.records.isEmpty)
+        #expect(sink.framing.map(\.eventType) == ["com.sitecore.cdp.audience-export.failed"])
+        let failed = try #require(sink.framing.first)
+        #expect(failed.eventID == "\(id)/failed")
+        #expect(failed.key == ref)
+        let body = try Self.failedBody(sink)
+        #expect(body["type"] as? String == "export.failed")
+        #expect(body["executionRef"] as? String == ref)
+        #expect(body["upstreamStatus"] as? Int == status)
+        #expect((body["reason"] as? String)?.contains(reason) == true, "\(body)")
+        #expect(body["recordCount"] as? Int == 0)
         #expect(try await upstream.requests(path: "/export").count == 1)
+    }
+
+    /// An export that never becomes ready fails at the poll deadline, and says so.
+    @Test func thePollDeadlineEndsTheJobWithExportFailed() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script("/export", UpstreamResponse.text(404, "not yet"))
+        let harness = try ExportHarness(sourceExport: """
+            {allowHosts: [127.0.0.1], allowPlainHTTP: [127.0.0.1], allowPrivateAddresses: [127.0.0.1],
+             pollInitialDelay: 10ms, pollMaxDelay: 50ms, pollDeadline: 300ms}
+            """)
+        try await harness.running {
+            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url("/export")))
+            #expect(job.state == .dead, "\(job.lastError ?? "")")
+        }
+        let body = try Self.failedBody(harness.sink)
+        #expect(body["upstreamStatus"] as? Int == 404)
+        #expect((body["reason"] as? String)?.contains("max age") == true, "\(body)")
+    }
+
+    /// A destination refusing `export.completed` for good dead-letters the job after its records went
+    /// out: export.failed carries the counts so far. When export.failed cannot be delivered either,
+    /// the job is dead all the same.
+    @Test func aDestinationRefusingForGoodFailsTheJobAndExportFailedIsBestEffort() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script("/export", Self.ndjson(Self.jsonLines(3)))
+        let harness = try ExportHarness()
+        harness.sink.setBehavior { item in item.eventType.hasSuffix(".completed") ? .dead(reason: "no such topic") : .delivered }
+        try await harness.running {
+            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url("/export")))
+            #expect(job.state == .dead)
+            #expect(job.lastError?.contains("export.completed was refused") == true, "\(job.lastError ?? "")")
+        }
+        #expect(harness.sink.framing.map(\.eventType) == ["com.sitecore.cdp.audience-export.started", "com.sitecore.cdp.audience-export.failed"])
+        let body = try Self.failedBody(harness.sink)
+        #expect(body["recordCount"] as? Int == 3)
+        #expect(body["fileCount"] as? Int == 1)
+        #expect(body["upstreamStatus"] == nil)
+
+        try await upstream.script("/gone", UpstreamResponse.text(410, "gone"))
+        let unreachable = try ExportHarness()
+        unreachable.sink.setBehavior { _ in .retry(after: nil, reason: "broker down") }
+        try await unreachable.running {
+            let job = try await unreachable.waitForJob(try await unreachable.accept(apiURL: upstream.url("/gone")))
+            #expect(job.state == .dead)
+        }
+        #expect(unreachable.sink.delivered.isEmpty)
+    }
+
+    /// A job whose source lost its export section is dead-lettered, and its destinations still hear it.
+    @Test func aJobWhoseSourceWasRemovedStillAnnouncesItsFailure() async throws {
+        let harness = try ExportHarness()
+        let id = UUID().uuidString.lowercased()
+        let ref = UUID().uuidString.lowercased()
+        _ = try await harness.outbox.append(NewEvent(
+            id: id, source: "removed", type: "com.sitecore.cdp.audience-export.notification", subject: nil, dedupeKey: ref,
+            receivedAt: Date(), body: Array("{}".utf8), deliveries: [],
+            export: PlannedExport(route: "exports", destinations: ["records"], executionRef: ref, apiURL: "https://x.example/e")))
+        try await harness.running {
+            harness.runner.wake()
+            let job = try await harness.waitForJob(id)
+            #expect(job.state == .dead)
+        }
+        #expect(harness.sink.framing.map(\.eventID) == ["\(id)/failed"])
+        #expect((try Self.failedBody(harness.sink)["reason"] as? String)?.contains("source 'removed'") == true)
     }
 
     @Test func tooManyRequestsHonoursRetryAfter() async throws {
@@ -158,6 +244,55 @@ import Testing
             #expect(harness.sink.records.map { String(decoding: $0.body, as: UTF8.self) } == bodies, "\(path)")
             #expect(harness.sink.records.map(\.key) == keys, "\(path)")
         }
+    }
+
+    /// A pipe-delimited file without a header row, as some exporters write it: the route names the columns.
+    @Test func headerlessPipeDelimitedCSVUsesTheRouteColumns() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script("/export.csv", Self.ndjson(Array("p1|a@x.io|\"x|y\"\np2|b@x.io|\n".utf8), type: "text/csv"))
+        let harness = try ExportHarness(routeExport: #"{key: "{{profileId}}", csv: {delimiter: "|", header: false, columns: [profileId, email, note]}}"#)
+        try await harness.running {
+            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url("/export.csv")))
+            #expect(job.state == .done, "\(job.lastError ?? "")")
+            #expect(job.progress.recordsSent == 2)
+        }
+        #expect(harness.sink.records.map { String(decoding: $0.body, as: UTF8.self) } == [
+            #"{"profileId":"p1","email":"a@x.io","note":"x|y"}"#, #"{"profileId":"p2","email":"b@x.io","note":""}"#,
+        ])
+        #expect(harness.sink.records.map(\.key) == ["p1", "p2"])
+    }
+
+    /// A keyed export whose route renders its own key keeps the profile id as the `profileId` header.
+    @Test func aKeyedExportKeepsItsProfileIdWhenTheKeyTemplateReplacesIt() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script("/keyed", .json(200, #"{"p-1": {"email":"a@x.io"}, "p-2": {"email":"b@x.io"}}"#))
+        let harness = try ExportHarness(routeExport: #"{key: "{{email}}"}"#)
+        try await harness.running {
+            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url("/keyed")))
+            #expect(job.state == .done, "\(job.lastError ?? "")")
+        }
+        let sink = harness.sink
+        #expect(sink.records.map(\.key) == ["a@x.io", "b@x.io"])
+        #expect(sink.records.map { sink.header("profileId", of: $0) } == ["p-1", "p-2"])
+    }
+
+    /// An empty keyed export `{}` and an empty file forward no record: the job completes with 0.
+    @Test(arguments: [("/empty.json", "{}"), ("/blank", " \n"), ("/nothing", "")])
+    func anEmptyExportCompletesWithNoRecords(path: String, body: String) async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script(path, UpstreamResponse(status: 200, headers: [(name: "Content-Type", value: "application/json")],
+                                                         body: .bytes(Array(body.utf8))))
+        let harness = try ExportHarness()
+        try await harness.running {
+            let job = try await harness.waitForJob(try await harness.accept(apiURL: upstream.url(path)))
+            #expect(job.state == .done, "\(job.lastError ?? "")")
+            #expect(job.progress.recordsSent == 0)
+        }
+        #expect(harness.sink.records.isEmpty)
+        #expect(try Self.completedBody(harness.sink)["recordCount"] as? Int == 0)
     }
 
     @Test func malformedRecordsAreSkippedAndCountedOrFailTheJob() async throws {

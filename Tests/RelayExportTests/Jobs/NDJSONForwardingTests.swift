@@ -15,7 +15,8 @@ import Testing
         (0..<count).map { index in
             let padding = String(repeating: "x", count: max(0, valueBytes - 20))
             return ExportRecord(key: "p\(index)", value: Array(#"{"id":\#(index),"pad":"\#(padding)"}"#.utf8), fileIndex: 1,
-                                recordIndex: Int64(index), change: index % 2 == 0 ? "added" : nil)
+                                recordIndex: Int64(index), change: index % 2 == 0 ? "added" : nil,
+                                profileID: index == 1 ? "profile-1" : nil)
         }
     }
 
@@ -61,6 +62,11 @@ import Testing
         #expect(first["key"] as? String == "p0")
         #expect(first["change"] as? String == "added")
         #expect((first["data"] as? [String: Any])?["id"] as? Int == 0)
+        #expect(first["profileId"] == nil)
+        // A keyed export's profile id stays in the envelope when the route's key template made another key.
+        let keyed = try #require(lines.first { $0["record"] as? Int == 1 })
+        #expect(keyed["key"] as? String == "p1")
+        #expect(keyed["profileId"] as? String == "profile-1")
     }
 
     @Test func requestsAlsoStopAtTheByteBudgetAndShareTheirOutcome() async throws {
@@ -79,5 +85,29 @@ import Testing
         // One request was accepted, the other refused: each record shares its request's outcome.
         #expect(outcomes.filter { $0 == .delivered }.count == 3)
         #expect(outcomes.filter { if case .dead = $0 { return true } else { return false } }.count == 3)
+    }
+
+    /// A dead-lettered export ends an HTTP destination's lines with one of kind `failed`.
+    @Test func exportFailedIsAFinalNDJSONLineOfKindFailed() async throws {
+        let upstream = try await UpstreamServer.start()
+        defer { upstream.stop() }
+        try await upstream.script("/ingest", UpstreamResponse(status: 204))
+        let (sink, client) = Self.sink(url: upstream.url("/ingest"))
+        defer { client.shutdown() }
+        let body = Array(#"{"reason":"gone (410): x","recordCount":7,"type":"export.failed","upstreamStatus":410}"#.utf8)
+        let outcome = await sink.deliverExportFailure(Self.identity, body: body, destination: "crm")
+        #expect(outcome == .delivered)
+        let request = try #require(try await upstream.requests(path: "/ingest").first)
+        #expect(request.header("Content-Type") == "application/x-ndjson")
+        #expect(request.header("ce-id") == "evt-1/failed")
+        #expect(request.header("ce-type") == "com.sitecore.cdp.audience-export.failed")
+        let lines = request.body.split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count == 1)
+        let first = try #require(lines.first)
+        let line = try #require(JSONSerialization.jsonObject(with: Data(first)) as? [String: Any])
+        #expect(line["kind"] as? String == "failed")
+        #expect(line["executionRef"] as? String == Self.identity.executionRef)
+        let data = try #require(line["data"] as? [String: Any])
+        #expect(data["recordCount"] as? Int == 7 && data["upstreamStatus"] as? Int == 410)
     }
 }

@@ -144,4 +144,32 @@ import Testing
         let unterminated = Array("a\n1\n\"open".utf8)
         #expect(SplitHarness.chunkingDifference(.csv, unterminated) == nil)
     }
+
+    /// Semicolons, pipes and tabs split fields like commas; the other characters are data.
+    @Test(arguments: [(";", UInt8(ascii: ";")), ("|", UInt8(ascii: "|")), ("tab", UInt8(ascii: "\t"))])
+    func otherDelimitersSplitFields(name: String, delimiter: UInt8) {
+        let d = String(UnicodeScalar(delimiter))
+        let body = "id\(d)note\n1\(d)\"a\(d)b\"\n2\(d)x,y\n"
+        let dialect = CSVDialect(delimiter: delimiter, columns: nil)
+        for chunk in [1, 3, 1000] {
+            let outcome = SplitHarness.split(.csv, Array(body.utf8), chunkSizes: Array(repeating: chunk, count: body.utf8.count), csv: dialect)
+            #expect(outcome.error == nil, "\(name)")
+            #expect(outcome.items == [
+                .record("{\"id\":\"1\",\"note\":\"a\(d == "\t" ? "\\t" : d)b\"}", line: 2),
+                .record("{\"id\":\"2\",\"note\":\"x,y\"}", line: 3),
+            ], "\(name), chunks of \(chunk)")
+        }
+    }
+
+    /// A headerless file: the route's columns name the fields and the first row is a record.
+    @Test func headerlessFilesUseTheRouteColumns() {
+        let dialect = CSVDialect(delimiter: UInt8(ascii: "|"), columns: ["id", "email"])
+        let outcome = SplitHarness.split(.csv, Array("1|a@x.io\n2|b@x.io|extra\n3|c@x.io".utf8), csv: dialect)
+        #expect(outcome.error == nil)
+        #expect(outcome.items == [
+            .record("{\"id\":\"1\",\"email\":\"a@x.io\"}", line: 1),
+            .malformed(line: 2, reason: "row has 3 fields, the route's export.csv.columns name 2"),
+            .record("{\"id\":\"3\",\"email\":\"c@x.io\"}", line: 3),
+        ])
+    }
 }

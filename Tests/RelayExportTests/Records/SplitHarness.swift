@@ -45,8 +45,9 @@ struct SplitOutcome: Equatable, CustomStringConvertible {
 
 enum SplitHarness {
     /// Splits `body` fed in the given chunk sizes (the last chunk takes the rest).
-    static func split(_ format: RecordFormat, _ body: [UInt8], chunkSizes: [Int] = [], limits: RecordLimits = RecordLimits()) -> SplitOutcome {
-        let splitter = RecordSplitter(format: format, limits: limits)
+    static func split(_ format: RecordFormat, _ body: [UInt8], chunkSizes: [Int] = [], limits: RecordLimits = RecordLimits(),
+                      csv: CSVDialect = .standard) -> SplitOutcome {
+        let splitter = RecordSplitter(format: format, limits: limits, csv: csv)
         var outcome = SplitOutcome()
         var items: [SplitItem] = []
         var offset = 0
