@@ -118,6 +118,8 @@ let package = Package(
         .testTarget(name: "RelayAppTests", dependencies: [
             "RelayApp", "RelayCore", "RelayOutbox", "RelayKafka", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
+            // DeployManifestTests reads deploy/ and routes/ YAML.
+            .product(name: "Yams", package: "Yams"),
         ]),
     ],
     swiftLanguageModes: [.v6]
