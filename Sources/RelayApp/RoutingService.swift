@@ -28,8 +28,7 @@ public enum ReloadOutcome: Sendable, Equatable {
 
 /// Serializes reloads (one at a time, in the order asked) and owns the sinks of the current table.
 final class RoutingService: Service, Sendable {
-    private struct Current: @unchecked Sendable {
-        // @unchecked: only touched by the reload loop and under the mutex.
+    private struct Current: Sendable {
         var snapshot: RoutingSnapshot
         var sinks: [String: any Sink]
         /// Bytes of the file as last read by a reload, to ignore a change of its time stamp alone.
@@ -94,7 +93,7 @@ final class RoutingService: Service, Sendable {
                 group.addTask {
                     for await _ in hangups { self.requestInput.yield(Request(trigger: .signal)) }
                 }
-                group.addTask { await self.watchFile() }
+                if watchInterval > .zero { group.addTask { await self.watchFile() } }
                 for await request in requests {
                     let outcome = await perform(request.trigger)
                     request.done?.resume(returning: outcome)

@@ -20,7 +20,7 @@ public struct ServeOptions: Sendable {
     public var adminToken: String?
     /// Where the admin API listens (when a token is configured).
     public var adminListen: ListenAddress = ServeOptions.defaultAdminListen
-    /// How often the routing table file is checked for a change (hot reload).
+    /// How often the routing table file is checked for a change (hot reload); zero: not watched.
     public var configWatchInterval: Duration = .milliseconds(250)
 
     /// Which store answers ingest: the real outbox, or (benchmarks only) no store at all.

@@ -18,8 +18,9 @@ public final class Dispatcher: Service, Sendable {
     private let clock: @Sendable () -> Date
     private let logger: Logger
     private let state: Mutex<State>
-    private let changes: AsyncStream<Change>
-    private let changeInput: AsyncStream<Change>.Continuation
+    /// Rung when `State.changes` has something for the run loop.
+    private let changesPending: AsyncStream<Void>
+    private let changesPendingInput: AsyncStream<Void>.Continuation
 
     private struct State {
         var workers: [String: DestinationWorker] = [:]
@@ -28,6 +29,10 @@ public final class Dispatcher: Service, Sendable {
         var paused: Set<String> = []
         /// Workers made but not started yet (the run loop starts them).
         var unstarted: [DestinationWorker] = []
+        /// Routing-table changes the run loop has not taken yet.
+        var changes: [Change] = []
+        /// The run loop has ended: changes are answered at once.
+        var ended = false
     }
 
     /// A new routing table's destinations, and what to tell the caller once the old workers have ended.
@@ -46,7 +51,7 @@ public final class Dispatcher: Service, Sendable {
         self.random = random
         self.clock = clock
         self.logger = logger
-        (changes, changeInput) = AsyncStream.makeStream(of: Change.self)
+        (changesPending, changesPendingInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state = Mutex(State())
         state.withLock { state in
             for destination in destinations {
@@ -82,7 +87,11 @@ public final class Dispatcher: Service, Sendable {
     public func apply(destinations: [DestinationConfig], sinks: [String: any Sink]) async -> [any Sink] {
         await withCheckedContinuation { continuation in
             let change = Change(destinations: destinations, sinks: sinks, done: continuation)
-            if case .terminated = changeInput.yield(change) { continuation.resume(returning: []) }
+            let ended = state.withLock { state in
+                if !state.ended { state.changes.append(change) }
+                return state.ended
+            }
+            if ended { continuation.resume(returning: []) } else { changesPendingInput.yield() }
         }
     }
 
@@ -112,14 +121,23 @@ public final class Dispatcher: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 startUnstarted(in: &group)
-                for await change in changes {
-                    let retired = await apply(change, group: &group)
-                    change.done.resume(returning: retired)
+                for await _ in changesPending {
+                    while let change = state.withLock({ $0.changes.isEmpty ? nil : $0.changes.removeFirst() }) {
+                        let retired = await apply(change, group: &group)
+                        change.done.resume(returning: retired)
+                    }
                 }
+                // Shutting down (or cancelled): changes not taken are answered, nothing was retired for them.
+                let untaken = state.withLock { state in
+                    state.ended = true
+                    defer { state.changes = [] }
+                    return state.changes
+                }
+                for change in untaken { change.done.resume(returning: []) }
                 for worker in state.withLock({ Array($0.workers.values) }) { worker.stop() }
             }
         } onGracefulShutdown: {
-            self.changeInput.finish()
+            self.changesPendingInput.finish()
         }
         let sinks = state.withLock { state in
             defer { state.sinks = [:] }

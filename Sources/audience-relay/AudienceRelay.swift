@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace"), help: "How long SIGTERM waits for requests and deliveries in flight, e.g. 30s (env RELAY_SHUTDOWN_GRACE); a second SIGTERM ends at once.")
     var shutdownGrace: String = ProcessInfo.processInfo.environment["RELAY_SHUTDOWN_GRACE"] ?? "30s"
 
+    @Option(name: .customLong("config-poll"), help: "How often the routing table file is checked for changes, e.g. 250ms; 0 turns the watch off (SIGHUP and the admin API still reload) (env RELAY_CONFIG_POLL).")
+    var configPoll: String = ProcessInfo.processInfo.environment["RELAY_CONFIG_POLL"] ?? "250ms"
+
     @Option(name: .customLong("export-jobs"), help: "Most export jobs fetched and forwarded at once (env RELAY_EXPORT_JOBS).")
     var exportJobs: Int = Int(ProcessInfo.processInfo.environment["RELAY_EXPORT_JOBS"] ?? "") ?? 2
 
@@ -84,6 +87,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--shutdown-grace must be a positive duration such as 30s (got '\(shutdownGrace)')")
         }
         options.shutdownGracePeriod = grace
+        guard let poll = configPoll == "0" ? .zero : ConfigValues.duration(configPoll) else {
+            throw ValidationError("--config-poll must be a duration such as 250ms, or 0 (got '\(configPoll)')")
+        }
+        options.configWatchInterval = poll
         if let adminListen {
             guard let address = ListenAddress(parsing: adminListen) else {
                 throw ValidationError("--admin-listen must be host:port, e.g. 127.0.0.1:8081 (got '\(adminListen)')")
