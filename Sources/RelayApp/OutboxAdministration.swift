@@ -27,17 +27,6 @@ struct OutboxAdministration: Sendable {
         var exports: ExportSummary
     }
 
-    struct DeadLetterView: Codable, Sendable, Equatable {
-        var id: Int64
-        var eventId: String
-        var destination: String
-        var route: String
-        var attempts: Int
-        var createdAt: Date
-        var deadAt: Date?
-        var reason: String
-    }
-
     struct ExportJobView: Codable, Sendable, Equatable {
         var executionRef: String
         var eventId: String
@@ -78,11 +67,8 @@ struct OutboxAdministration: Sendable {
                      exports: ExportSummary(pending: counts[.pending] ?? 0, done: counts[.done] ?? 0, dead: counts[.dead] ?? 0))
     }
 
-    func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetterView] {
-        try await outbox.deadLetters(destination: destination, limit: limit).map {
-            DeadLetterView(id: $0.deliveryID, eventId: $0.eventID, destination: $0.destination, route: $0.route, attempts: $0.attempts,
-                           createdAt: $0.createdAt, deadAt: $0.deadAt, reason: $0.reason)
-        }
+    func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
+        try await outbox.deadLetters(destination: destination, limit: limit)
     }
 
     /// Re-queues dead deliveries by id and/or every dead delivery of a destination; the count.

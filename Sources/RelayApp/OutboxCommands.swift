@@ -32,7 +32,7 @@ public enum OutboxCommands {
         if letters.isEmpty { return "no dead letters" + (destination.map { " for \($0)" } ?? "") }
         var lines = [pad(["ID", "DESTINATION", "EVENT", "ATTEMPTS", "REASON"])]
         for letter in letters {
-            lines.append(pad(["\(letter.id)", letter.destination, letter.eventId, "\(letter.attempts)", letter.reason]))
+            lines.append(pad(["\(letter.deliveryID)", letter.destination, letter.eventID, "\(letter.attempts)", letter.reason]))
         }
         return lines.joined(separator: "\n")
     }

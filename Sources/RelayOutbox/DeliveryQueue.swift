@@ -34,7 +34,8 @@ public struct DeliveryStateChange: Sendable, Equatable {
     }
 }
 
-public struct DeadLetter: Sendable, Equatable {
+/// Encodes as `{id, eventId, destination, route, attempts, createdAt, deadAt, reason}` (admin API).
+public struct DeadLetter: Sendable, Equatable, Codable {
     public var deliveryID: Int64
     public var eventID: String
     public var destination: String
@@ -43,6 +44,10 @@ public struct DeadLetter: Sendable, Equatable {
     public var createdAt: Date
     public var deadAt: Date?
     public var reason: String
+
+    private enum CodingKeys: String, CodingKey {
+        case deliveryID = "id", eventID = "eventId", destination, route, attempts, createdAt, deadAt, reason
+    }
 }
 
 public struct DestinationStats: Sendable, Equatable {
