@@ -26,10 +26,10 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // Only RelayCurl imports CCurl (typed wrappers for the variadic curl_easy_setopt).
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        // Only RelayExport imports CZlib (streaming gunzip of export files).
+        // Only RelayGzip imports CZlib (streaming gunzip of export files).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Domain, no I/O.
+        // Domain and contracts, no I/O: validation, routing table, templates, the sink contract, retry policy.
         .target(name: "RelayCore", dependencies: [
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -59,9 +59,13 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Streaming record splitters (JSON Lines, CSV, JSON array, keyed object) and format detection: pure parsing, a leaf.
+        .target(name: "RelayRecords"),
+        // zlib wrapper: streaming gunzip (and gzip for fixtures and the demo).
+        .target(name: "RelayGzip", dependencies: ["CZlib", "RelayRecords"]),
         // Export fetcher: poll apiUrl, stream, gunzip, split records, forward through the sinks, resume.
         .target(name: "RelayExport", dependencies: [
-            "CZlib", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery",
+            "RelayCore", "RelayOutbox", "RelayCurl", "RelayRecords", "RelayGzip",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -86,8 +90,9 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "audience-relay", dependencies: [
-            "RelayApp",
+            "RelayApp", "RelayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Test-only helpers shared by the test targets (a raw HTTP client for hostile requests).
@@ -104,8 +109,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .testTarget(name: "RelayRecordsTests", dependencies: ["RelayRecords", "RelayGzip"]),
         .testTarget(name: "RelayExportTests", dependencies: [
-            "RelayExport", "CZlib", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery", "RelayTestSupport",
+            "RelayExport", "RelayGzip", "RelayRecords", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -124,3 +130,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Every Swift target: Swift 6 (complete strict concurrency) and member lookup only through the
+// modules a file imports itself, so an import that only works by accident fails the build.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("StrictConcurrency"),
+    ]
+}

@@ -1,4 +1,5 @@
 // `audience-relay mock-kafka`: librdkafka's mock cluster as a standalone process (benchmarks, local development).
+import UnixSignals
 import Foundation
 import Logging
 import RelayKafka

@@ -1,5 +1,6 @@
 // `/readyz`: the outbox takes a write (checked by writing, at most every few seconds) and every sink
 // can reach its destination (Kafka brokers connected, HTTP circuit breaker not open), naming what is not.
+import RelayCore
 import Foundation
 import RelayDelivery
 import RelayOutbox

@@ -1,5 +1,6 @@
 // `audience-relay serve`: sets up signals, logging and metrics, runs the RelayRuntime, and turns how it
 // ended into an exit status.
+import UnixSignals
 import Foundation
 import Hummingbird
 import Logging

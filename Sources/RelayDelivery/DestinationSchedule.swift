@@ -1,4 +1,5 @@
 // In-memory scheduling of one destination's pending deliveries: due times, per-key order, in-flight set.
+import RelayCore
 import DequeModule
 import Foundation
 import HeapModule

@@ -1,6 +1,7 @@
 // The delivery loop of one destination: load pending rows, hand due batches to the sink, record outcomes.
 // Delivered queued rows are recorded only by moving the destination's cursor past them; failures,
 // dead letters and retried rows are written as row changes with the cursor, every `recordInterval`.
+import CoreMetrics
 import Foundation
 import Logging
 import RelayCore

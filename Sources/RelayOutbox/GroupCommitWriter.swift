@@ -1,4 +1,5 @@
 // One writer thread that commits every append waiting at that moment in one transaction and one fsync.
+import RelayCore
 import Foundation
 import GRDB
 import Synchronization

@@ -1,4 +1,5 @@
 // The SQLite outbox: one database file in the data directory, WAL mode, synchronous=FULL.
+import Synchronization
 import Foundation
 import GRDB
 import Logging

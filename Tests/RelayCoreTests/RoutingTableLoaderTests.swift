@@ -1,4 +1,5 @@
 // The routing-table loader: a good table resolves; a bad one reports every mistake with its line.
+import Foundation
 import RelayCore
 import Testing
 

@@ -1,4 +1,5 @@
 // The worker loop's wake-up: rings are kept, timeouts end a wait, and so does cancellation.
+import RelayCore
 import RelayDelivery
 import Testing
 

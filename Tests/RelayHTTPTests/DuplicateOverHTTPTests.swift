@@ -1,4 +1,5 @@
 // Dedupe seen from a sender: the same notification posted twice over HTTP is answered as a duplicate and delivered once.
+import RelayOutbox
 import Foundation
 import RelayTestSupport
 import Testing

@@ -1,4 +1,5 @@
 // The SQLite outbox on a real file: durability settings, group commit, dedupe, faults, delivery bookkeeping.
+import Logging
 import Foundation
 import GRDB
 import RelayCore

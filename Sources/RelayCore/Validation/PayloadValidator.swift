@@ -1,4 +1,5 @@
 // Validates a decoded inbound payload against its source's rules, collecting every bad field at once.
+import Foundation
 
 /// A payload that passed validation: its fields (unknown ones kept) and derived identity.
 public struct ValidatedPayload: Sendable {

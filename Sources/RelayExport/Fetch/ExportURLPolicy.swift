@@ -1,6 +1,7 @@
 // ExportURLPolicy: a source's SSRF rules for export URLs — scheme, host allow-list, no userinfo,
 // and the connected-address check that refuses internal networks (SPEC §3).
 
+import RelayRecords
 import RelayCore
 import RelayCurl
 

@@ -1,4 +1,6 @@
 // One export file's body as decoded pieces: counts and hashes the bytes as received, enforces the size cap, gunzips.
+import RelayGzip
+import RelayCurl
 import Crypto
 
 /// Pulls the response body (the transfer pauses while nobody pulls, so memory stays bounded;

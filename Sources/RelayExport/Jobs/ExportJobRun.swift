@@ -1,4 +1,7 @@
 // One attempt at an export job: open apiUrl, follow a manifest, stream every file record by record, frame it, checkpoint.
+import RelayRecords
+import RelayCurl
+import CoreMetrics
 import Foundation
 import Logging
 import RelayCore

@@ -1,9 +1,9 @@
 // ExportRunner: the service that claims due export jobs from the outbox and runs a few at a time.
+import CoreMetrics
 import Foundation
 import Logging
 import RelayCore
 import RelayCurl
-import RelayDelivery
 import RelayOutbox
 import ServiceLifecycle
 import Synchronization

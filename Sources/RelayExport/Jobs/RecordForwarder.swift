@@ -1,6 +1,5 @@
 // Sends an export's records to every destination of its job, several batches in flight, confirmed in order.
 import RelayCore
-import RelayDelivery
 import RelayOutbox
 
 /// One destination of a job: its sink and how long to keep retrying a batch there.

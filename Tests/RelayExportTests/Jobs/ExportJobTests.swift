@@ -1,4 +1,5 @@
 // Export jobs end to end against a scripted loopback upstream: poll semantics, gzip, manifests, formats, policy.
+import RelayGzip
 import Crypto
 import Foundation
 import RelayCore
@@ -173,7 +174,7 @@ import Testing
         let upstream = try await UpstreamServer.start()
         defer { upstream.stop() }
         let plain = Self.jsonLines(1000)
-        let gzipped = GzipFixtures.gzip(plain)
+        let gzipped = GzipEncoder.compress(plain)
         let headers: [(name: String, value: String)] = announced
             ? [(name: "Content-Type", value: "application/x-ndjson"), (name: "Content-Encoding", value: "gzip")]
             : [(name: "Content-Type", value: "application/octet-stream")]

@@ -1,7 +1,7 @@
 // ASCII byte constants, byte tests and byte descriptions shared by the byte scanners.
 
 /// Byte values the scanners compare against (named instead of `UInt8(ascii:)` in hot loops).
-enum ASCII {
+package enum ASCII {
     static let tab: UInt8 = 0x09
     static let newline: UInt8 = 0x0A
     static let carriageReturn: UInt8 = 0x0D
@@ -24,7 +24,7 @@ enum ASCII {
 
     /// JSON insignificant whitespace: space, tab, LF, CR.
     @inline(__always)
-    static func isJSONSpace(_ byte: UInt8) -> Bool {
+    package static func isJSONSpace(_ byte: UInt8) -> Bool {
         byte == space || byte == newline || byte == carriageReturn || byte == tab
     }
 

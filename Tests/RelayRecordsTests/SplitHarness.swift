@@ -1,6 +1,6 @@
 // Test helpers: run a RecordSplitter over a body cut into chunks, and a seeded random generator.
 
-@testable import RelayExport
+@testable import RelayRecords
 
 /// Everything a splitter produced for one body: its items and the error that stopped it, if any.
 struct SplitOutcome: Equatable, CustomStringConvertible {

@@ -1,10 +1,12 @@
 // A one-way latch: tasks wait until something has ended (a destination worker's loop, say).
 import Synchronization
 
-final class FinishLatch: Sendable {
+public final class FinishLatch: Sendable {
+    public init() {}
+
     private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    func open() {
+    public func open() {
         let waiters = state.withLock { state in
             state.done = true
             defer { state.waiters = [] }
@@ -14,7 +16,7 @@ final class FinishLatch: Sendable {
     }
 
     /// Returns once ``open()`` was called (at once if it already was).
-    func wait() async {
+    public func wait() async {
         await withCheckedContinuation { continuation in
             let done = state.withLock { state in
                 if !state.done { state.waiters.append(continuation) }

@@ -1,5 +1,4 @@
 // The contract between the dispatcher and a destination: deliver a batch, answer one outcome per item.
-import RelayCore
 
 /// A class: the dispatcher tells sinks apart by identity when the routing table changes.
 public protocol Sink: AnyObject, Sendable {

@@ -1,7 +1,7 @@
 // JSON Lines splitting: records, blank lines, CRLF, BOM, malformed lines with their numbers, limits.
 
 import Testing
-@testable import RelayExport
+@testable import RelayRecords
 
 @Suite struct JSONLinesSplitterTests {
     @Test func splitsOneObjectPerLine() {

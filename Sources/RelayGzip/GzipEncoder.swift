@@ -1,10 +1,9 @@
-// Test helpers: gzip bytes made with zlib's own deflate, so the tests need no external tool.
-
+// One gzip member from bytes in memory, with zlib's own deflate: test fixtures and the demo's export.
 import CZlib
 
-enum GzipFixtures {
-    /// `data` compressed as one gzip member.
-    static func gzip(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
+public enum GzipEncoder {
+    /// `data` compressed as one gzip member (empty when zlib refuses the level).
+    public static func compress(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
         var stream = z_stream()
         guard relay_deflate_init_gzip(&stream, level) == Z_OK else { return [] }
         defer { deflateEnd(&stream) }
@@ -25,15 +24,6 @@ enum GzipFixtures {
                 }
             }
         }
-        return out
-    }
-
-    /// `size` bytes of one repeated JSON line: compresses about 1000:1.
-    static func compressibleJSONLines(size: Int) -> [UInt8] {
-        let line = Array("{\"profileId\":\"p-1\",\"segment\":\"all\"}\n".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(size)
-        while out.count + line.count <= size { out.append(contentsOf: line) }
         return out
     }
 }

@@ -1,6 +1,7 @@
 // GzipStreamDecoder: streaming gunzip (zlib inflate) that hands out bounded pieces.
 
 import CZlib
+import RelayRecords
 
 /// Decompresses a gzip body chunk by chunk. Output comes in pieces of at most ``pieceSize``
 /// bytes, so a highly compressible chunk never expands into one huge buffer: after
