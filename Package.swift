@@ -80,7 +80,7 @@ let package = Package(
         ]),
         // Wiring: config loading, services, metrics, CLI commands' implementations.
         .target(name: "RelayApp", dependencies: [
-            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayCurl", "RelayDelivery", "RelayExport",
+            "RelayCore", "RelayOutbox", "RelayHTTP", "RelayKafka", "RelayCurl", "RelayDelivery", "RelayExport", "RelayGzip",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

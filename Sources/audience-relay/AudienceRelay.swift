@@ -10,7 +10,7 @@ struct AudienceRelay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audience-relay",
         abstract: "Webhook relay and message gateway for audience-activation pipelines.",
-        subcommands: [Serve.self, Routes.self, Outbox.self, Export.self, MockKafka.self])
+        subcommands: [Serve.self, Routes.self, Outbox.self, Export.self, Demo.self, MockKafka.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -201,4 +201,22 @@ struct MockKafka: AsyncParsableCommand {
         abstract: "Run librdkafka's mock Kafka cluster on loopback; prints its bootstrap address, runs until SIGTERM.")
     @Option(help: "Number of mock brokers.") var brokers: Int = 3
     func run() async throws { try await MockKafkaCommand.run(brokers: brokers) }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The whole flow with no external services: the relay on its embedded Kafka, a local export host, "
+            + "a Sitecore notification posted, its records read back; exit 0 when everything arrived.")
+    @Option(help: "Records in the generated export.") var records: Int = 10_000
+    @Option(help: "How long everything has to arrive, e.g. 60s.") var timeout: String = "60s"
+    @Flag(name: .customLong("keep-data"), help: "Keep the temporary directory (routing table and outbox).") var keepData = false
+
+    func run() async throws {
+        guard records >= 1 else { throw ValidationError("--records must be at least 1") }
+        guard let duration = ConfigValues.duration(timeout), duration > .zero else {
+            throw ValidationError("--timeout must be a positive duration such as 60s (got '\(timeout)')")
+        }
+        let status = await DemoCommand.run(DemoOptions(records: records, timeout: duration, keepData: keepData))
+        if status != 0 { throw ExitCode(status) }
+    }
 }
