@@ -99,6 +99,19 @@ struct HotReloadTests {
         #expect(try await ops.metric("relay_config_reloads_total{outcome=\"applied\"}") == 10)
     }
 
+    @Test func aChangedDestinationUsesItsNewSettingsForItsNextDeliveries() async throws {
+        let ops = try await OperatedRelay(routes: Tables.alphaOnly, extraArguments: ["--config-poll", "0"])
+        defer { ops.stop() }
+        #expect(await ops.notify().status == 200)
+        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/a").count == 1 })
+        try ops.rewrite(Tables.alphaOnly.replacingOccurrences(of: "DEST/a", with: "DEST/moved"))
+        let answer = try await ops.admin("POST", "/admin/reload")
+        #expect((answer.json["changes"] as? [String])?.contains("destinations changed: alpha") == true, "\(answer.bodyText)")
+        #expect(await ops.notify().status == 200)
+        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/moved").count == 1 })
+        #expect(try await ops.delivered(to: "/a").count == 1)
+    }
+
     @Test func aRemovedDestinationsBacklogBecomesDeadLettersThatReplayWhenItReturns() async throws {
         let ops = try await OperatedRelay(routes: Tables.alphaAndBeta, extraArguments: ["--config-poll", "0"])
         defer { ops.stop() }
