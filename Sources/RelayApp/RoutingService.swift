@@ -209,21 +209,22 @@ final class RoutingService: Service, Sendable {
     }
 }
 
-/// What tells one version of a file from the next without reading it.
+/// What tells one version of a file from the next without reading it: the file a path leads to after
+/// its symlinks (a ConfigMap's `..data` swap changes that), its inode, size and modification time.
 private struct FileIdentity: Equatable {
-    var device: UInt64
-    var inode: UInt64
-    var size: Int64
-    var modifiedSeconds: Int
-    var modifiedNanoseconds: Int
+    var resolvedPath: String
+    var device: Int
+    var inode: Int
+    var size: Int
+    var modified: Date
 
     init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modifiedSeconds = info.st_mtim.tv_sec
-        modifiedNanoseconds = info.st_mtim.tv_nsec
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else { return nil }
+        resolvedPath = resolved
+        device = (attributes[.systemNumber] as? NSNumber)?.intValue ?? 0
+        inode = (attributes[.systemFileNumber] as? NSNumber)?.intValue ?? 0
+        size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        modified = attributes[.modificationDate] as? Date ?? .distantPast
     }
 }

@@ -1,4 +1,4 @@
-// SQLiteOutbox as the dispatcher's DeliveryQueue.
+// SQLiteOutbox as the dispatcher's DeliveryQueue: the cursor, pending rows, recorded outcomes.
 import Foundation
 import GRDB
 import RelayCore
@@ -8,7 +8,7 @@ extension SQLiteOutbox: DeliveryQueue {
         try await database.read { db in try Self.deliveredThrough(destination, in: db) }
     }
 
-    private static func deliveredThrough(_ destination: String, in db: Database) throws -> Int64 {
+    static func deliveredThrough(_ destination: String, in db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT delivered_through FROM delivery_cursors WHERE destination = ?",
                            arguments: [destination]) ?? 0
     }
@@ -105,61 +105,6 @@ extension SQLiteOutbox: DeliveryQueue {
         }
     }
 
-    public func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
-        try await database.read { db in
-            var sql = "SELECT id, event_id, destination, route, attempts, created_at, finished_at, last_error FROM deliveries WHERE state = 3"
-            var arguments: StatementArguments = []
-            if let destination {
-                sql += " AND destination = ?"
-                arguments += [destination]
-            }
-            sql += " ORDER BY id LIMIT ?"
-            arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let finished: Double? = row["finished_at"]
-                return DeadLetter(deliveryID: row["id"], eventID: row["event_id"], destination: row["destination"],
-                                  route: row["route"], attempts: row["attempts"],
-                                  createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                                  deadAt: finished.map(Date.init(timeIntervalSince1970:)),
-                                  reason: row["last_error"] ?? "")
-            }
-        }
-    }
-
-    public func replay(deliveryIDs: [Int64]) async throws -> Int {
-        let now = Date().timeIntervalSince1970
-        let (count, destinations) = try await database.write { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 1, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
-                WHERE id = ? AND state = 3 RETURNING destination
-                """)
-            var count = 0
-            var destinations: Set<String> = []
-            for id in deliveryIDs {
-                if let destination = try String.fetchOne(statement, arguments: [now, now, id]) {
-                    count += 1
-                    destinations.insert(destination)
-                }
-            }
-            return (count, destinations)
-        }
-        commits.announce(CommittedWork(destinations: destinations))
-        return count
-    }
-
-    public func replay(destination: String) async throws -> Int {
-        let now = Date().timeIntervalSince1970
-        let count = try await database.write { db in
-            try db.execute(sql: """
-                UPDATE deliveries SET state = 1, attempts = 0, next_attempt_at = ?, created_at = ?, finished_at = NULL
-                WHERE destination = ? AND state = 3
-                """, arguments: [now, now, destination])
-            return db.changesCount
-        }
-        if count > 0 { commits.announce(CommittedWork(destinations: [destination])) }
-        return count
-    }
-
     public func deadLetterPending(destination: String, reason: String, at now: Date) async throws -> Int {
         try await database.write { db in
             let cursor = try Self.deliveredThrough(destination, in: db)
@@ -169,72 +114,6 @@ extension SQLiteOutbox: DeliveryQueue {
                 WHERE destination = ? AND ((state = 0 AND id > ?) OR state = 1)
                 """, arguments: [now.timeIntervalSince1970, reason, destination, cursor])
             return db.changesCount
-        }
-    }
-
-    public func stats(now: Date) async throws -> [DestinationStats] {
-        try await database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT destination,
-                       SUM(pending) AS pending, MIN(CASE WHEN pending THEN created_at END) AS oldest,
-                       SUM(state = 3) AS dead, SUM(state = 2 OR (state = 0 AND NOT pending)) AS delivered
-                FROM (SELECT d.destination, d.state, d.created_at,
-                             (d.state = 0 AND d.id > COALESCE(c.delivered_through, 0)) OR d.state = 1 AS pending
-                      FROM deliveries d LEFT JOIN delivery_cursors c ON c.destination = d.destination)
-                GROUP BY destination ORDER BY destination
-                """).map { row in
-                let oldest: Double? = row["oldest"]
-                return DestinationStats(destination: row["destination"], pending: row["pending"],
-                                        oldestPendingAge: oldest.map { max(0, now.timeIntervalSince1970 - $0) },
-                                        dead: row["dead"], delivered: row["delivered"])
-            }
-        }
-    }
-
-    public func pendingStats(destinations: [String], now: Date) async throws -> [DestinationStats] {
-        try await database.read { db in
-            // `state = 0`, `= 1`, `= 3` are written out (not bound) so SQLite can use the partial indexes.
-            try destinations.sorted().map { destination in
-                let cursor = try Self.deliveredThrough(destination, in: db)
-                let queued = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 0 AND id > ?",
-                                              arguments: [destination, cursor]) ?? 0
-                let retrying = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 1",
-                                                arguments: [destination]) ?? 0
-                let oldestQueued = try Double.fetchOne(
-                    db, sql: "SELECT created_at FROM deliveries WHERE destination = ? AND state = 0 AND id > ? ORDER BY id LIMIT 1",
-                    arguments: [destination, cursor])
-                let oldestRetrying = try Double.fetchOne(db, sql: "SELECT min(created_at) FROM deliveries WHERE destination = ? AND state = 1",
-                                                         arguments: [destination])
-                let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE destination = ? AND state = 3",
-                                            arguments: [destination]) ?? 0
-                let oldest = [oldestQueued, oldestRetrying].compactMap { $0 }.min()
-                return DestinationStats(destination: destination, pending: queued + retrying,
-                                        oldestPendingAge: oldest.map { max(0, now.timeIntervalSince1970 - $0) },
-                                        dead: dead, delivered: 0)
-            }
-        }
-    }
-
-    public func prune(deliveredBefore cutoff: Date) async throws -> Int {
-        try await database.write { db in
-            let before = cutoff.timeIntervalSince1970
-            var removed = 0
-            let cursors = try Row.fetchAll(db, sql: "SELECT destination, delivered_through FROM delivery_cursors")
-            for cursor in cursors {
-                try db.execute(sql: "DELETE FROM deliveries WHERE destination = ? AND state = 0 AND id <= ? AND created_at < ?",
-                               arguments: [cursor["destination"] as String, cursor["delivered_through"] as Int64, before])
-                removed += db.changesCount
-            }
-            try db.execute(sql: "DELETE FROM deliveries WHERE state = 2 AND finished_at < ?", arguments: [before])
-            removed += db.changesCount
-            // Export jobs that finished well go with their retention too; dead ones stay for the operator.
-            try db.execute(sql: "DELETE FROM export_jobs WHERE state = 2 AND finished_at < ?", arguments: [before])
-            try db.execute(sql: """
-                DELETE FROM events WHERE received_at < ?
-                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
-                  AND NOT EXISTS (SELECT 1 FROM export_jobs j WHERE j.event_id = events.id)
-                """, arguments: [before])
-            return removed
         }
     }
 }

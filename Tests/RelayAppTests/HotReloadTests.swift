@@ -20,6 +20,30 @@ struct HotReloadTests {
         #expect(try await ops.metric("relay_config_reloads_total{outcome=\"applied\"}") == 1)
     }
 
+    @Test func aConfigMapStyleSymlinkSwapIsNoticed() async throws {
+        let ops = try await OperatedRelay(routes: Tables.alphaOnly)
+        defer { ops.stop() }
+        // The kubelet's layout: routes.yaml -> ..data/routes.yaml, ..data -> ..<timestamp>/, swapped by rename.
+        let directory = (ops.configPath as NSString).deletingLastPathComponent
+        let files = FileManager.default
+        func version(_ name: String, _ routes: String) throws {
+            try files.createDirectory(atPath: "\(directory)/\(name)", withIntermediateDirectories: true)
+            try routes.replacingOccurrences(of: "DEST", with: ops.destination.baseURL)
+                .write(toFile: "\(directory)/\(name)/routes.yaml", atomically: true, encoding: .utf8)
+            try? files.removeItem(atPath: "\(directory)/..data_tmp")
+            try files.createSymbolicLink(atPath: "\(directory)/..data_tmp", withDestinationPath: name)
+            #expect(rename("\(directory)/..data_tmp", "\(directory)/..data") == 0)
+        }
+        try version("..v1", Tables.alphaOnly)
+        try files.createSymbolicLink(atPath: "\(directory)/routes.link", withDestinationPath: "..data/routes.yaml")
+        #expect(rename("\(directory)/routes.link", ops.configPath) == 0)
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(await ops.notify("/hooks/second").status == 404)
+        try version("..v2", Tables.secondSource)
+        #expect(await OperatedRelay.eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 },
+                "\(ops.relay.log(tail: 10))")
+    }
+
     @Test func sighupReloadsAndNeverEndsTheRelay() async throws {
         let ops = try await OperatedRelay(routes: Tables.alphaOnly, extraArguments: ["--config-poll", "0"])
         defer { ops.stop() }
