@@ -75,56 +75,59 @@ struct CurlStreamTests {
     }
 
     @Test func cancellingTheConsumerAbortsTheTransfer() async throws {
-        let file = try BodyFile(size: 20 * 1024 * 1024)
-        defer { file.remove() }
-        let server = try await UpstreamServer.start(scripts: ["/big": .file(file.path), "/ok": .text(200)])
-        defer { server.stop() }
-        let client = makeClient()
-        defer { client.shutdown() }
-        let (head, body) = try await client.stream(HTTPRequestSpec(url: server.url("/big"), totalTimeout: .seconds(30)))
-        #expect(head.status == 200)
-        let consumer = Task { () async -> (Int, CurlError?) in
-            var received = 0
-            do {
-                for try await chunk in body {
-                    received += chunk.count
-                    if received > 1024 * 1024 { try? await Task.sleep(for: .seconds(30)) }
+        try await withBigBody { server, client in
+            let (head, body) = try await client.stream(HTTPRequestSpec(url: server.url("/big"), totalTimeout: .seconds(30)))
+            #expect(head.status == 200)
+            let consumer = Task { () async -> (Int, CurlError?) in
+                var received = 0
+                do {
+                    for try await chunk in body {
+                        received += chunk.count
+                        if received > 1024 * 1024 { try? await Task.sleep(for: .seconds(30)) }
+                    }
+                    return (received, nil)
+                } catch {
+                    return (received, error as? CurlError)
                 }
-                return (received, nil)
-            } catch {
-                return (received, error as? CurlError)
             }
+            try await Task.sleep(for: .milliseconds(300))
+            consumer.cancel()
+            let (received, error) = await consumer.value
+            #expect(received < 20 * 1024 * 1024)
+            #expect(error?.kind == .cancelled)
+            #expect(body.reader.transfer.stream?.isFinished == true)
+            // The client goes on working; the aborted connection is not reused.
+            let next = try await client.execute(HTTPRequestSpec(url: server.url("/ok")))
+            #expect(next.head.status == 200)
         }
-        try await Task.sleep(for: .milliseconds(300))
-        consumer.cancel()
-        let (received, error) = await consumer.value
-        #expect(received < 20 * 1024 * 1024)
-        #expect(error?.kind == .cancelled)
-        #expect(body.reader.transfer.stream?.isFinished == true)
-        // The client goes on working; the aborted connection is not reused.
-        let next = try await client.execute(HTTPRequestSpec(url: server.url("/ok")))
-        #expect(next.head.status == 200)
     }
 
     @Test func droppingTheStreamAbortsTheTransfer() async throws {
-        let file = try BodyFile(size: 20 * 1024 * 1024)
-        defer { file.remove() }
-        let server = try await UpstreamServer.start(scripts: ["/big": .file(file.path), "/ok": .text(200)])
-        defer { server.stop() }
-        let client = makeClient()
-        defer { client.shutdown() }
-        var head: HTTPResponseHead?
-        var stream: StreamBuffer?
-        do {
-            let (streamHead, body) = try await client.stream(HTTPRequestSpec(url: server.url("/big")))
-            head = streamHead
-            stream = body.reader.transfer.stream
+        try await withBigBody { server, client in
+            var head: HTTPResponseHead?
+            var stream: StreamBuffer?
+            do {
+                let (streamHead, body) = try await client.stream(HTTPRequestSpec(url: server.url("/big")))
+                head = streamHead
+                stream = body.reader.transfer.stream
+            }
+            #expect(head?.status == 200)
+            #expect(stream?.isFinished == true)
+            let next = try await client.execute(HTTPRequestSpec(url: server.url("/ok")))
+            #expect(next.head.status == 200)
         }
-        #expect(head?.status == 200)
-        #expect(stream?.isFinished == true)
-        let next = try await client.execute(HTTPRequestSpec(url: server.url("/ok")))
-        #expect(next.head.status == 200)
     }
+}
+
+/// Runs `body` with a client and a server whose `/big` streams a 20 MiB file and `/ok` answers 200.
+private func withBigBody(_ body: (UpstreamServer, CurlClient) async throws -> Void) async throws {
+    let file = try BodyFile(size: 20 * 1024 * 1024)
+    defer { file.remove() }
+    let server = try await UpstreamServer.start(scripts: ["/big": .file(file.path), "/ok": .text(200)])
+    defer { server.stop() }
+    let client = makeClient()
+    defer { client.shutdown() }
+    try await body(server, client)
 }
 
 /// A file of pseudo-random bytes in the temporary directory for the server to stream: a block of a
