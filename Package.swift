@@ -115,9 +115,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // RelayApp: the listener under test is the one `serve` builds (RelayServer.makeApplication).
         .testTarget(name: "RelayHTTPTests", dependencies: [
-            "RelayHTTP", "RelayCore", "RelayOutbox", "RelayTestSupport",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            "RelayHTTP", "RelayApp", "RelayCore", "RelayOutbox", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

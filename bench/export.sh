@@ -59,8 +59,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$BENCH_DIR")
 MEMORY=${MEMORY:-0}
 N=${N:-1000000}
 SIZE=${SIZE:-1GiB}
@@ -79,7 +77,6 @@ PERF_CALL_GRAPH=${PERF_CALL_GRAPH:-fp}
 SERVER=${SERVER:-nginx}
 RAW_HEADERS=${RAW_HEADERS:-0}
 KEYED=${KEYED:-0}
-BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
 GEN_PY="$BENCH_DIR/export-gen.py"
 POLL_PY="$BENCH_DIR/export-poll.py"
 SOURCE=sitecore
@@ -125,11 +122,10 @@ set_traps
 # ---------------------------------------------------------------- prerequisites
 require_mock_kafka_bin
 require_tools "apt-get install -y kcat" kcat python3 curl gunzip awk
-NGINX=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
+NGINX=$(nginx_path)
 if [[ $SERVER == nginx && -z $NGINX ]]; then
-  echo "$SELF: nginx missing; installing nginx-light" >&2
-  if { apt-get install -y nginx-light || { apt-get update && apt-get install -y nginx-light; }; } >/dev/null 2>&1; then
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  if apt_install nginx-light; then
+    NGINX=$(nginx_path)
   else
     echo "$SELF: cannot install nginx-light; serving the export with python3 -m http.server instead (slower: its CPU shows in the table)" >&2
     SERVER=python
@@ -163,7 +159,7 @@ snap_delta() {
 }
 
 start_http() { # -> HTTP_PID, HTTP_WORKER (the process that sends the bytes), HTTP_PORT, URL_BASE
-  local d="$WORK/http" i
+  local d="$WORK/http"
   mkdir -p "$d/tmp"
   HTTP_PORT=$(free_port)
   if [[ $SERVER == nginx ]]; then
@@ -181,32 +177,24 @@ http {
   tcp_nopush on;
   types { }
   default_type application/octet-stream;
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
+$(nginx_temp_paths "$d")
   server {
     listen 127.0.0.1:$HTTP_PORT;
     root $WORK/www;
   }
 }
 EOF
-    "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 &
+    nginx_launch "$d"
+    HTTP_PID=$NGINX_PID
   else
     python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$WORK/www" >"$d/stdout.log" 2>&1 &
+    HTTP_PID=$!
   fi
-  HTTP_PID=$!
   HTTP_WORKER=""
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$HTTP_PID" 2>/dev/null || break
-    if curl -sf -o /dev/null --max-time 1 -r 0-0 "http://127.0.0.1:$HTTP_PORT/$FILE_NAME" 2>/dev/null; then
-      HTTP_WORKER=$HTTP_PID
-      [[ $SERVER == nginx ]] && HTTP_WORKER=$(ps -o pid= --ppid "$HTTP_PID" | awk 'NR == 1 { print $1 }')
-      break
-    fi
-    sleep 0.1
-  done
+  if wait_until "$HTTP_PID" 10 curl -sf -o /dev/null --max-time 1 -r 0-0 "http://127.0.0.1:$HTTP_PORT/$FILE_NAME"; then
+    HTTP_WORKER=$HTTP_PID
+    if [[ $SERVER == nginx ]]; then HTTP_WORKER=$(nginx_worker "$HTTP_PID"); fi
+  fi
   [[ -n $HTTP_WORKER ]] || { echo "$SELF: $SERVER did not start or serve the file:" >&2; tail -n 5 "$d/error.log" "$d/stdout.log" >&2 2>/dev/null; return 1; }
   URL_BASE="http://127.0.0.1:$HTTP_PORT/$FILE_NAME"
 }
@@ -244,7 +232,7 @@ notification() { # apiUrl executionRef
 
 # ---------------------------------------------------------------- phases
 relay_phase() { # topic -> R_* globals
-  local topic=$1 i ref t0 t_end code perf_pid="" s0 s1 rt0 rt1
+  local topic=$1 ref t0 t_end code perf_pid="" s0 s1 rt0 rt1
   R_S="-"; R_RPS="-"; R_MBS="-"; R_GZMBS="-"; R_HWM="-"; R_CPU="-"; R_OK=0; R_STATE="-"; R_RECORDS=0; R_NOTE=""
   rm -rf "$RUN/data"
   write_routes "$BOOT" "$topic" "$RUN/routes.yaml"
@@ -252,12 +240,7 @@ relay_phase() { # topic -> R_* globals
   "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
     --log-level "$LOG_LEVEL" >>"$RUN/relay.log" 2>&1 &
   RELAY_PID=$!
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$RELAY_PID" 2>/dev/null || break
-    curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  if ! curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+  if ! wait_until "$RELAY_PID" 30 http_ok "$PORT" /healthz; then
     echo "$SELF: the relay did not answer /healthz within 30 s:" >&2; tail -n 20 "$RUN/relay.log" >&2
     stop_pid "$RELAY_PID" 10; RELAY_PID=""; return 0
   fi

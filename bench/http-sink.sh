@@ -41,8 +41,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$BENCH_DIR")
 N=${N:-200000}
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10}
@@ -57,7 +55,6 @@ POLL_WITH=${POLL_WITH:-metrics}
 BUILD=${BUILD:-auto}
 PERF=${PERF:-0}
 PERF_SECONDS=${PERF_SECONDS:-8}
-BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
 FILL_PY="$BENCH_DIR/http-sink-fill.py"
 WRK_LUA="$BENCH_DIR/http-sink-wrk.lua"
 DEST=crm-hook
@@ -90,24 +87,15 @@ cleanup() {
 set_traps
 
 # ---------------------------------------------------------------- prerequisites
-newest_source() { find "$ROOT/Sources" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1; }
-if [[ $BUILD != 0 && -z ${RELAY_BIN:-} ]]; then
-  if [[ ! -x $BIN ]] || awk -v b="$(stat -c %Y "$BIN")" -v s="$(newest_source)" 'BEGIN { exit !(s > b) }'; then
-    echo "$SELF: $BIN is missing or older than Sources; building it (SwiftPM waits for another build of the same scratch path)" >&2
-    (cd "$ROOT" && swift build -c release --scratch-path "$ROOT/.build-release" --product audience-relay) >&2 ||
-      { echo "$SELF: release build failed" >&2; exit 1; }
-  fi
-fi
-[[ -x $BIN ]] || { echo "$SELF: $BIN missing; build it with swift build -c release --scratch-path $ROOT/.build-release --product audience-relay" >&2; exit 1; }
+[[ $BUILD == 0 ]] || ensure_release_bin stale
+require_bin
 missing=()
-command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+[[ -n $(nginx_path) ]] || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if ((${#missing[@]})); then
-  echo "$SELF: installing ${missing[*]}" >&2
-  { apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }; } >/dev/null ||
-    { echo "$SELF: cannot install ${missing[*]}" >&2; exit 1; }
+  apt_install "${missing[@]}" || { echo "$SELF: cannot install ${missing[*]}" >&2; exit 1; }
 fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+NGINX=$(nginx_path)
 require_tools "" python3 curl top awk
 if [[ $PERF == 1 ]] && ! command -v perf >/dev/null 2>&1; then echo "$SELF: PERF=1 needs perf; skipping it" >&2; PERF=0; fi
 "$NGINX" -V 2>&1 | grep -q http_stub_status_module && HAVE_STUB=1 || HAVE_STUB=0
@@ -172,11 +160,7 @@ http {
   keepalive_requests 10000000;
   keepalive_timeout 120s;
   client_body_buffer_size 64k;
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
+$(nginx_temp_paths "$d")
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
     location /hook { return 204; }
@@ -188,20 +172,14 @@ EOF
 }
 
 start_nginx() { # -> NGINX_PID (master), NGINX_WORKER, NGINX_PORT
-  local d="$RUN/nginx" i
+  local d="$RUN/nginx"
   NGINX_PORT=$(free_port)
   write_nginx_conf "$d"
-  "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 &
-  NGINX_PID=$!
+  nginx_launch "$d"
   NGINX_WORKER=""
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$NGINX_PID" 2>/dev/null || break
-    if curl -s -o /dev/null --max-time 1 -X POST -d '{}' "http://127.0.0.1:$NGINX_PORT/hook" 2>/dev/null; then
-      NGINX_WORKER=$(ps -o pid= --ppid "$NGINX_PID" | awk 'NR == 1 { print $1 }')
-      break
-    fi
-    sleep 0.1
-  done
+  if wait_until "$NGINX_PID" 10 curl -s -o /dev/null --max-time 1 -X POST -d '{}' "http://127.0.0.1:$NGINX_PORT/hook"; then
+    NGINX_WORKER=$(nginx_worker "$NGINX_PID")
+  fi
   [[ -n $NGINX_WORKER ]] || { echo "$SELF: nginx did not start:" >&2; cat "$d/error.log" "$d/stdout.log" >&2 2>/dev/null; return 1; }
   local code; code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X POST -d '{}' "http://127.0.0.1:$NGINX_PORT/hook")
   [[ $code == 204 ]] || { echo "$SELF: nginx answered $code to POST /hook, expected 204" >&2; return 1; }

@@ -26,16 +26,12 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$BENCH_DIR")
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-1}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
 MODES=${MODES:-"grouped per-request none"}
-SCRATCH="$ROOT/.build-release"
-BIN=${RELAY_BIN:-"$SCRATCH/release/audience-relay"}
 ROUTES="$BENCH_DIR/ingest-routes.yaml"
 LUA="$BENCH_DIR/ingest.lua"
 TARGET_VS_NONE=0.5
@@ -85,21 +81,8 @@ cleanup() {
 set_traps
 
 # ---------------------------------------------------------------- prerequisites
-if [[ ! -x $BIN || ${REBUILD:-0} == 1 ]]; then
-  if [[ -n ${RELAY_BIN:-} ]]; then echo "ingest.sh: RELAY_BIN=$RELAY_BIN is not executable" >&2; exit 1; fi
-  build_log="$ROOT/.build-release/ingest-bench-build.log"
-  mkdir -p "$ROOT/.build-release"
-  echo "building the release binary (a cold build takes ~4-6 min; log: $build_log)"
-  if ! (cd "$ROOT" && timeout 1800 swift build -c release --scratch-path "$SCRATCH" --product audience-relay) >"$build_log" 2>&1; then
-    tail -n 30 "$build_log" >&2
-    echo "ingest.sh: release build failed (full log: $build_log)" >&2
-    exit 1
-  fi
-fi
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "installing wrk"
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+ensure_release_bin
+command -v wrk >/dev/null 2>&1 || apt_install wrk || { echo "$SELF: cannot install wrk" >&2; exit 1; }
 require_tools "" python3 curl top
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-ingest-bench.XXXXXX")
@@ -188,17 +171,13 @@ scrape_accepted() { # port -> server-side count of 200s (relay_ingest_total outc
 }
 
 start_server() { # mode dir -> sets SERVER_PID, PORT
-  local mode=$1 dir=$2 attempt i
+  local mode=$1 dir=$2 attempt
   for attempt in 1 2 3; do
     PORT=$(free_port)
     "$BIN" serve --config "$ROUTES" --data-dir "$dir/data" --listen "127.0.0.1:$PORT" \
       --commit-mode "$mode" --log-level "${LOG_LEVEL:-warning}" >"$dir/server.log" 2>&1 &
     SERVER_PID=$!
-    for ((i = 0; i < 300; i++)); do
-      if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-      if curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then return 0; fi
-      sleep 0.1
-    done
+    wait_until "$SERVER_PID" 30 http_ok "$PORT" /healthz && return 0
     if kill -0 "$SERVER_PID" 2>/dev/null; then
       echo "ingest.sh: $mode server did not answer /healthz within 30 s" >&2
       tail -n 20 "$dir/server.log" >&2

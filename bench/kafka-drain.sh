@@ -39,8 +39,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$BENCH_DIR")
 N=${N:-1000000}
 ROUNDS=${ROUNDS:-2}
 KEYS=${KEYS:-1000}
@@ -53,7 +51,6 @@ ORDER=${ORDER:-alternate}
 PERF=${PERF:-0}
 POLL_WITH=${POLL_WITH:-stats}
 PERF_SECONDS=${PERF_SECONDS:-10}
-BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
 FILL_PY="$BENCH_DIR/kafka-drain-fill.py"
 METRICS_PY="$BENCH_DIR/kafka-metrics.py"
 DEST=sitecore-events

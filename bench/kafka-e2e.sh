@@ -40,8 +40,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$BENCH_DIR")
 DURATION=${DURATION:-30}
 ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-3}
@@ -54,7 +52,6 @@ KEYS=${KEYS:-1000}
 BROKERS=${BROKERS:-3}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-60}
 PROFILES=${PROFILES:-"steady max"}
-BIN=${RELAY_BIN:-"$ROOT/.build-release/release/audience-relay"}
 LUA="$BENCH_DIR/kafka-e2e.lua"
 METRICS_PY="$BENCH_DIR/kafka-metrics.py"
 DEST=sitecore-events
@@ -114,17 +111,13 @@ metric_counts() { # -> "accepted delivered dead" from /metrics, "? ? ?" when unr
     END { if (NR) printf "%d %d %d\n", a, v, x; else print "? ? ?" }'
 }
 start_relay() {
-  local i attempt
+  local attempt
   for attempt in 1 2 3; do
     PORT=$(free_port)
     "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
       --log-level warning >>"$RUN/relay.log" 2>&1 &
     RELAY_PID=$!
-    for ((i = 0; i < 300; i++)); do
-      kill -0 "$RELAY_PID" 2>/dev/null || break
-      if curl -sf --max-time 1 "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then return 0; fi
-      sleep 0.1
-    done
+    wait_until "$RELAY_PID" 30 http_ok "$PORT" /readyz && return 0
     if kill -0 "$RELAY_PID" 2>/dev/null; then
       echo "kafka-e2e.sh: relay not ready within 30 s:" >&2
       curl -s --max-time 2 "http://127.0.0.1:$PORT/readyz" >&2 || true

@@ -1,9 +1,17 @@
 # shellcheck shell=bash
-# Helpers shared by bench/ingest.sh, kafka-e2e.sh, kafka-drain.sh and http-sink.sh; sourced, not run:
+# The setup shared by bench/ingest.sh, kafka-e2e.sh, kafka-drain.sh, http-sink.sh and export.sh; sourced,
+# not run:
 #   . "$(dirname "$0")/lib.sh"
+# Sourcing sets BENCH_DIR (this folder), ROOT (the repository), RELEASE_SCRATCH (the README's release
+# build folder) and BIN (the relay binary: RELAY_BIN, else the release build's).
 # Messages start with "$SELF:" (the caller's name). Some helpers read the caller's globals:
-# BIN (the relay binary), ROOT, RUN (the current run's dir), DEST, SOURCE, ROUTE, BROKERS, PORT,
-# WORK; they set the globals named in their comment (MOCK_PID, BOOT, RELAY_PID, PORT).
+# RUN (the current run's dir), DEST, SOURCE, ROUTE, BROKERS, PORT, WORK, NGINX; they set the globals
+# named in their comment (MOCK_PID, BOOT, RELAY_PID, PORT, NGINX_PID).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+RELEASE_SCRATCH="$ROOT/.build-release"
+BIN=${RELAY_BIN:-"$RELEASE_SCRATCH/release/audience-relay"}
 
 # Exit 64 unless every named variable holds a positive integer.
 require_positive_ints() {
@@ -22,16 +30,84 @@ require_tools() {
   done
 }
 
-# Exit 1 unless BIN is executable and has the mock-kafka subcommand.
-# shellcheck disable=SC2153 # ROOT is the caller's, not a misspelt BOOT
-require_mock_kafka_bin() {
+# Exit 1 unless BIN is executable, saying how to build it.
+require_bin() {
   if [[ ! -x $BIN ]]; then
     echo "$SELF: $BIN missing; build it with" >&2
-    echo "  swift build -c release --scratch-path $ROOT/.build-release --product audience-relay" >&2
+    echo "  swift build -c release --scratch-path $RELEASE_SCRATCH --product audience-relay" >&2
     exit 1
   fi
+}
+
+# Exit 1 unless BIN is executable and has the mock-kafka subcommand.
+require_mock_kafka_bin() {
+  require_bin
   "$BIN" mock-kafka --help >/dev/null 2>&1 || { echo "$SELF: $BIN has no mock-kafka subcommand; rebuild it" >&2; exit 1; }
 }
+
+# Build the release binary when BIN is the release build's and it is missing, REBUILD=1, or (with
+# "stale") older than the newest file in Sources/; exit 1 when that fails. RELAY_BIN is never built.
+# A cold build takes ~4-8 min on 2 cores; its log is $RELEASE_SCRATCH/bench-build.log.
+ensure_release_bin() { # [stale]
+  [[ -z ${RELAY_BIN:-} ]] || { [[ -x $BIN ]] || { echo "$SELF: RELAY_BIN=$RELAY_BIN is not executable" >&2; exit 1; }; return 0; }
+  local why="" log="$RELEASE_SCRATCH/bench-build.log" newest
+  if [[ ! -x $BIN ]]; then
+    why="missing"
+  elif [[ ${REBUILD:-0} == 1 ]]; then
+    why="to be rebuilt (REBUILD=1)"
+  elif [[ ${1:-} == stale ]]; then
+    newest=$(find "$ROOT/Sources" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1)
+    awk -v b="$(stat -c %Y "$BIN")" -v s="$newest" 'BEGIN { exit !(s > b) }' && why="older than Sources"
+  fi
+  [[ -n $why ]] || return 0
+  mkdir -p "$RELEASE_SCRATCH"
+  echo "$SELF: $BIN is $why; building it (SwiftPM waits for another build of the same scratch path; log: $log)" >&2
+  if ! (cd "$ROOT" && timeout 1800 swift build -c release --scratch-path "$RELEASE_SCRATCH" --product audience-relay) >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "$SELF: release build failed (full log: $log)" >&2
+    exit 1
+  fi
+}
+
+# Install Debian packages quietly (apt-get update only when the plain install fails); false when it fails.
+apt_install() { # package...
+  echo "$SELF: installing $*" >&2
+  { apt-get install -y "$@" || { apt-get update && apt-get install -y "$@"; }; } >/dev/null 2>&1
+}
+
+# Print the nginx binary's path ("" when there is none).
+nginx_path() { command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
+
+# Start $NGINX in the background with DIR/nginx.conf (logs in DIR); sets NGINX_PID (the master).
+nginx_launch() { # dir
+  "$NGINX" -p "$1" -c "$1/nginx.conf" -e "$1/error.log" >"$1/stdout.log" 2>&1 &
+  NGINX_PID=$!
+}
+
+# Print the pid of an nginx master's (first) worker.
+nginx_worker() { ps -o pid= --ppid "$1" | awk 'NR == 1 { print $1 }'; }
+
+# Print the temp-path directives of an nginx http block that keep every file inside DIR/tmp.
+nginx_temp_paths() { # dir
+  printf '  %s_temp_path %s;\n' client_body "$1/tmp/body" proxy "$1/tmp/proxy" fastcgi "$1/tmp/fastcgi" \
+    uwsgi "$1/tmp/uwsgi" scgi "$1/tmp/scgi"
+}
+
+# Poll every 0.1 s until the command succeeds (0), or the process has exited or the seconds have
+# passed (1).
+wait_until() { # pid seconds command...
+  local pid=$1 secs=$2 i
+  shift 2
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# True when http://127.0.0.1:PORT/PATH answers 2xx within a second.
+http_ok() { curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1$2" 2>/dev/null; }
 
 # Install the traps: the caller's cleanup on exit, exit 130 on SIGINT and 143 on SIGTERM.
 set_traps() {
@@ -161,13 +237,8 @@ launch_relay() {
 
 # Let the relay create $RUN/data/outbox.sqlite: start it, wait for /healthz (30 s at most), stop it.
 create_schema() {
-  local i
   launch_relay
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$RELAY_PID" 2>/dev/null || break
-    curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  wait_until "$RELAY_PID" 30 http_ok "$PORT" /healthz || true
   stop_pid "$RELAY_PID" 30; RELAY_PID=""
   [[ -s $RUN/data/outbox.sqlite ]] || { echo "$SELF: the relay did not create $RUN/data/outbox.sqlite:" >&2; tail -n 20 "$RUN/relay.log" >&2; return 1; }
 }

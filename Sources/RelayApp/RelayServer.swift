@@ -12,13 +12,14 @@ import RelayOutbox
 import ServiceLifecycle
 
 public enum RelayServer {
-    /// The ingest application over a given routing table and store (tests build it directly).
+    /// The ingest application over a given routing table and store (tests build it directly, with
+    /// their own `clock` for the time events are received).
     public static func makeApplication(
         listen: ListenAddress, routing: ActiveRouting, store: any EventStore,
         operations: OperationsEndpoints = OperationsEndpoints(), services: [any Service] = [], logger: Logger,
-        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        clock: @escaping @Sendable () -> Date = { Date() }, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        makeApplication(listen: listen, responder: RelayResponder(routing: routing, store: store, operations: operations),
+        makeApplication(listen: listen, responder: RelayResponder(routing: routing, store: store, operations: operations, clock: clock),
                         name: "ingest", services: services, logger: logger, onRunning: onRunning)
     }
 

@@ -3,6 +3,7 @@
 
 import Foundation
 import Logging
+import RelayTestSupport
 import Testing
 @testable import RelayCurl
 
@@ -23,11 +24,11 @@ func makeClient(_ configuration: CurlClientConfiguration = CurlClientConfigurati
 @Suite(.timeLimit(.minutes(1)))
 struct CurlClientTests {
     @Test func okWithBody() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/ok": .text(200, "hello")])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let url = server.baseURL + "/status/200?body=hello"
+        let url = server.url("/ok?q=1")
         let result = try await client.execute(HTTPRequestSpec(url: url))
         #expect(result.head.status == 200)
         #expect(result.body == Array("hello".utf8))
@@ -38,33 +39,35 @@ struct CurlClientTests {
     }
 
     @Test func noContent() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/empty": .text(204)])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let result = try await client.execute(HTTPRequestSpec(method: "POST", url: server.baseURL + "/status/204", body: Array("{}".utf8)))
+        let result = try await client.execute(HTTPRequestSpec(method: "POST", url: server.url("/empty"), body: Array("{}".utf8)))
         #expect(result.head.status == 204)
         #expect(result.body.isEmpty)
     }
 
     @Test func errorStatusesAreResultsNotErrors() async throws {
-        let server = try await TestServer.start()
+        let statuses = [400, 404, 429, 500, 503]
+        let server = try await UpstreamServer.start(scripts: Dictionary(uniqueKeysWithValues: statuses.map { ("/status/\($0)", UpstreamResponse.text($0, "nope")) }))
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        for status in [400, 404, 429, 500, 503] {
-            let result = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/\(status)?body=nope"))
+        for status in statuses {
+            let result = try await client.execute(HTTPRequestSpec(url: server.url("/status/\(status)")))
             #expect(result.head.status == status)
             #expect(result.body == Array("nope".utf8))
         }
     }
 
     @Test func responseHeadersAreFoundCaseInsensitively() async throws {
-        let server = try await TestServer.start()
+        let busy = UpstreamResponse.text(503, headers: [("Retry-After", "120"), ("X-Multi", "a"), ("x-multi", "b")])
+        let server = try await UpstreamServer.start(scripts: ["/busy": busy])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let result = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/503?h=Retry-After:120&h=X-Multi:a&h=x-multi:b"))
+        let result = try await client.execute(HTTPRequestSpec(url: server.url("/busy")))
         #expect(result.head.status == 503)
         #expect(result.head.header("retry-after") == "120")
         #expect(result.head.header("RETRY-AFTER") == "120")
@@ -75,39 +78,39 @@ struct CurlClientTests {
     }
 
     @Test func requestHeadersAndBodyArriveIntact() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/echo": .text(200), "/head": .text(200, "abc")])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
         let body = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }  // past 1 KiB, all byte values
         for method in ["POST", "PUT", "PATCH"] {
             let request = HTTPRequestSpec(
-                method: method, url: server.baseURL + "/echo?q=1",
+                method: method, url: server.url("/echo?q=1"),
                 headers: [("Content-Type", "application/json"), ("X-Trace", "a b  c"), ("Authorization", "Bearer t0k3n"), ("X-Empty", "")],
                 body: body
             )
             let result = try await client.execute(request)
             #expect(result.head.status == 200)
-            let echo = try JSONDecoder().decode(Echo.self, from: Data(result.body))
-            #expect(echo.method == method)
-            #expect(echo.path == "/echo?q=1")
-            #expect(echo.header("Content-Type") == "application/json")
-            #expect(echo.header("X-Trace") == "a b  c")
-            #expect(echo.header("Authorization") == "Bearer t0k3n")
-            #expect(echo.header("X-Empty") == "")
-            #expect(echo.header("Content-Length") == "4096")
-            #expect(echo.header("Expect") == nil)
-            #expect(Data(base64Encoded: echo.body) == Data(body))
+            let received = try #require(try await server.requests().last)
+            #expect(received.method == method)
+            #expect(received.target == "/echo?q=1")
+            #expect(received.header("Content-Type") == "application/json")
+            #expect(received.header("X-Trace") == "a b  c")
+            #expect(received.header("Authorization") == "Bearer t0k3n")
+            #expect(received.header("X-Empty") == "")
+            #expect(received.header("Content-Length") == "4096")
+            #expect(received.header("Expect") == nil)
+            #expect(received.body == body)
         }
         // No body and no Content-Type: libcurl's form content type must not appear.
-        let post = try await client.execute(HTTPRequestSpec(method: "POST", url: server.baseURL + "/echo"))
-        let echo = try JSONDecoder().decode(Echo.self, from: Data(post.body))
-        #expect(echo.method == "POST")
-        #expect(echo.header("Content-Type") == nil)
-        #expect(echo.header("Content-Length") == "0")
-        let delete = try await client.execute(HTTPRequestSpec(method: "DELETE", url: server.baseURL + "/echo"))
-        #expect(try JSONDecoder().decode(Echo.self, from: Data(delete.body)).method == "DELETE")
-        let head = try await client.execute(HTTPRequestSpec(method: "HEAD", url: server.baseURL + "/status/200?body=abc"))
+        _ = try await client.execute(HTTPRequestSpec(method: "POST", url: server.url("/echo")))
+        let post = try #require(try await server.requests().last)
+        #expect(post.method == "POST")
+        #expect(post.header("Content-Type") == nil)
+        #expect(post.header("Content-Length") == "0")
+        _ = try await client.execute(HTTPRequestSpec(method: "DELETE", url: server.url("/echo")))
+        #expect(try await server.requests().last?.method == "DELETE")
+        let head = try await client.execute(HTTPRequestSpec(method: "HEAD", url: server.url("/head")))
         #expect(head.head.status == 200)
         #expect(head.body.isEmpty)
     }
@@ -130,21 +133,22 @@ struct CurlClientTests {
     }
 
     @Test func bodyIsBoundedByMaxBodyBytes() async throws {
-        let server = try await TestServer.start()
+        let big = UpstreamResponse(body: .bytes(Array(repeating: UInt8(ascii: "b"), count: 300_000)))
+        let server = try await UpstreamServer.start(scripts: ["/big": big, "/ok": .text(200)])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let result = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/big?size=300000"), maxBodyBytes: 1000)
+        let result = try await client.execute(HTTPRequestSpec(url: server.url("/big")), maxBodyBytes: 1000)
         #expect(result.head.status == 200)
         #expect(result.body.count == 1000)
         #expect(result.bodyTruncated)
         // The connection stays usable: the rest of the body was read, not abandoned.
-        let next = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
-        #expect(String(decoding: next.body, as: UTF8.self) == "1")
+        #expect(try await client.execute(HTTPRequestSpec(url: server.url("/ok"))).head.status == 200)
+        #expect(try await server.stats().connections == 1)
     }
 
     @Test func refusedConnectionIsConnectError() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start()
         let port = server.port
         server.stop()
         let client = makeClient()
@@ -158,14 +162,14 @@ struct CurlClientTests {
     }
 
     @Test func silentServerHitsTotalTimeout() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/hang": .hang])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
         let clock = ContinuousClock()
         let start = clock.now
         let error = await failure { () async throws(CurlError) in
-            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang", totalTimeout: .milliseconds(800)))
+            try await client.execute(HTTPRequestSpec(url: server.url("/hang"), totalTimeout: .milliseconds(800)))
         }
         let elapsed = clock.now - start
         #expect(error?.kind == .timeout)
@@ -175,67 +179,64 @@ struct CurlClientTests {
     }
 
     @Test func closedConnectionIsNetworkError() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/close": .close])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
         let error = await failure { () async throws(CurlError) in
-            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/close"))
+            try await client.execute(HTTPRequestSpec(url: server.url("/close")))
         }
         #expect(error?.kind == .network)
     }
 
     @Test func tlsVerifiesAgainstCustomCA() async throws {
-        let certificates = try await TestCertificates.make()
-        defer { certificates.remove() }
-        let server = try await TestServer.start(tls: certificates)
+        let server = try await UpstreamServer.start(https: true, scripts: ["/secure": .text(200, "secure"), "/h1": .text(200, "h1")])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let trusted = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200?body=secure", caFile: certificates.caCertificate))
+        let trusted = try await client.execute(HTTPRequestSpec(url: server.url("/secure"), caFile: server.caFile))
         #expect(trusted.head.status == 200)
         #expect(trusted.body == Array("secure".utf8))
         let untrusted = await failure { () async throws(CurlError) in
-            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+            try await client.execute(HTTPRequestSpec(url: server.url("/secure")))
         }
         #expect(untrusted?.kind == .tls)
         let badFile = await failure { () async throws(CurlError) in
-            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200", caFile: "/nonexistent/ca.pem"))
+            try await client.execute(HTTPRequestSpec(url: server.url("/secure"), caFile: "/nonexistent/ca.pem"))
         }
         #expect(badFile?.kind == .tls)
         // HTTP/2 is only asked for; a server that offers no h2 through ALPN gets HTTP/1.1.
         let http2Client = makeClient(CurlClientConfiguration(httpVersion: .http2IfOffered))
         defer { http2Client.shutdown() }
-        let fallback = try await http2Client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200?body=h1", caFile: certificates.caCertificate))
+        let fallback = try await http2Client.execute(HTTPRequestSpec(url: server.url("/h1"), caFile: server.caFile))
         #expect(fallback.body == Array("h1".utf8))
     }
 
     @Test func sequentialRequestsReuseOneConnection() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/echo": .text(200)])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
         for index in 0..<50 {
             let result = try await client.execute(HTTPRequestSpec(
-                method: "POST", url: server.baseURL + "/echo",
+                method: "POST", url: server.url("/echo"),
                 headers: [("Content-Type", "application/json")], body: Array("{\"n\":\(index)}".utf8)
             ))
             #expect(result.head.status == 200)
         }
-        let count = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
-        let connections = Int(String(decoding: count.body, as: UTF8.self)) ?? -1
-        #expect((1...2).contains(connections), "accepted \(connections) connections for 51 requests")
+        let connections = try await server.stats().connections
+        #expect((1...2).contains(connections), "accepted \(connections) connections for 50 requests")
     }
 
     @Test func manyConcurrentRequestsAllComplete() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/status/200": .text(200), "/status/201": .text(201), "/status/202": .text(202)])
         defer { server.stop() }
         let client = makeClient(CurlClientConfiguration(maxTotalConnections: 32, maxConnectionsPerHost: 32))
         defer { client.shutdown() }
         let statuses = await withTaskGroup(of: Int.self, returning: [Int].self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    let request = HTTPRequestSpec(method: "POST", url: server.baseURL + "/status/\(200 + index % 3)", body: Array("{}".utf8))
+                    let request = HTTPRequestSpec(method: "POST", url: server.url("/status/\(200 + index % 3)"), body: Array("{}".utf8))
                     return (try? await client.execute(request).head.status) ?? -1
                 }
             }
@@ -243,13 +244,12 @@ struct CurlClientTests {
         }
         #expect(statuses.count == 200)
         #expect(statuses.sorted() == (0..<200).map { 200 + $0 % 3 }.sorted())
-        let count = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
-        #expect((Int(String(decoding: count.body, as: UTF8.self)) ?? 999) <= 32)
+        #expect(try await server.stats().connections <= 32)
     }
 
     /// Two workers share the connection limit and each keeps its connections alive.
     @Test func workersShareTheConnectionLimitAndReuseConnections() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/echo": .text(200)])
         defer { server.stop() }
         let client = makeClient(CurlClientConfiguration(maxTotalConnections: 8, maxConnectionsPerHost: 8, workerThreads: 2))
         defer { client.shutdown() }
@@ -257,39 +257,41 @@ struct CurlClientTests {
             let statuses = await withTaskGroup(of: Int.self, returning: [Int].self) { group in
                 for _ in 0..<100 {
                     group.addTask {
-                        (try? await client.execute(HTTPRequestSpec(method: "POST", url: server.baseURL + "/echo", body: Array("{}".utf8))).head.status) ?? -1
+                        (try? await client.execute(HTTPRequestSpec(method: "POST", url: server.url("/echo"), body: Array("{}".utf8))).head.status) ?? -1
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
             #expect(statuses == Array(repeating: 200, count: 100))
         }
-        let count = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
-        let connections = Int(String(decoding: count.body, as: UTF8.self)) ?? 999
-        #expect((2...8).contains(connections), "accepted \(connections) connections for 301 requests over two workers of 4")
+        let connections = try await server.stats().connections
+        #expect((2...8).contains(connections), "accepted \(connections) connections for 300 requests over two workers of 4")
     }
 
     @Test func redirectsAreFollowedOnlyWhenAsked() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: [
+            "/redirect": .redirect(to: "/created"), "/created": .text(201),
+            "/hop1": .redirect(to: "/hop2"), "/hop2": .redirect(to: "/created"),
+        ])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let url = server.baseURL + "/redirect?to=/status/201"
+        let url = server.url("/redirect")
         let plain = try await client.execute(HTTPRequestSpec(url: url))
         #expect(plain.head.status == 302)
-        #expect(plain.head.header("location") == "/status/201")
+        #expect(plain.head.header("location") == "/created")
         let followed = try await client.execute(HTTPRequestSpec(url: url, followRedirects: true))
         #expect(followed.head.status == 201)
         #expect(followed.head.header("location") == nil)
-        #expect(followed.effectiveURL == server.baseURL + "/status/201")
+        #expect(followed.effectiveURL == server.url("/created"))
         let looping = await failure { () async throws(CurlError) in
-            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/redirect?to=/redirect%3Fto%3D/status/200", followRedirects: true, maxRedirects: 1))
+            try await client.execute(HTTPRequestSpec(url: server.url("/hop1"), followRedirects: true, maxRedirects: 1))
         }
         #expect(looping?.code == 47)  // CURLE_TOO_MANY_REDIRECTS
     }
 
     @Test func cancellingTheTaskAbortsTheRequest() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/hang": .hang, "/ok": .text(200)])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
@@ -297,7 +299,7 @@ struct CurlClientTests {
         let start = clock.now
         let task = Task { () async -> CurlError? in
             await failure { () async throws(CurlError) in
-                try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang", totalTimeout: .seconds(20)))
+                try await client.execute(HTTPRequestSpec(url: server.url("/hang"), totalTimeout: .seconds(20)))
             }
         }
         try await Task.sleep(for: .milliseconds(200))
@@ -308,20 +310,20 @@ struct CurlClientTests {
         // Already cancelled before it starts: fails at once.
         let early = Task { () async -> CurlError? in
             withUnsafeCurrentTask { $0?.cancel() }
-            return await failure { () async throws(CurlError) in try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang")) }
+            return await failure { () async throws(CurlError) in try await client.execute(HTTPRequestSpec(url: server.url("/hang"))) }
         }
         #expect(await early.value?.kind == .cancelled)
-        let after = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        let after = try await client.execute(HTTPRequestSpec(url: server.url("/ok")))
         #expect(after.head.status == 200)
     }
 
     @Test func shutdownFailsPendingAndLaterRequests() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/hang": .hang, "/ok": .text(200)])
         defer { server.stop() }
         let client = makeClient()
         let pending = Task { () async -> CurlError? in
             await failure { () async throws(CurlError) in
-                try await client.execute(HTTPRequestSpec(url: server.baseURL + "/hang", totalTimeout: .seconds(20)))
+                try await client.execute(HTTPRequestSpec(url: server.url("/hang"), totalTimeout: .seconds(20)))
             }
         }
         try await Task.sleep(for: .milliseconds(200))
@@ -329,34 +331,22 @@ struct CurlClientTests {
         client.shutdown()
         #expect(await pending.value?.kind == .shutdown)
         let later = await failure { () async throws(CurlError) in
-            try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+            try await client.execute(HTTPRequestSpec(url: server.url("/ok")))
         }
         #expect(later?.kind == .shutdown)
         let stream = await failure { () async throws(CurlError) in
-            try await client.stream(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+            try await client.stream(HTTPRequestSpec(url: server.url("/ok")))
         }
         #expect(stream?.kind == .shutdown)
     }
 
     @Test func clientDeinitStopsTheWorker() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/ok": .text(200)])
         defer { server.stop() }
         var client: CurlClient? = makeClient()
-        let result = try await client?.execute(HTTPRequestSpec(url: server.baseURL + "/status/200"))
+        let result = try await client?.execute(HTTPRequestSpec(url: server.url("/ok")))
         #expect(result?.head.status == 200)
         client = nil
         #expect(client == nil)
-    }
-}
-
-/// What the test server's `/echo` route answers.
-struct Echo: Decodable {
-    var method: String
-    var path: String
-    var headers: [[String]]
-    var body: String
-
-    func header(_ name: String) -> String? {
-        headers.first { $0.first?.lowercased() == name.lowercased() }?.last
     }
 }

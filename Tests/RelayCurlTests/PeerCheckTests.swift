@@ -2,6 +2,7 @@
 // URLs parsed and resolved by libcurl's own parser.
 
 import Foundation
+import RelayTestSupport
 import Synchronization
 import Testing
 @testable import RelayCurl
@@ -20,12 +21,12 @@ private final class PeerLog: Sendable {
 @Suite(.timeLimit(.minutes(1)))
 struct PeerCheckTests {
     @Test func allowedPeerSeesTheConnectedAddressAndPort() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/hi": .text(200, "hi")])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
         let log = PeerLog()
-        let request = HTTPRequestSpec(url: server.baseURL + "/status/200?body=hi", peerCheck: { address, port in
+        let request = HTTPRequestSpec(url: server.url("/hi"), peerCheck: { address, port in
             log.record(address, port)
             return nil
         })
@@ -36,11 +37,11 @@ struct PeerCheckTests {
     }
 
     @Test func refusedPeerFailsBeforeTheRequestIsSent() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/echo": .text(200), "/empty": .text(204)])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
-        let request = HTTPRequestSpec(method: "POST", url: server.baseURL + "/echo", body: Array("x".utf8), peerCheck: { address, _ in
+        let request = HTTPRequestSpec(method: "POST", url: server.url("/echo"), body: Array("x".utf8), peerCheck: { address, _ in
             "\(address) is a loopback address"
         })
         let error = await failure { () async throws(CurlError) in try await client.execute(request) }
@@ -49,41 +50,40 @@ struct PeerCheckTests {
         #expect(error?.message.contains("127.0.0.1:\(server.port)") == true)
 
         // The same client goes on working, and a streamed request is refused the same way.
-        let ok = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/status/204"))
+        let ok = try await client.execute(HTTPRequestSpec(url: server.url("/empty")))
         #expect(ok.head.status == 204)
         let streamError = await failure { () async throws(CurlError) in try await client.stream(request) }
         #expect(streamError?.kind == .refusedPeer)
     }
 
     @Test func checkIsAskedForEveryRequestOnAReusedConnection() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/ok": .text(200)])
         defer { server.stop() }
         let client = makeClient()
         defer { client.shutdown() }
         let log = PeerLog()
-        let allow = HTTPRequestSpec(url: server.baseURL + "/status/200", peerCheck: { address, port in
+        let allow = HTTPRequestSpec(url: server.url("/ok"), peerCheck: { address, port in
             log.record(address, port)
             return nil
         })
         _ = try await client.execute(allow)
         _ = try await client.execute(allow)
-        let connections = try await client.execute(HTTPRequestSpec(url: server.baseURL + "/conns"))
-        #expect(String(decoding: connections.body, as: UTF8.self) == "1")
+        #expect(try await server.stats().connections == 1)
         #expect(log.all.count == 2)
-        let refuse = HTTPRequestSpec(url: server.baseURL + "/status/200", peerCheck: { _, _ in "not today" })
+        let refuse = HTTPRequestSpec(url: server.url("/ok"), peerCheck: { _, _ in "not today" })
         let error = await failure { () async throws(CurlError) in try await client.execute(refuse) }
         #expect(error?.kind == .refusedPeer)
     }
 
     @Test func everyFollowedRedirectIsChecked() async throws {
-        let server = try await TestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/moved": .text(200, "moved")])
         defer { server.stop() }
+        try await server.script("/redirect", .redirect(to: "http://localhost:\(server.port)/moved"))
         let client = makeClient()
         defer { client.shutdown() }
         let log = PeerLog()
-        let target = "http://localhost:\(server.port)/status/200?body=moved"
         let request = HTTPRequestSpec(
-            url: server.baseURL + "/redirect?to=" + target, followRedirects: true,
+            url: server.url("/redirect"), followRedirects: true,
             peerCheck: { address, port in
                 log.record(address, port)
                 return log.all.count > 1 ? "second hop refused" : nil

@@ -1,20 +1,21 @@
-// HTTP sink against real loopback receivers (statuses, Retry-After, redirects, timeouts, refusals, TLS, signatures,
-// headers, the circuit breaker, concurrency and isolation), plus unit tests of Retry-After parsing and the breaker.
+// HTTP sink against real loopback receivers (UpstreamServer: statuses, Retry-After, redirects, timeouts, refusals, TLS,
+// signatures, headers, the circuit breaker, concurrency and isolation), plus unit tests of Retry-After parsing and the breaker.
 import Foundation
 import RelayCore
 import RelayCurl
 import RelayDelivery
+import RelayTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct HTTPSinkTests {
     @Test func deliversTheBodyVerbatimWithStaticRouteAndCloudEventsHeaders() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/record": .text(204)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
         let destination = HTTPSinkFixture.destination(
-            server.baseURL + "/record", method: "PUT",
+            server.url("/record"), method: "PUT",
             headers: ["X-Static": "from-config", "X-Both": "from-config", "Content-Type": "text/plain"]
         )
         let sink = HTTPSinkFixture.sink(destination, client: client)
@@ -32,127 +33,133 @@ struct HTTPSinkTests {
         let request = requests[0]
         #expect(request.method == "PUT")
         #expect(request.path == "/record")
-        #expect(request.bodyBytes == Array(body.utf8))
-        #expect(request.header("ce-specversion") == ["1.0"])
-        #expect(request.header("ce-id") == [item.eventID])
-        #expect(request.header("ce-source") == ["/audience-relay/sources/sitecore"])
-        #expect(request.header("ce-type") == ["com.sitecore.cdp.audience-export.notification"])
-        #expect(request.header("ce-subject") == ["audience-1"])
-        #expect(request.header("ce-time") == [CloudEvents.time(HTTPSinkFixture.receivedAt)])
-        #expect(request.header("content-type") == ["application/json"])
-        #expect(request.header("x-static") == ["from-config"])
-        #expect(request.header("x-route") == ["from-route"])
-        #expect(request.header("x-both") == ["from-route"])
-        #expect(request.header("webhook-id").isEmpty)
-        #expect(request.header("webhook-signature").isEmpty)
+        #expect(request.body == Array(body.utf8))
+        #expect(request.headers(named: "ce-specversion") == ["1.0"])
+        #expect(request.headers(named: "ce-id") == [item.eventID])
+        #expect(request.headers(named: "ce-source") == ["/audience-relay/sources/sitecore"])
+        #expect(request.headers(named: "ce-type") == ["com.sitecore.cdp.audience-export.notification"])
+        #expect(request.headers(named: "ce-subject") == ["audience-1"])
+        #expect(request.headers(named: "ce-time") == [CloudEvents.time(HTTPSinkFixture.receivedAt)])
+        #expect(request.headers(named: "content-type") == ["application/json"])
+        #expect(request.headers(named: "x-static") == ["from-config"])
+        #expect(request.headers(named: "x-route") == ["from-route"])
+        #expect(request.headers(named: "x-both") == ["from-route"])
+        #expect(request.headers(named: "webhook-id").isEmpty)
+        #expect(request.headers(named: "webhook-signature").isEmpty)
     }
 
     @Test func headersThatCannotTravelInHTTPAreDeadAndNothingIsSent() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/record": .text(204)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/record"), client: client)
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/record")), client: client)
         let injected = HTTPSinkFixture.item(1, headers: [PlannedDelivery.Header(name: "X-Audience", value: "a\r\nX-Evil: 1")])
         #expect(await sink.deliver([injected, HTTPSinkFixture.item(2)])
             == [.dead(reason: "route header 'X-Audience' contains CR, LF or NUL; not sent"), .delivered])
 
         let misconfigured = HTTPSinkFixture.sink(
-            HTTPSinkFixture.destination(server.baseURL + "/record", headers: ["Authorization": "Bearer a\nb"]), client: client)
+            HTTPSinkFixture.destination(server.url("/record"), headers: ["Authorization": "Bearer a\nb"]), client: client)
         #expect(await misconfigured.deliver([HTTPSinkFixture.item(3)])
             == [.dead(reason: "header 'Authorization' of destination downstream contains CR, LF or NUL; not sent")])
         #expect(try await server.requests().count == 1)
     }
 
     @Test func eachRetriableStatusIsRetriedWithTheBodyInTheReason() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start()
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
         for status in [408, 429, 500, 502, 503, 504] {
-            let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/\(status)?body=busy+now"), client: client)
+            try await server.script("/status/\(status)", .text(status, "busy now"))
+            let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/\(status)")), client: client)
             #expect(await sink.deliver([HTTPSinkFixture.item(status)]) == [.retry(after: nil, reason: "HTTP \(status): busy now")])
         }
-        #expect(try await server.requests(to: "/status/").count == 6)
+        #expect(try await server.requests().filter { $0.path.hasPrefix("/status/") }.count == 6)
     }
 
     @Test func honoursRetryAfterAsSecondsAndAsAnHTTPDate() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: [
+            "/seconds": .text(503, headers: [("Retry-After", "120")]),
+            "/dated": .text(429, "slow down", headers: [("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT")]),
+            "/garbled": .text(503, headers: [("Retry-After", "soon")]),
+        ])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let seconds = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/503?h=Retry-After:120"), client: client)
+        let seconds = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/seconds")), client: client)
         #expect(await seconds.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: .seconds(120), reason: "HTTP 503")])
 
         // 07:26:30 by the sink's clock; the server asks for 07:28:00 the same day.
         let clock = HTTPSinkTestClock(Date(timeIntervalSince1970: 1_445_412_390))
-        let date = HTTPSinkFixture.query("Retry-After:Wed, 21 Oct 2015 07:28:00 GMT")
-        let dated = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/429?h=\(date)&body=slow+down"), client: client,
-                                 clock: clock.function)
+        let dated = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/dated")), client: client, clock: clock.function)
         #expect(await dated.deliver([HTTPSinkFixture.item(2)]) == [.retry(after: .seconds(90), reason: "HTTP 429: slow down")])
 
-        let garbled = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/503?h=Retry-After:soon"), client: client)
+        let garbled = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/garbled")), client: client)
         #expect(await garbled.deliver([HTTPSinkFixture.item(3)]) == [.retry(after: nil, reason: "HTTP 503")])
     }
 
     @Test func otherErrorStatusesAreDeadWithTheStatusAndTheFirstBytesOfTheBody() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let long = String(repeating: "0123456789", count: 30)
+        let server = try await UpstreamServer.start(scripts: ["/status/404": .text(404, long)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let long = String(repeating: "0123456789", count: 30)
-        let notFound = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/404?body=\(long)"), client: client)
+        let notFound = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/404")), client: client)
         let expected = "HTTP 404: " + String(long.prefix(HTTPSink.bodyExcerptBytes)) + "…"
         #expect(await notFound.deliver([HTTPSinkFixture.item(1)]) == [.dead(reason: expected)])
 
         for status in [400, 401, 403, 410, 422, 501] {
-            let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/\(status)?body=no%0Athanks"), client: client)
+            try await server.script("/status/\(status)", .text(status, "no\nthanks"))
+            let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/\(status)")), client: client)
             #expect(await sink.deliver([HTTPSinkFixture.item(status)]) == [.dead(reason: "HTTP \(status): no thanks")])
         }
     }
 
     @Test func theRetriableStatusesAreConfigurable() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/status/409": .text(409), "/status/503": .text(503)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let conflict = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/409", retryOnStatus: [409]), client: client)
+        let conflict = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/409"), retryOnStatus: [409]), client: client)
         #expect(await conflict.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: nil, reason: "HTTP 409")])
-        let unavailable = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/503", retryOnStatus: [409]), client: client)
+        let unavailable = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/503"), retryOnStatus: [409]), client: client)
         #expect(await unavailable.deliver([HTTPSinkFixture.item(2)]) == [.dead(reason: "HTTP 503")])
     }
 
     @Test func redirectsAreNotFollowedAndTheReasonNamesTheLocation() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: [
+            "/status/302": .text(302, headers: [("Location", "/record")]), "/status/308": .text(308), "/record": .text(204),
+        ])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/302?h=Location:/record"), client: client)
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/302")), client: client)
         #expect(await sink.deliver([HTTPSinkFixture.item(1)]) == [.dead(reason: "HTTP 302 redirect to /record (redirects are not followed)")])
-        let moved = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/status/308"), client: client)
+        let moved = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/status/308")), client: client)
         #expect(await moved.deliver([HTTPSinkFixture.item(2)]) == [.dead(reason: "HTTP 308 redirect without a Location (redirects are not followed)")])
-        #expect(try await server.requests().map(\.path).allSatisfy { $0.hasPrefix("/status/") })
+        #expect(try await server.requests().map(\.path) == ["/status/302", "/status/308"])
     }
 
     @Test func aServerThatAcceptsAndNeverAnswersRunsIntoTheTotalTimeoutAndIsRetried() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/hang": .hang])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/hang", timeout: .milliseconds(700)), client: client)
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/hang"), timeout: .milliseconds(700)), client: client)
         let outcomes = await sink.deliver([HTTPSinkFixture.item(1)])
         guard case .retry(nil, let reason) = outcomes.first else {
             Issue.record("expected a retry, got \(outcomes)")
             return
         }
         #expect(reason.hasPrefix("timeout: "))
-        #expect(try await server.requests(to: "/hang").count == 1)
+        #expect(try await server.requests(path: "/hang").count == 1)
     }
 
     @Test func aRefusedConnectionIsRetried() async throws {
-        let server = try await HTTPSinkTestServer.start()
-        let url = server.baseURL + "/record"
-        try await server.stopAndWait()
+        let server = try await UpstreamServer.start()
+        let url = server.url("/record")
+        server.stop()
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
         let outcomes = await HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client).deliver([HTTPSinkFixture.item(1)])
@@ -164,15 +171,13 @@ struct HTTPSinkTests {
     }
 
     @Test func tlsIsVerifiedAgainstTheConfiguredCA() async throws {
-        let certificates = try await HTTPSinkTestCertificates.make()
-        defer { certificates.remove() }
-        let server = try await HTTPSinkTestServer.start(tls: certificates)
+        let server = try await UpstreamServer.start(https: true, scripts: ["/record": .text(204)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let url = server.baseURL + "/record"
+        let url = server.url("/record")
 
-        let trusting = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url, caFile: certificates.caCertificate), client: client)
+        let trusting = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url, caFile: server.caFile), client: client)
         #expect(await trusting.deliver([HTTPSinkFixture.item(1)]) == [.delivered])
 
         let untrusting = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url, breakerFailures: 1), client: client)
@@ -185,17 +190,17 @@ struct HTTPSinkTests {
         #expect(reason.lowercased().contains("certificate"))
         // A certificate failure is not a breaker failure.
         #expect(untrusting.circuitState == .closed)
-        #expect(try await server.requests(to: "/record").count == 1)
+        #expect(try await server.requests(path: "/record").count == 1)
     }
 
     @Test func theSignatureIsAcceptedByAnIndependentVerifier() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let secret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let key = StandardWebhooks.key(fromSecret: secret)
+        let server = try await UpstreamServer.start(scripts: ["/verify": UpstreamResponse.text(204).verifyingStandardWebhooks(key: key)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let secret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let key = StandardWebhooks.key(fromSecret: secret)
-        let url = server.baseURL + "/verify?key=" + HTTPSinkFixture.query(Data(key).base64EncodedString())
+        let url = server.url("/verify")
         let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client, signingKey: key)
         let items = [
             HTTPSinkFixture.item(1),
@@ -204,9 +209,9 @@ struct HTTPSinkTests {
         ]
 
         #expect(await sink.deliver(items) == [.delivered, .delivered, .delivered])
-        let requests = try await server.requests(to: "/verify")
-        #expect(Set(requests.flatMap { $0.header("webhook-id") }) == Set(items.map(\.eventID)))
-        #expect(requests.allSatisfy { $0.header("webhook-signature").first?.hasPrefix("v1,") == true })
+        let requests = try await server.requests(path: "/verify")
+        #expect(Set(requests.flatMap { $0.headers(named: "webhook-id") }) == Set(items.map(\.eventID)))
+        #expect(requests.allSatisfy { $0.header("webhook-signature")?.hasPrefix("v1,") == true })
 
         let wrongKey = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client, signingKey: Array("not-the-key".utf8))
         #expect(await wrongKey.deliver([HTTPSinkFixture.item(4)]) == [.dead(reason: "HTTP 401: bad signature")])
@@ -215,13 +220,12 @@ struct HTTPSinkTests {
     }
 
     @Test func theBreakerOpensShieldsTheServerAndClosesAfterOneSuccessfulProbe() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/switch": .text(503, "switched")])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        try await server.control("switch?status=503")
         let clock = HTTPSinkTestClock(Date(timeIntervalSince1970: 1_763_900_000))
-        let destination = HTTPSinkFixture.destination(server.baseURL + "/switch", breakerFailures: 3, breakerCoolDown: .seconds(30))
+        let destination = HTTPSinkFixture.destination(server.url("/switch"), breakerFailures: 3, breakerCoolDown: .seconds(30))
         let sink = HTTPSinkFixture.sink(destination, client: client, clock: clock.function)
 
         for number in 0..<3 {
@@ -234,33 +238,33 @@ struct HTTPSinkTests {
         let rejected = await sink.deliver(HTTPSinkFixture.items(10..<15))
         let reason = "circuit open after 3 consecutive failures (last: HTTP 503: switched)"
         #expect(rejected == Array(repeating: .retry(after: .seconds(20), reason: reason), count: 5))
-        #expect(try await server.requests(to: "/switch").count == 3)
+        #expect(try await server.requests(path: "/switch").count == 3)
 
         // Half-open: one probe goes out (held by the server); everything else is turned away meanwhile.
         clock.advance(by: 21)
-        try await server.control("switch?status=200&hold=1")
+        try await server.script("/switch", UpstreamResponse.text(200, "switched").heldUntilReleased())
         let probe = Task { await sink.deliver([HTTPSinkFixture.item(20)]) }
-        #expect(try await server.waitForRequests(to: "/switch", count: 4))
+        #expect(try await server.waitForRequests(path: "/switch", count: 4))
         let whileProbing = await sink.deliver(HTTPSinkFixture.items(21..<24))
         #expect(whileProbing.allSatisfy {
             if case .retry(nil, let reason) = $0 { return reason.hasPrefix("circuit half-open") }
             return false
         })
-        #expect(try await server.requests(to: "/switch").count == 4)
+        #expect(try await server.requests(path: "/switch").count == 4)
 
-        try await server.control("release")
+        try await server.release()
         #expect(await probe.value == [.delivered])
         #expect(sink.circuitState == .closed)
         #expect(await sink.deliver(HTTPSinkFixture.items(30..<34)) == Array(repeating: .delivered, count: 4))
-        #expect(try await server.requests(to: "/switch").count == 8)
+        #expect(try await server.requests(path: "/switch").count == 8)
     }
 
     @Test func concurrencyIsCappedForTheDestinationAcrossConcurrentBatches() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/slow": UpstreamResponse.text(204).delayed(.milliseconds(300))])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/slow?ms=300", concurrency: 3), client: client)
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/slow"), concurrency: 3), client: client)
         #expect(sink.maxBatchSize == 48)
         #expect(sink.maxConcurrentBatches == 2)
 
@@ -268,36 +272,36 @@ struct HTTPSinkTests {
         async let second = sink.deliver(HTTPSinkFixture.items(6..<12))
         let outcomes = await first + second
         #expect(outcomes == Array(repeating: .delivered, count: 12))
-        let peak = try await server.maxInFlight()
+        let peak = try await server.stats().maxInFlight
         #expect(peak <= 3)
         #expect(peak >= 2)
     }
 
     @Test func aHangingDestinationDoesNotHoldUpAnother() async throws {
-        let hanging = try await HTTPSinkTestServer.start()
+        let hanging = try await UpstreamServer.start(scripts: ["/hang": .hang])
         defer { hanging.stop() }
-        let healthy = try await HTTPSinkTestServer.start()
+        let healthy = try await UpstreamServer.start(scripts: ["/record": .text(204)])
         defer { healthy.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let stuck = HTTPSinkFixture.sink(HTTPSinkFixture.destination(hanging.baseURL + "/hang", timeout: .seconds(50), concurrency: 2), client: client)
-        let fine = HTTPSinkFixture.sink(HTTPSinkFixture.destination(healthy.baseURL + "/record", concurrency: 4), client: client)
+        let stuck = HTTPSinkFixture.sink(HTTPSinkFixture.destination(hanging.url("/hang"), timeout: .seconds(50), concurrency: 2), client: client)
+        let fine = HTTPSinkFixture.sink(HTTPSinkFixture.destination(healthy.url("/record"), concurrency: 4), client: client)
 
         let stuckDone = HTTPSinkTestFlag()
         let stuckBatch = Task {
             defer { stuckDone.set() }
             return await stuck.deliver(HTTPSinkFixture.items(0..<6))
         }
-        #expect(try await hanging.waitForRequests(to: "/hang", count: 2))
+        #expect(try await hanging.waitForRequests(path: "/hang", count: 2))
 
         for round in 0..<8 {
             let batch = HTTPSinkFixture.items(100 + round * 16..<116 + round * 16)
             #expect(await fine.deliver(batch) == Array(repeating: .delivered, count: 16))
         }
-        #expect(try await healthy.requests(to: "/record").count == 128)
+        #expect(try await healthy.requests(path: "/record").count == 128)
         #expect(!stuckDone.isSet)
         // The stuck destination's own limit held: two requests hang, four wait their turn.
-        #expect(try await hanging.requests(to: "/hang").count == 2)
+        #expect(try await hanging.requests(path: "/hang").count == 2)
 
         stuckBatch.cancel()
         let stuckOutcomes = await stuckBatch.value
@@ -306,11 +310,11 @@ struct HTTPSinkTests {
     }
 
     @Test func aShutDownSinkSendsNothing() async throws {
-        let server = try await HTTPSinkTestServer.start()
+        let server = try await UpstreamServer.start(scripts: ["/record": .text(204)])
         defer { server.stop() }
         let client = HTTPSinkFixture.client()
         defer { client.shutdown() }
-        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.baseURL + "/record"), client: client)
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/record")), client: client)
         await sink.shutdown()
         #expect(await sink.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: nil, reason: "the HTTP sink downstream is shut down")])
         #expect(try await server.requests().isEmpty)

@@ -1,8 +1,9 @@
-// Starts the real listener on a loopback port over a real SQLite outbox in a temp dir, for one test.
+// Starts the real listener (the application `serve` runs, from RelayServer.makeApplication) on a loopback
+// port over a real SQLite outbox in a temp dir, for one test.
 import Foundation
 import RelayTestSupport
-import Hummingbird
 import Logging
+import RelayApp
 import RelayCore
 import RelayHTTP
 import RelayOutbox
@@ -26,13 +27,11 @@ struct TestRelay {
         logger.logLevel = .warning
         let outbox = try SQLiteOutbox(dataDirectory: directory, logger: logger)
         defer { outbox.close() }
-        let responder = RelayResponder(routing: ActiveRouting(RoutingSnapshot(table: table, auth: resolved, loadedFrom: "test.yaml")),
-                                       store: outbox, clock: now)
         let portBox = Mutex<Int?>(nil)
-        let app = Application(responder: responder,
-                              configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } },
-                              logger: logger)
+        let app = RelayServer.makeApplication(
+            listen: ListenAddress(host: "127.0.0.1", port: 0),
+            routing: ActiveRouting(RoutingSnapshot(table: table, auth: resolved, loadedFrom: "test.yaml")), store: outbox,
+            logger: logger, clock: now, onRunning: { port in portBox.withLock { $0 = port } })
         let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }

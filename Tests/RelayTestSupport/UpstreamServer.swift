@@ -1,6 +1,7 @@
-// UpstreamServer: a scripted loopback HTTP/1.1 server (a python3 child process) that plays an
-// export host or token endpoint for tests: per-path response scripts, files streamed from disk,
-// delays, hangs, dropped connections, and a log of every request received.
+// UpstreamServer: the one loopback HTTP/1.1(S) server of the tests (a python3 child process). It plays
+// an export host, a token endpoint, a webhook receiver or any HTTP peer: per-path response scripts,
+// files streamed from disk, delays, holds, hangs, dropped connections, Standard Webhooks verification,
+// a log of every request received, and counters of connections and requests in flight.
 
 import Foundation
 import Synchronization
@@ -44,6 +45,12 @@ public struct UpstreamResponse: Sendable {
     public var dropAfterBytes: Int?
     /// Send `Connection: close` and close after the response.
     public var closeAfter: Bool
+    /// Wait (at most 60 s) until ``UpstreamServer/release()`` before answering.
+    public var heldUntilRelease: Bool
+    /// Answer 401 with what is wrong (`missing webhook headers`, `bad timestamp`, `timestamp outside
+    /// tolerance`, `bad signature`) unless the request carries a Standard Webhooks signature made with
+    /// this key, checked by python's `hmac` (independently of the code under test).
+    public var standardWebhooksKey: [UInt8]?
     /// How many requests this entry answers before the script moves to the next entry; the
     /// last entry of a script answers every request after that.
     public var times: Int
@@ -52,7 +59,7 @@ public struct UpstreamResponse: Sendable {
         status: Int = 200, headers: [(name: String, value: String)] = [], body: Body = .bytes([]),
         action: Action = .respond, chunked: Bool = false, chunkBytes: Int = 64 * 1024,
         delay: Duration = .zero, chunkDelay: Duration = .zero, dropAfterBytes: Int? = nil,
-        closeAfter: Bool = false, times: Int = 1
+        closeAfter: Bool = false, heldUntilRelease: Bool = false, standardWebhooksKey: [UInt8]? = nil, times: Int = 1
     ) {
         self.status = status
         self.headers = headers
@@ -64,6 +71,8 @@ public struct UpstreamResponse: Sendable {
         self.chunkDelay = chunkDelay
         self.dropAfterBytes = dropAfterBytes
         self.closeAfter = closeAfter
+        self.heldUntilRelease = heldUntilRelease
+        self.standardWebhooksKey = standardWebhooksKey
         self.times = times
     }
 
@@ -113,6 +122,20 @@ public struct UpstreamResponse: Sendable {
         return copy
     }
 
+    /// This entry sent only once the test calls ``UpstreamServer/release()``.
+    public func heldUntilReleased() -> UpstreamResponse {
+        var copy = self
+        copy.heldUntilRelease = true
+        return copy
+    }
+
+    /// This entry for requests signed (Standard Webhooks) with `key`; 401 for any other.
+    public func verifyingStandardWebhooks(key: [UInt8]) -> UpstreamResponse {
+        var copy = self
+        copy.standardWebhooksKey = key
+        return copy
+    }
+
     var json: [String: Any] {
         var entry: [String: Any] = [
             "status": status, "headers": headers.map { [$0.name, $0.value] }, "action": action.rawValue,
@@ -124,6 +147,8 @@ public struct UpstreamResponse: Sendable {
         case .file(let path): entry["file"] = path
         }
         if let dropAfterBytes { entry["drop_after"] = dropAfterBytes }
+        if heldUntilRelease { entry["hold"] = true }
+        if let standardWebhooksKey { entry["verify_standard_webhooks"] = Data(standardWebhooksKey).base64EncodedString() }
         return entry
     }
 }
@@ -148,6 +173,11 @@ public struct UpstreamRequest: Sendable {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
+    /// Every value of the headers called `name` (any case), in order.
+    public func headers(named name: String) -> [String] {
+        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+    }
+
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 
     /// The body decoded as `application/x-www-form-urlencoded`.
@@ -163,32 +193,33 @@ public struct UpstreamRequest: Sendable {
     }
 }
 
-/// A scripted HTTP/1.1 server on 127.0.0.1 (a python3 child, stdlib only). Every path answers
-/// from its script (``script(_:_:)``), `"*"` scripts every path without its own, and a path
-/// without a script answers 404 `no script for PATH`. Every request is logged with its headers
-/// and body (``requests(path:)``). Scripting and the log go through a second, plain-HTTP control
-/// port, so they never show in the log and work with TLS too. Start and stop are bounded; the
-/// child also exits when the test process ends, or after `lifetime`.
+/// Counters of an ``UpstreamServer`` since it started.
+public struct UpstreamStats: Sendable, Equatable {
+    /// Connections accepted (on the scripted port).
+    public var connections: Int
+    /// The most requests the server was answering at once.
+    public var maxInFlight: Int
+}
+
+/// A scripted HTTP/1.1 server on 127.0.0.1 (a python3 child, stdlib only), plain or https with
+/// ``TestCertificates``. Every path answers from its script (``script(_:_:)``), `"*"` scripts every
+/// path without its own, and a path without a script answers 404 `no script for PATH`. Every request
+/// is logged with its headers and body (``requests(path:)``). Scripting, the log and the counters
+/// (``stats()``) go through a second, plain-HTTP control port, so they never show in the log and work
+/// with TLS too. Start and stop are bounded; the child also exits when the test process ends, or
+/// after `lifetime`.
 public final class UpstreamServer: Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
-    }
-
-    /// A certificate and key (PEM files) to serve https with.
-    public struct TLS: Sendable {
-        public var certificate: String
-        public var key: String
-
-        public init(certificate: String, key: String) {
-            self.certificate = certificate
-            self.key = key
-        }
     }
 
     /// The port the upstream listens on (127.0.0.1).
     public let port: Int
     /// `http` or `https`.
     public let scheme: String
+    /// With https: the path of the CA certificate that signed the server's (a client's `caFile`);
+    /// it lives as long as the server.
+    public let caFile: String?
     private let control: RawHTTPClient
     private let child: Mutex<Child?>
 
@@ -203,18 +234,28 @@ public final class UpstreamServer: Sendable {
     /// `baseURL` + `path` (which starts with `/`).
     public func url(_ path: String) -> String { baseURL + path }
 
-    /// Starts a server and waits (at most `startTimeout`) until it listens.
-    public static func start(tls: TLS? = nil, lifetime: Duration = .seconds(3600), startTimeout: Duration = .seconds(20)) async throws -> UpstreamServer {
-        try await withCheckedThrowingContinuation { continuation in
+    /// Starts a server (https with ``TestCertificates`` when `https`), waits (at most `startTimeout`)
+    /// until it listens, and gives each path in `scripts` its one-entry script. The launch blocks a
+    /// thread of its own, not the cooperative pool.
+    public static func start(
+        https: Bool = false, scripts: [String: UpstreamResponse] = [:], lifetime: Duration = .seconds(3600),
+        startTimeout: Duration = .seconds(20)
+    ) async throws -> UpstreamServer {
+        let server = try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result { try launch(tls: tls, lifetime: lifetime, startTimeout: startTimeout) })
+                continuation.resume(with: Result { try launch(https: https, lifetime: lifetime, startTimeout: startTimeout) })
             }.start()
         }
+        for (path, response) in scripts {
+            try await server.script(path, response)
+        }
+        return server
     }
 
-    private static func launch(tls: TLS?, lifetime: Duration, startTimeout: Duration) throws -> UpstreamServer {
+    private static func launch(https: Bool, lifetime: Duration, startTimeout: Duration) throws -> UpstreamServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("upstream-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let tls = https ? try TestCertificates.files(in: directory) : nil
         let script = directory.appendingPathComponent("upstream.py")
         try upstreamServerScript.write(to: script, atomically: true, encoding: .utf8)
         let errors = directory.appendingPathComponent("stderr.txt")
@@ -224,7 +265,7 @@ public final class UpstreamServer: Sendable {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "\(lifetime.components.seconds)"] + (tls.map { [$0.certificate, $0.key] } ?? [])
+        process.arguments = ["python3", script.path, "\(lifetime.components.seconds)"] + (tls.map { [$0.serverCertificate, $0.serverKey] } ?? [])
         let stdout = Pipe()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
@@ -252,12 +293,13 @@ public final class UpstreamServer: Sendable {
             try? FileManager.default.removeItem(at: directory)
             throw Failure(description: "upstream server did not start: '\(String(decoding: output, as: UTF8.self))' \(stderr)")
         }
-        return UpstreamServer(port: ports[0], controlPort: ports[1], scheme: tls == nil ? "http" : "https", child: Child(process: process, directory: directory))
+        return UpstreamServer(port: ports[0], controlPort: ports[1], caFile: tls?.caCertificate, child: Child(process: process, directory: directory))
     }
 
-    private init(port: Int, controlPort: Int, scheme: String, child: Child) {
+    private init(port: Int, controlPort: Int, caFile: String?, child: Child) {
         self.port = port
-        self.scheme = scheme
+        self.scheme = caFile == nil ? "http" : "https"
+        self.caFile = caFile
         control = RawHTTPClient(port: controlPort)
         self.child = Mutex(child)
     }
@@ -296,6 +338,31 @@ public final class UpstreamServer: Sendable {
             )
         }
         return path.map { wanted in all.filter { $0.path == wanted } } ?? all
+    }
+
+    /// Waits until at least `count` requests for `path` (every path when nil) were received; false
+    /// after `timeout`.
+    public func waitForRequests(path: String? = nil, count: Int, timeout: Duration = .seconds(15)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await requests(path: path).count >= count { return true }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return false
+    }
+
+    /// Connections accepted and the peak of requests in flight so far.
+    public func stats() async throws -> UpstreamStats {
+        let response = try await control.get("/stats")
+        guard response.status == 200, let counters = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Int] else {
+            throw Failure(description: "upstream control /stats answered \(response.status)")
+        }
+        return UpstreamStats(connections: counters["connections"] ?? -1, maxInFlight: counters["max_in_flight"] ?? -1)
+    }
+
+    /// Lets every entry held by ``UpstreamResponse/heldUntilReleased()`` answer, now and from now on.
+    public func release() async throws {
+        try await post("/release", Data())
     }
 
     /// Forgets the request log (scripts stay).

@@ -1,10 +1,11 @@
-// The python3 program behind UpstreamServer (stdlib only): a scripted HTTP/1.1 server playing an
-// export host, plus a plain-HTTP control port through which the tests script it and read its log.
+// The python3 program behind UpstreamServer (stdlib only): a scripted HTTP/1.1(S) server playing any
+// peer the tests talk to (export host, token endpoint, webhook receiver, plain HTTP server), plus a
+// plain-HTTP control port through which the tests script it and read its log and counters.
 
 /// Written to a temporary file and run as `python3 upstream.py LIFETIME_SECONDS [CERT KEY]`.
 /// Prints `PORT CONTROL_PORT` once both listen on 127.0.0.1.
 let upstreamServerScript = #"""
-import base64, json, os, socket, ssl, struct, sys, threading, time
+import base64, hashlib, hmac, json, os, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -12,6 +13,8 @@ lock = threading.Lock()
 scripts = {}        # path (or "*") -> {"entries": [...], "index": 0, "served": 0}
 log = []            # every request the upstream port received, in order
 stopping = threading.Event()
+released = threading.Event()  # opened by /release: entries with "hold" wait for it
+stats = {"connections": 0, "in_flight": 0, "max_in_flight": 0}
 MAX_RECORDED_BODY = 1 << 20
 
 def next_entry(path):
@@ -26,6 +29,27 @@ def next_entry(path):
             script["index"] += 1
             script["served"] = 0
         return entry
+
+def signature_problem(headers, body, key):
+    """What is wrong with a request's Standard Webhooks signature under key, or None."""
+    msg_id = headers.get("webhook-id")
+    timestamp = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if not (msg_id and timestamp and signatures):
+        return "missing webhook headers"
+    try:
+        seconds = int(timestamp)
+    except ValueError:
+        return "bad timestamp"
+    if abs(time.time() - seconds) > 300:
+        return "timestamp outside tolerance"
+    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    for entry in signatures.split(" "):
+        version, _, value = entry.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            return None
+    return "bad signature"
 
 class Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -63,6 +87,13 @@ class Quiet(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 class Upstream(Quiet):
+    def setup(self):
+        with lock:
+            stats["connections"] += 1
+        super().setup()
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()  # in this connection's thread, so a slow client blocks nobody else
+
     def handle_any(self):
         body = self.read_body()
         url = urlsplit(self.path)
@@ -78,16 +109,30 @@ class Upstream(Quiet):
         if entry is None:
             self.answer(404, ("no script for " + url.path).encode(), "text/plain")
             return
+        with lock:
+            stats["in_flight"] += 1
+            stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
         try:
-            self.play(entry)
+            self.play(entry, body)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
+        finally:
+            with lock:
+                stats["in_flight"] -= 1
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = handle_any
 
-    def play(self, entry):
+    def play(self, entry, body):
         if entry.get("delay_ms"):
             time.sleep(entry["delay_ms"] / 1000)
+        if entry.get("hold"):
+            released.wait(entry.get("hold_seconds", 60))
+        key = entry.get("verify_standard_webhooks")
+        if key is not None:
+            problem = signature_problem(self.headers, body, base64.b64decode(key))
+            if problem:
+                self.answer(401, problem.encode(), "text/plain")
+                return
         action = entry.get("action", "respond")
         if action == "hang":
             self.close_connection = True
@@ -175,6 +220,9 @@ class Control(Quiet):
                 scripts.clear()
                 log.clear()
             self.answer(200, b"{}")
+        elif command == "/release":
+            released.set()
+            self.answer(200, b"{}")
         elif command == "/clear-log":
             with lock:
                 log.clear()
@@ -183,9 +231,14 @@ class Control(Quiet):
             self.answer(404, b"{}")
 
     def do_GET(self):
-        if urlsplit(self.path).path == "/requests":
+        command = urlsplit(self.path).path
+        if command == "/requests":
             with lock:
                 doc = json.dumps(log).encode()
+            self.answer(200, doc)
+        elif command == "/stats":
+            with lock:
+                doc = json.dumps({"connections": stats["connections"], "max_in_flight": stats["max_in_flight"]}).encode()
             self.answer(200, doc)
         else:
             self.answer(404, b"{}")
@@ -204,7 +257,7 @@ def main():
     if len(sys.argv) > 3:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(sys.argv[2], sys.argv[3])
-        # The handshake happens in the handler's thread, so a slow client blocks nobody else.
+        # The handshake happens in the handler's thread (Upstream.setup).
         upstream.socket = context.wrap_socket(upstream.socket, server_side=True, do_handshake_on_connect=False)
     control = Server(("127.0.0.1", 0), Control)
     for server in (upstream, control):
