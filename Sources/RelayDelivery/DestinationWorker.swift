@@ -55,7 +55,6 @@ final class DestinationWorker: Sendable {
         case failedToLoad(error: String)
         case sent(batch: [PendingDelivery], changes: [DeliveryStateChange])
         case recorded(changes: [DeliveryStateChange], cursor: Int64?, error: String?)
-
     }
 
     /// What the loop keeps between iterations.
