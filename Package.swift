@@ -59,8 +59,9 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        // Streaming record splitters (JSON Lines, CSV, JSON array, keyed object) and format detection: pure parsing, a leaf.
-        .target(name: "RelayRecords"),
+        // Streaming record splitters (JSON Lines, CSV, JSON array, keyed object) and format detection: pure parsing
+        // over RelayCore's byte scanning and JSON escaping; only the export path uses it.
+        .target(name: "RelayRecords", dependencies: ["RelayCore"]),
         // zlib wrapper: streaming gunzip (and gzip for fixtures and the demo).
         .target(name: "RelayGzip", dependencies: ["CZlib", "RelayRecords"]),
         // Export fetcher: poll apiUrl, stream, gunzip, split records, forward through the sinks, resume.

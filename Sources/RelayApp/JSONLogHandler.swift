@@ -24,18 +24,18 @@ public struct JSONLogHandler: LogHandler {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
         var out: [UInt8] = Array("{\"ts\":".utf8)
-        JSONValue.appendQuoted(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)), to: &out)
+        JSONString.appendQuoted(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)), to: &out)
         out.append(contentsOf: Array(",\"level\":".utf8))
-        JSONValue.appendQuoted(event.level.rawValue, to: &out)
+        JSONString.appendQuoted(event.level.rawValue, to: &out)
         out.append(contentsOf: Array(",\"logger\":".utf8))
-        JSONValue.appendQuoted(label, to: &out)
+        JSONString.appendQuoted(label, to: &out)
         out.append(contentsOf: Array(",\"msg\":".utf8))
-        JSONValue.appendQuoted(event.message.description, to: &out)
+        JSONString.appendQuoted(event.message.description, to: &out)
         for key in fields.keys.sorted() {
             out.append(UInt8(ascii: ","))
-            JSONValue.appendQuoted(key, to: &out)
+            JSONString.appendQuoted(key, to: &out)
             out.append(UInt8(ascii: ":"))
-            JSONValue.appendQuoted(fields[key].map { "\($0)" } ?? "", to: &out)
+            JSONString.appendQuoted(fields[key].map { "\($0)" } ?? "", to: &out)
         }
         out.append(contentsOf: Array("}\n".utf8))
         Self.output.withLock { _ in

@@ -56,12 +56,12 @@ public enum RoutesCommands {
             case .success(let payload):
                 anyValid = true
                 let plan = FanOut.plan(source: source, fields: payload.fields, table: table)
-                lines.append("source \(source.name) (POST \(source.path)): valid, dedupe key \(JSONValue.quoted(payload.dedupeKey))")
+                lines.append("source \(source.name) (POST \(source.path)): valid, dedupe key \(JSONString.quoted(payload.dedupeKey))")
                 lines.append("  matched routes: \(plan.matchedRoutes.isEmpty ? "none (event stored, delivered nowhere)" : plan.matchedRoutes.joined(separator: ", "))")
                 for delivery in plan.deliveries {
                     let target = table.destination(named: delivery.destination).map(describe) ?? delivery.destination
                     let headers = delivery.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
-                    lines.append("  -> \(delivery.destination) [\(target)] key=\(delivery.key.map(JSONValue.quoted) ?? "none")\(headers.isEmpty ? "" : " headers: \(headers)") (route \(delivery.route))")
+                    lines.append("  -> \(delivery.destination) [\(target)] key=\(delivery.key.map(JSONString.quoted) ?? "none")\(headers.isEmpty ? "" : " headers: \(headers)") (route \(delivery.route))")
                 }
                 if let export = plan.export {
                     lines.append("  -> export at \(export.apiURL) fetched and forwarded record by record to \(export.destinations.joined(separator: ", ")) (route \(export.route), executionRef \(export.executionRef))")

@@ -299,23 +299,16 @@ final class DestinationWorker: Sendable {
             let attempt = pending.attempts + 1
             let outcome = index < outcomes.count ? outcomes[index] : .retry(after: nil, reason: "sink returned no outcome")
             let id = pending.item.deliveryID
-            switch outcome {
+            switch retryPolicy.verdict(on: outcome, attempt: attempt, createdAt: pending.createdAt, now: now) {
             case .delivered:
                 changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .delivered))
                 metrics.delivered.increment()
                 metrics.latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(pending.item.receivedAt)) * 1e9))
-            case .dead(let reason):
+            case .retry(let at, let reason):
+                changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .retry(nextAttemptAt: at, error: reason)))
+                metrics.retried.increment()
+            case .refused(let reason), .gaveUp(let reason):
                 changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .dead(reason: reason)))
-            case .retry(let after, let reason):
-                switch retryPolicy.decide(attempt: attempt, createdAt: pending.createdAt, now: now, retryAfter: after, error: reason) {
-                case .retry(let at):
-                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .retry(nextAttemptAt: at, error: reason)))
-                    metrics.retried.increment()
-                case .giveUp(let why):
-                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .dead(reason: why)))
-                }
-            }
-            if case .dead(let reason) = changes[changes.count - 1].outcome {
                 metrics.dead.increment()
                 logger.warning("delivery dead-lettered", metadata: ["delivery_id": "\(id)", "reason": "\(reason)"])
             }

@@ -24,23 +24,23 @@ public struct Problem: Sendable {
     public func jsonBody(instance: String?) -> [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: Array("{\"type\":".utf8))
-        JSONValue.appendQuoted("urn:audience-relay:problem:\(slug)", to: &out)
+        JSONString.appendQuoted("urn:audience-relay:problem:\(slug)", to: &out)
         out.append(contentsOf: Array(",\"title\":".utf8))
-        JSONValue.appendQuoted(title, to: &out)
+        JSONString.appendQuoted(title, to: &out)
         out.append(contentsOf: Array(",\"status\":\(status.code),\"detail\":".utf8))
-        JSONValue.appendQuoted(detail, to: &out)
+        JSONString.appendQuoted(detail, to: &out)
         if let instance {
             out.append(contentsOf: Array(",\"instance\":".utf8))
-            JSONValue.appendQuoted(instance, to: &out)
+            JSONString.appendQuoted(instance, to: &out)
         }
         if !errors.isEmpty {
             out.append(contentsOf: Array(",\"errors\":[".utf8))
             for (i, error) in errors.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: Array("{\"field\":".utf8))
-                JSONValue.appendQuoted(error.field, to: &out)
+                JSONString.appendQuoted(error.field, to: &out)
                 out.append(contentsOf: Array(",\"reason\":".utf8))
-                JSONValue.appendQuoted(error.reason, to: &out)
+                JSONString.appendQuoted(error.reason, to: &out)
                 out.append(UInt8(ascii: "}"))
             }
             out.append(UInt8(ascii: "]"))

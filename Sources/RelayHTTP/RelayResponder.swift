@@ -41,7 +41,7 @@ public struct RelayResponder: HTTPResponder {
         case "/readyz":
             let (ready, detail) = await operations.readiness()
             return Self.json(ready ? .ok : .serviceUnavailable,
-                             "{\"status\":\(JSONValue.quoted(ready ? "ready" : "not ready")),\"detail\":\(JSONValue.quoted(detail))}")
+                             "{\"status\":\(JSONString.quoted(ready ? "ready" : "not ready")),\"detail\":\(JSONString.quoted(detail))}")
         case "/metrics":
             let text = await operations.metrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

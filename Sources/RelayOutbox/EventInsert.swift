@@ -47,9 +47,9 @@ enum HeaderCoding {
         for (i, h) in headers.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "["))
-            JSONValue.appendQuoted(h.name, to: &out)
+            JSONString.appendQuoted(h.name, to: &out)
             out.append(UInt8(ascii: ","))
-            JSONValue.appendQuoted(h.value, to: &out)
+            JSONString.appendQuoted(h.value, to: &out)
             out.append(UInt8(ascii: "]"))
         }
         out.append(UInt8(ascii: "]"))

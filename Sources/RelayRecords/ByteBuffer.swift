@@ -7,6 +7,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RelayCore
 
 /// Owns one heap block that grows by doubling and is freed in `deinit`. Cheaper than
 /// `[UInt8].append(contentsOf:)` in the hot loops (no uniqueness checks, no generic copying).
@@ -82,3 +83,6 @@ final class ByteBuffer {
         }
     }
 }
+
+/// The export's records are quoted straight into the buffer they are built in.
+extension ByteBuffer: JSONOutput {}

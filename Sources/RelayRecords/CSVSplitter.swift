@@ -1,5 +1,7 @@
 // CSVSplitter: RFC 4180 CSV (any of its delimiters, with a header row or named columns); each data row becomes a JSON object of strings.
 
+import RelayCore
+
 /// A byte state machine over RFC 4180: quoted fields with `""` escapes, embedded commas and
 /// line breaks, CRLF, LF or lone CR row ends. Lenient in two ways: a quote inside an unquoted
 /// field is kept as a literal character, and blank lines are skipped (a one-column empty value
@@ -223,11 +225,12 @@ struct CSVSplitter: FormatSplitter {
     /// The current row as `{"name":"value",...}`, or nil when a value is not valid UTF-8.
     private func rowObject(_ prefixes: [[UInt8]]) -> [UInt8]? {
         output.removeAll()
+        var out = output
         var start = 0
         for (column, prefix) in prefixes.enumerated() {
             output.append(prefix)
             let fieldEnd = fieldEnds[column]
-            guard JSONStringCodec.appendQuoted(rowBytes.base, from: start, to: fieldEnd, to: output) else { return nil }
+            guard JSONString.appendQuoted(rowBytes.base, from: start, to: fieldEnd, to: &out) else { return nil }
             start = fieldEnd
         }
         output.append(ASCII.closeBrace)
@@ -249,7 +252,7 @@ struct CSVSplitter: FormatSplitter {
             }
             if name.isEmpty { throw .structure(line: rowStartLine, "CSV header column \(column + 1) has an empty name") }
             if !seen.insert(name).inserted {
-                throw .structure(line: rowStartLine, "CSV header names column \(JSONStringCodec.quoted(name)) twice")
+                throw .structure(line: rowStartLine, "CSV header names column \(JSONString.quoted(name)) twice")
             }
             names.append(name)
         }
@@ -259,7 +262,7 @@ struct CSVSplitter: FormatSplitter {
     /// Each column's JSON prefix: `{"name":` for the first, `,"name":` for the others.
     private static func prefixes(_ names: [String]) -> [[UInt8]] {
         names.enumerated().map { column, name in
-            [column == 0 ? ASCII.openBrace : ASCII.comma] + JSONStringCodec.quotedBytes(name) + [ASCII.colon]
+            [column == 0 ? ASCII.openBrace : ASCII.comma] + JSONString.quotedBytes(name) + [ASCII.colon]
         }
     }
 }

@@ -1,5 +1,7 @@
 // JSONObjectByKeySplitter: `{"id1": {...}, "id2": {...}}`, one record per member, carrying its key.
 
+import RelayCore
+
 /// Walks the top-level object's punctuation and keys itself and lets ``JSONElementCollector``
 /// find each member value's end. Each record's line is the line of its key. A value that is not
 /// a valid object, or a key that is not a valid string, makes that member malformed; broken
@@ -178,7 +180,7 @@ struct JSONObjectByKeySplitter: FormatSplitter {
             items.append(.malformed(line: line, reason: limits.tooLongReason))
             return
         }
-        if !element.isValidObject, let problem = JSONElementCollector.problem(with: bytes, what: "value of key \(JSONStringCodec.quoted(key))") {
+        if !element.isValidObject, let problem = JSONElementCollector.problem(with: bytes, what: "value of key \(JSONString.quoted(key))") {
             items.append(.malformed(line: line, reason: problem))
         } else {
             items.append(.record(RawRecord(value: bytes, key: key, line: line)))

@@ -1,4 +1,5 @@
-// JSONStringCodec: decoding JSON string contents to Swift strings and escaping bytes into JSON strings.
+// JSONStringCodec: decoding JSON string contents to Swift strings (escaping is RelayCore's JSONString).
+import RelayCore
 
 enum JSONStringCodec {
     /// The value of a hexadecimal digit, or nil.
@@ -71,76 +72,5 @@ enum JSONStringCodec {
             unit = unit << 4 | digit
         }
         return unit
-    }
-
-    /// Appends `base[from..<to]` to `out` as a quoted JSON string. Returns false (leaving `out`
-    /// partly written) when the bytes are not valid UTF-8.
-    static func appendQuoted(_ base: UnsafePointer<UInt8>, from: Int, to: Int, to out: ByteBuffer) -> Bool {
-        out.reserve(to - from + 2)
-        out.append(ASCII.quote)
-        var runStart = from
-        var i = from
-        while i < to {
-            if i + 8 <= to {
-                let special = WordScan.jsonStringSpecials(WordScan.load(base, at: i))
-                if special == 0 {
-                    i += 8
-                    continue
-                }
-                i += WordScan.firstIndex(special)
-            }
-            let byte = base[i]
-            if byte >= 0x20, byte != ASCII.quote, byte != ASCII.backslash, byte < 0x80 {
-                i += 1
-                continue
-            }
-            if byte >= 0x80 {
-                guard let length = UTF8Check.sequenceLength(base, at: i, end: to) else { return false }
-                i += length
-                continue
-            }
-            out.append(base + runStart, count: i - runStart)
-            appendEscape(byte, to: out)
-            i += 1
-            runStart = i
-        }
-        out.append(base + runStart, count: to - runStart)
-        out.append(ASCII.quote)
-        return true
-    }
-
-    /// `text` as a quoted JSON string.
-    static func quotedBytes(_ text: String) -> [UInt8] {
-        let out = ByteBuffer(capacity: text.utf8.count + 2)
-        let utf8 = Array(text.utf8)
-        utf8.withUnsafeBufferPointer { buffer in
-            if let base = buffer.baseAddress {
-                _ = appendQuoted(base, from: 0, to: buffer.count, to: out)
-            } else {
-                out.append([ASCII.quote, ASCII.quote])
-            }
-        }
-        return out.makeArray()
-    }
-
-    /// `text` as a quoted JSON string, for messages.
-    static func quoted(_ text: String) -> String {
-        String(decoding: quotedBytes(text), as: UTF8.self)
-    }
-
-    private static func appendEscape(_ byte: UInt8, to out: ByteBuffer) {
-        out.append(ASCII.backslash)
-        switch byte {
-        case ASCII.quote: out.append(ASCII.quote)
-        case ASCII.backslash: out.append(ASCII.backslash)
-        case ASCII.newline: out.append(UInt8(ascii: "n"))
-        case ASCII.carriageReturn: out.append(UInt8(ascii: "r"))
-        case ASCII.tab: out.append(UInt8(ascii: "t"))
-        case 0x08: out.append(UInt8(ascii: "b"))
-        case 0x0C: out.append(UInt8(ascii: "f"))
-        default:
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            out.append([UInt8(ascii: "u"), ASCII.zero, ASCII.zero, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
-        }
     }
 }

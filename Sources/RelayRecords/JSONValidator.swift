@@ -1,5 +1,7 @@
 // JSONValidator: checks bytes against the full RFC 8259 grammar without building a tree.
 
+import RelayCore
+
 /// The type of a JSON text's top-level value.
 enum JSONValueKind: Sendable, Hashable {
     case object, array, string, number, bool, null

@@ -1,5 +1,7 @@
 // JSONValueScanner: finds where one JSON value ends in a byte stream, across chunk boundaries.
 
+import RelayCore
+
 /// Tracks strings, escapes and bracket nesting of one JSON value fed in pieces, without
 /// building anything. It only finds the value's end; ``JSONValidator`` judges the bytes after.
 /// Bracket matching is checked for the first 64 levels (a bit stack, no allocation).

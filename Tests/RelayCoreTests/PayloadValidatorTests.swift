@@ -1,4 +1,4 @@
-// Validation rules at the core level: dedupe keys, required overrides, limits.
+// Validation rules at the core level: dedupe keys per source kind, required overrides.
 import RelayCore
 import Testing
 
@@ -10,31 +10,56 @@ import Testing
         "status": .string("SUCCESS"),
     ]
 
-    /// One execution reported with PENDING_EMR_JOB, then SUCCESS: two keys, so the SUCCESS is not a duplicate.
-    @Test func sitecoreDedupeKeyIsExecutionRefAndStatus() throws {
-        let valid = try PayloadValidator.validate(Self.sitecore, rules: PayloadRules(kind: .sitecoreExport)).get()
-        #expect(valid.dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c|SUCCESS")
-        #expect(valid.subject == "a_1")
-        var pending = Self.sitecore
-        pending["status"] = .string("PENDING_EMR_JOB")
-        let earlier = try PayloadValidator.validate(pending, rules: PayloadRules(kind: .sitecoreExport)).get()
-        #expect(earlier.dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c|PENDING_EMR_JOB")
-        #expect(earlier.dedupeKey != valid.dedupeKey)
+    static let ref = "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c"
+
+    static func sitecore(_ status: String) -> [String: JSONValue] {
+        var payload = sitecore
+        payload["status"] = .string(status)
+        return payload
     }
 
-    @Test func adobeRunDedupeKeyIncludesStageStatuses() throws {
-        let run: [String: JSONValue] = [
-            "audienceId": .string("a"), "runId": .string("r"), "status": .string("PROCESSING"),
-            "details": .array([.object(["stage": .string("DATASET_INGEST"), "status": .string("SUCCESS")]),
-                               .object(["stage": .string("PROFILE_STORE_INGEST"), "status": .string("PROCESSING")])]),
-        ]
-        let valid = try PayloadValidator.validate(run, rules: PayloadRules(kind: .adobeRun)).get()
-        #expect(valid.dedupeKey == "a|r|PROCESSING|SUCCESS,PROCESSING")
+    static func run(_ status: String, details: JSONValue? = nil) -> [String: JSONValue] {
+        var payload: [String: JSONValue] = ["audienceId": .string("a"), "runId": .string("r"), "status": .string(status)]
+        payload["details"] = details
+        return payload
     }
 
-    @Test func operationDedupeKey() throws {
-        let op: [String: JSONValue] = ["operationId": .string("op"), "status": .string("FAILED")]
-        #expect(try PayloadValidator.validate(op, rules: PayloadRules(kind: .adobeOperation)).get().dedupeKey == "op|FAILED")
+    static func stage(_ name: String, _ status: String?) -> JSONValue {
+        var entry: [String: JSONValue] = ["stage": .string(name)]
+        entry["status"] = status.map(JSONValue.string)
+        return .object(entry)
+    }
+
+    static let operation: [String: JSONValue] = ["operationId": .string("op"), "status": .string("FAILED")]
+
+    /// Dedupe keys per source kind, with the default fields and with a source's own `dedupeKey`.
+    static let dedupeKeysTable: [(SourceKind, [String: JSONValue], [String]?, String)] = [
+        // Sitecore: one execution once per status, so PENDING_* then SUCCESS are two events.
+        (.sitecoreExport, sitecore, nil, "\(ref)|SUCCESS"),
+        (.sitecoreExport, sitecore("PENDING_EMR_JOB"), nil, "\(ref)|PENDING_EMR_JOB"),
+        (.sitecoreExport, sitecore("FAILED"), nil, "\(ref)|FAILED"),
+        (.sitecoreExport, sitecore, ["executionRef"], ref),
+        (.sitecoreExport, sitecore, ["friendlyId", "clientKey"], "a_1|c"),
+        // Adobe run: audience, run, status and every stage's status, in order.
+        (.adobeRun, run("PROCESSING", details: .array([stage("DATASET_INGEST", "SUCCESS"), stage("PROFILE_STORE_INGEST", "PROCESSING")])),
+         nil, "a|r|PROCESSING|SUCCESS,PROCESSING"),
+        (.adobeRun, run("PROCESSING", details: .array([stage("DATASET_INGEST", "SUCCESS"), stage("PROFILE_STORE_INGEST", "SUCCESS")])),
+         nil, "a|r|PROCESSING|SUCCESS,SUCCESS"),
+        (.adobeRun, run("SUCCESS"), nil, "a|r|SUCCESS|"),
+        (.adobeRun, run("SUCCESS", details: .array([])), nil, "a|r|SUCCESS|"),
+        (.adobeRun, run("RUNNING", details: .array([stage("DATASET_INGEST", "SUCCESS"), stage("PROFILE_STORE_INGEST", nil)])),
+         nil, "a|r|RUNNING|SUCCESS,"),
+        (.adobeRun, run("SUCCESS"), ["runId"], "r"),
+        // Adobe operation: operation and status.
+        (.adobeOperation, operation, nil, "op|FAILED"),
+        (.adobeOperation, ["operationId": .string("op"), "status": .string("SUCCESS")], nil, "op|SUCCESS"),
+        (.adobeOperation, operation, ["operationId", "audienceId"], "op|"),
+    ]
+
+    @Test(arguments: dedupeKeysTable)
+    func dedupeKey(_ kind: SourceKind, _ payload: [String: JSONValue], _ fields: [String]?, _ expected: String) throws {
+        let rules = PayloadRules(kind: kind, dedupeFields: fields)
+        #expect(try PayloadValidator.validate(payload, rules: rules).get().dedupeKey == expected)
     }
 
     @Test func requiredFieldsCanBeRelaxedPerSource() throws {
@@ -43,10 +68,5 @@ import Testing
         #expect((try? PayloadValidator.validate(payload, rules: PayloadRules(kind: .sitecoreExport)).get()) == nil)
         let relaxed = PayloadRules(kind: .sitecoreExport, requiredFields: ["executionRef", "status", "apiUrl"])
         #expect(throws: Never.self) { try PayloadValidator.validate(payload, rules: relaxed).get() }
-    }
-
-    @Test func customDedupeFields() throws {
-        let rules = PayloadRules(kind: .sitecoreExport, dedupeFields: ["executionRef"])
-        #expect(try PayloadValidator.validate(Self.sitecore, rules: rules).get().dedupeKey == "9f3c2a4e-5b1d-4c7e-8a2f-1d3e5f7a9b0c")
     }
 }

@@ -148,30 +148,6 @@ import Testing
         #expect(errors.map(\.description).contains { $0.hasPrefix("bad.yaml:7:5: ") })
     }
 
-    @Test(arguments: [
-        ("", "file is empty"),
-        ("sources: [\n", "YAML syntax error"),
-        ("- a\n- b\n", "routing table must be a mapping"),
-        ("sources: {}\n", "missing required key 'destinations'"),
-        ("sources: {}\ndestinations: {}\nroutes: []\nversion: 2\n", "only version 1"),
-        ("sources: {a: {kind: adobe-run, path: /healthz}}\ndestinations: {}\nroutes: []\n", "reserved"),
-        ("sources: {a: {kind: adobe-run, path: /x}, b: {kind: adobe-run, path: /x}}\ndestinations: {}\nroutes: []\n", "already used"),
-        ("sources: {a: {kind: adobe-run, path: /x, required: [friendlyId]}}\ndestinations: {}\nroutes: []\n", "not a field of adobe-run"),
-        ("sources: {a: {kind: adobe-run, path: /x, auth: {type: standard-webhooks}}}\ndestinations: {}\nroutes: []\n", "needs secrets"),
-        ("sources: {a: {kind: adobe-run, path: /x, auth: {type: basic, username: u, password: env:P, token: env:T}}}\ndestinations: {}\nroutes: []\n", "does not apply"),
-        ("sources: {}\ndestinations: {k: {type: kafka, brokers: 'host', topic: t}}\nroutes: []\n", "is not host:port"),
-        ("sources: {}\ndestinations: {k: {type: sqs}}\nroutes: []\n", "unknown destination type"),
-        ("sources: {}\ndestinations: {h: {type: http, url: 'http://x', topic: t}}\nroutes: []\n", "unknown key 'topic'"),
-        ("sources: {}\ndestinations: {h: {type: http, url: 'http://x', delivery: {maxBackoff: 1s, initialBackoff: 2s}}}\nroutes: []\n", "must not be shorter"),
-    ])
-    func singleMistake(_ yaml: String, _ fragment: String) {
-        switch RoutingTableLoader.load(yaml: yaml, file: "f.yaml") {
-        case .success: Issue.record("loaded: \(yaml)")
-        case .failure(let failure):
-            #expect(failure.errors.contains { $0.message.contains(fragment) }, "\(failure)")
-        }
-    }
-
     /// Mistakes in the export sections are reported like any other, each at its line.
     @Test func exportMistakesAreReported() {
         let yaml = """

@@ -1,41 +1,8 @@
-// Templates, predicates and fan-out resolution (pure functions).
+// Fan-out resolution (pure functions); templates and predicates have their own suites.
 import RelayCore
 import Testing
 
 @Suite struct RoutingTests {
-    static let event: JSONValue = .object([
-        "friendlyId": .string("vip_1"), "status": .string("SUCCESS"), "count": .number(3), "flag": .bool(true),
-        "details": .array([.object(["stage": .string("DATASET_INGEST")])]),
-    ])
-
-    @Test(arguments: [
-        ("{{friendlyId}}", "vip_1"), ("k-{{ status }}-{{count}}", "k-SUCCESS-3"), ("{{details.0.stage}}", "DATASET_INGEST"),
-        ("{{missing}}x", "x"), ("plain", "plain"), ("{{flag}}", "true"),
-    ])
-    func templateRenders(_ template: String, _ expected: String) throws {
-        #expect(try Template(parsing: template).render(Self.event) == expected)
-    }
-
-    @Test(arguments: ["{{a", "{{}}", "a}}", "{{a b}}"])
-    func badTemplateIsRefused(_ template: String) {
-        #expect(throws: TemplateError.self) { try Template(parsing: template) }
-    }
-
-    @Test func predicates() throws {
-        func p(_ field: String, _ test: Predicate.Test) -> Bool { Predicate(field: FieldPath(field), test: test).matches(Self.event) }
-        #expect(p("status", .equals("SUCCESS")))
-        #expect(!p("status", .equals("success")))
-        #expect(p("status", .oneOf(["FAILED", "SUCCESS"])))
-        #expect(p("friendlyId", .prefix("vip_")))
-        #expect(!p("friendlyId", .prefix("crm_")))
-        #expect(p("friendlyId", .regex(try CompiledRegex("^vip_[0-9]+$"))))
-        #expect(p("count", .equals("3")))
-        #expect(p("flag", .equals("true")))
-        #expect(p("details.0.stage", .exists(true)))
-        #expect(p("nothing", .exists(false)))
-        #expect(!p("nothing", .equals("")))
-    }
-
     @Test func fanOutDeduplicatesDestinationsAndRendersKeys() throws {
         let yaml = """
             sources: {s: {kind: sitecore-export, path: /s, export: {allowHosts: [api.example.com]}}, a: {kind: adobe-run, path: /a}}

@@ -1,5 +1,5 @@
 // HTTP sink against real loopback receivers (UpstreamServer: statuses, Retry-After, redirects, timeouts, refusals, TLS,
-// signatures, headers, the circuit breaker, concurrency and isolation), plus unit tests of Retry-After parsing and the breaker.
+// signatures, headers, the circuit breaker, concurrency and isolation).
 import Foundation
 import RelayCore
 import RelayCurl
@@ -318,50 +318,6 @@ struct HTTPSinkTests {
         await sink.shutdown()
         #expect(await sink.deliver([HTTPSinkFixture.item(1)]) == [.retry(after: nil, reason: "the HTTP sink downstream is shut down")])
         #expect(try await server.requests().isEmpty)
-    }
-}
-
-@Suite struct RetryAfterTests {
-    private let now = Date(timeIntervalSince1970: 784_111_777) // Sun, 06 Nov 1994 08:49:37 GMT
-
-    @Test func deltaSeconds() {
-        #expect(RetryAfter.parse("120", now: now) == .seconds(120))
-        #expect(RetryAfter.parse(" 0 ", now: now) == .zero)
-        #expect(RetryAfter.parse("99999999999999999999999", now: now) == .seconds(RetryAfter.maxDeltaSeconds))
-    }
-
-    @Test func allThreeHTTPDateForms() {
-        let later = Date(timeIntervalSince1970: 784_111_777 - 60)
-        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT", now: later) == .seconds(60))
-        #expect(RetryAfter.parse("Sunday, 06-Nov-94 08:49:37 GMT", now: later) == .seconds(60))
-        #expect(RetryAfter.parse("Sun Nov  6 08:49:37 1994", now: later) == .seconds(60))
-        #expect(RetryAfter.httpDate("Thu, 29 Feb 2024 23:59:59 GMT") == Date(timeIntervalSince1970: 1_709_251_199))
-        #expect(RetryAfter.httpDate("Thu, 01 Jan 1970 00:00:00 GMT") == Date(timeIntervalSince1970: 0))
-    }
-
-    @Test func aDateInThePastMeansNow() {
-        #expect(RetryAfter.parse("Sat, 05 Nov 1994 08:49:37 GMT", now: now) == .zero)
-    }
-
-    @Test func fractionsOfASecondRoundUpToMilliseconds() {
-        let justBefore = Date(timeIntervalSince1970: 784_111_777 - 1.5)
-        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT", now: justBefore) == .milliseconds(1500))
-    }
-
-    @Test func rfc850YearsMoreThanFiftyYearsAheadAreInThePastCentury() {
-        let in2026 = Date(timeIntervalSince1970: 1_763_900_000)
-        #expect(RetryAfter.httpDate("Friday, 01-Jan-27 00:00:00 GMT", now: in2026) == Date(timeIntervalSince1970: 1_798_761_600))
-        #expect(RetryAfter.httpDate("Monday, 01-Jan-90 00:00:00 GMT", now: in2026) == Date(timeIntervalSince1970: 631_152_000))
-    }
-
-    @Test(arguments: [
-        "", "  ", "-5", "1.5", "12a", "soon", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
-        "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
-        "Fun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Xyz 1994 08:49:37 GMT", "Sun, 29 Feb 1900 08:49:37 GMT",
-        "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sunday, 06-Nov-1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994",
-    ])
-    func rejectsAnythingElse(_ value: String) {
-        #expect(RetryAfter.parse(value, now: now) == nil)
     }
 }
 

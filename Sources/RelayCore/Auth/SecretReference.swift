@@ -14,7 +14,7 @@ public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
         if text.hasPrefix("env:") {
             let name = String(text.dropFirst(4))
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                throw SecretReferenceError(message: "env: reference needs a variable name of letters, digits and _ (got \(JSONValue.quoted(text)))")
+                throw SecretReferenceError(message: "env: reference needs a variable name of letters, digits and _ (got \(JSONString.quoted(text)))")
             }
             location = .environment(name)
         } else if text.hasPrefix("file:") {

@@ -18,7 +18,7 @@ public enum CloudEvents {
         let seconds = totalMilliseconds / 1000
         let days = Int(seconds / 86_400)
         let secondOfDay = Int(seconds % 86_400)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, month, day) = CivilCalendar.civilDate(daysSinceEpoch: days)
         var out = [UInt8]()
         out.reserveCapacity(24)
         func digits(_ value: Int, _ width: Int) {
@@ -35,19 +35,6 @@ public enum CloudEvents {
         out.append(84); digits(secondOfDay / 3600, 2); out.append(58); digits(secondOfDay / 60 % 60, 2)
         out.append(58); digits(secondOfDay % 60, 2); out.append(46); digits(milliseconds, 3); out.append(90)
         return out
-    }
-
-    /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
-    static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// The attributes in a fixed order: specversion, id, source, type, subject (if any), time.

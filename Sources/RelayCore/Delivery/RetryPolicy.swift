@@ -24,21 +24,37 @@ public struct RetryPolicy: Sendable {
         return .seconds(ceiling(afterAttempt: attempt).seconds * random())
     }
 
-    public enum Decision: Sendable, Equatable {
-        case retry(at: Date)
-        case giveUp(reason: String)
+    /// What becomes of a delivery after one attempt: the one place a sink's outcome meets the policy.
+    public enum Verdict: Sendable, Equatable {
+        case delivered
+        /// Try again at `at`; `reason` is why this attempt failed.
+        case retry(at: Date, reason: String)
+        /// The destination refused it for good (the sink's `.dead`).
+        case refused(reason: String)
+        /// Still failing when the attempts or the age ran out; `reason` says which and why.
+        case gaveUp(reason: String)
     }
 
-    /// What to do after failed attempt number `attempt` of a delivery created at `createdAt`.
-    public func decide(attempt: Int, createdAt: Date, now: Date, retryAfter: Duration?, error: String) -> Decision {
-        if attempt >= policy.maxAttempts {
-            return .giveUp(reason: "gave up after \(attempt) attempt(s): \(error)")
+    /// The verdict on attempt number `attempt` (1-based) of a delivery first tried or created at
+    /// `createdAt`, which came to `outcome` at `now`. A retry honours the destination's
+    /// `Retry-After` over the back-off; it gives up after `maxAttempts`, or when the next try
+    /// would fall past `maxAge`.
+    public func verdict(on outcome: DeliveryOutcome, attempt: Int, createdAt: Date, now: Date) -> Verdict {
+        switch outcome {
+        case .delivered:
+            return .delivered
+        case .dead(let reason):
+            return .refused(reason: reason)
+        case .retry(let retryAfter, let error):
+            if attempt >= policy.maxAttempts {
+                return .gaveUp(reason: "gave up after \(attempt) attempt(s): \(error)")
+            }
+            let next = now.addingTimeInterval(delay(afterAttempt: attempt, retryAfter: retryAfter).seconds)
+            if next.timeIntervalSince(createdAt) > policy.maxAge.seconds {
+                return .gaveUp(reason: "gave up after \(Int(now.timeIntervalSince(createdAt)))s (max age \(Int(policy.maxAge.seconds))s): \(error)")
+            }
+            return .retry(at: next, reason: error)
         }
-        let next = now.addingTimeInterval(delay(afterAttempt: attempt, retryAfter: retryAfter).seconds)
-        if next.timeIntervalSince(createdAt) > policy.maxAge.seconds {
-            return .giveUp(reason: "gave up after \(Int(now.timeIntervalSince(createdAt)))s (max age \(Int(policy.maxAge.seconds))s): \(error)")
-        }
-        return .retry(at: next)
     }
 }
 

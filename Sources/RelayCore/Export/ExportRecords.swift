@@ -92,19 +92,19 @@ public struct ExportIdentity: Sendable {
         body.reserveCapacity(records.reduce(0) { $0 + $1.value.count + 96 })
         for record in records {
             body.append(contentsOf: #"{"executionRef":"#.utf8)
-            JSONValue.appendQuoted(executionRef, to: &body)
+            JSONString.appendQuoted(executionRef, to: &body)
             body.append(contentsOf: #","file":\#(record.fileIndex),"record":\#(record.recordIndex)"#.utf8)
             if let change = record.change {
                 body.append(contentsOf: #","change":"#.utf8)
-                JSONValue.appendQuoted(change, to: &body)
+                JSONString.appendQuoted(change, to: &body)
             }
             if let key = record.key {
                 body.append(contentsOf: #","key":"#.utf8)
-                JSONValue.appendQuoted(key, to: &body)
+                JSONString.appendQuoted(key, to: &body)
             }
             if let profileID = record.profileID {
                 body.append(contentsOf: #","profileId":"#.utf8)
-                JSONValue.appendQuoted(profileID, to: &body)
+                JSONString.appendQuoted(profileID, to: &body)
             }
             body.append(contentsOf: #","data":"#.utf8)
             body.append(contentsOf: record.value)
@@ -124,7 +124,7 @@ public struct ExportIdentity: Sendable {
     /// export's record lines; id `<notification id>/failed` like the Kafka event.
     public func failedNDJSONItem(body: [UInt8], destination: String) -> DeliveryItem {
         var line: [UInt8] = Array(#"{"kind":"failed","executionRef":"#.utf8)
-        JSONValue.appendQuoted(executionRef, to: &line)
+        JSONString.appendQuoted(executionRef, to: &line)
         line.append(contentsOf: #","data":"#.utf8)
         line.append(contentsOf: body)
         line.append(contentsOf: "}\n".utf8)

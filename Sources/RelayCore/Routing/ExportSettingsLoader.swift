@@ -141,7 +141,7 @@ enum ExportSettingsLoader {
             if let byte = ExportCSVOptions.delimiters[text] {
                 options.delimiter = byte
             } else {
-                reader.error(at: f["delimiter"], "\(context).delimiter must be one of ',' ';' '|' or tab (got \(JSONValue.quoted(text)))")
+                reader.error(at: f["delimiter"], "\(context).delimiter must be one of ',' ';' '|' or tab (got \(JSONString.quoted(text)))")
             }
         }
         if let header = reader.bool(f["header"], "\(context).header") { options.header = header }
@@ -160,7 +160,7 @@ enum ExportSettingsLoader {
         }
         var seen = Set<String>()
         for name in columns where !seen.insert(name).inserted {
-            reader.error(at: f["columns"], "\(context).columns names \(JSONValue.quoted(name)) twice")
+            reader.error(at: f["columns"], "\(context).columns names \(JSONString.quoted(name)) twice")
         }
         options.columns = columns
         return options

@@ -70,12 +70,12 @@ public enum RoutingTableLoader {
             let ctx = "route '\(name)'"
             let routeSources = reader.stringList(f["source"], "\(ctx).source") ?? []
             for (i, s) in routeSources.enumerated() where !sources.contains(s) {
-                reader.error(at: listItem(f["source"], i), "\(ctx).source: unknown source '\(s)' (defined: \(sources.sorted().joined(separator: ", ")))")
+                reader.error(at: reader.item(f["source"], i), "\(ctx).source: unknown source '\(s)' (defined: \(sources.sorted().joined(separator: ", ")))")
             }
             let targets = reader.stringList(f["to"], "\(ctx).to") ?? []
             if f["to"] != nil, targets.isEmpty { reader.error(at: f["to"], "\(ctx).to: name at least one destination") }
             for (i, d) in targets.enumerated() where !destinations.contains(d) {
-                reader.error(at: listItem(f["to"], i), "\(ctx).to: unknown destination '\(d)' (defined: \(destinations.sorted().joined(separator: ", ")))")
+                reader.error(at: reader.item(f["to"], i), "\(ctx).to: unknown destination '\(d)' (defined: \(destinations.sorted().joined(separator: ", ")))")
             }
             let predicates = f["match"].map { loadPredicates($0, reader: reader, context: "\(ctx).match") } ?? []
             let headers = (reader.stringMap(f["headers"], "\(ctx).headers") ?? []).compactMap { entry -> (name: String, value: Template)? in
@@ -108,11 +108,6 @@ public enum RoutingTableLoader {
                 }
             }
         }
-    }
-
-    private static func listItem(_ node: Node?, _ index: Int) -> Node? {
-        if case .sequence(let s)? = node, s.indices.contains(index) { return s[index] }
-        return node
     }
 
     private static func loadPredicates(_ node: Node, reader: YAMLReader, context: String) -> [Predicate] {

@@ -40,7 +40,7 @@ enum SourceLoader {
             let enums = loadEnums(f["enums"], kind: kind, reader: reader, context: "\(ctx).enums")
             let required = reader.stringList(f["required"], "\(ctx).required")
             for (i, field) in (required ?? []).enumerated() where !kind.knownFields.contains(field) {
-                reader.error(at: item(f["required"], i), "\(ctx).required: '\(field)' is not a field of \(kind.rawValue) payloads")
+                reader.error(at: reader.item(f["required"], i), "\(ctx).required: '\(field)' is not a field of \(kind.rawValue) payloads")
             }
             let dedupe = reader.stringList(f["dedupeKey"], "\(ctx).dedupeKey")
             if let dedupe, dedupe.isEmpty { reader.error(at: f["dedupeKey"], "\(ctx).dedupeKey must name at least one field") }
@@ -50,11 +50,6 @@ enum SourceLoader {
             sources.append(SourceConfig(name: entry.name, path: path, rules: rules, auth: auth, maxBodyBytes: maxBody, export: export))
         }
         return (sources, Set(entries.map(\.name)))
-    }
-
-    private static func item(_ node: Node?, _ index: Int) -> Node? {
-        if case .sequence(let s)? = node, s.indices.contains(index) { return s[index] }
-        return node
     }
 
     private static func loadEnums(_ node: Node?, kind: SourceKind, reader: YAMLReader, context: String) -> [String: [String]] {
@@ -112,7 +107,7 @@ enum SourceLoader {
             var secrets: [SecretReference] = []
             for (i, text) in list.enumerated() {
                 do { secrets.append(try SecretReference(parsing: text)) } catch {
-                    reader.error(at: item(f["secrets"], i), "\(context).secrets[\(i)]: \(error.message)")
+                    reader.error(at: reader.item(f["secrets"], i), "\(context).secrets[\(i)]: \(error.message)")
                 }
             }
             let tolerance = reader.duration(f["tolerance"], "\(context).tolerance") ?? AuthConfig.defaultTimestampTolerance

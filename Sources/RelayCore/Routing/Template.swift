@@ -17,17 +17,17 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
             if open.lowerBound > rest.startIndex { parts.append(.literal(String(rest[..<open.lowerBound]))) }
             let afterOpen = rest[open.upperBound...]
             guard let close = afterOpen.range(of: "}}") else {
-                throw TemplateError(message: "unclosed '{{' in template \(JSONValue.quoted(text))")
+                throw TemplateError(message: "unclosed '{{' in template \(JSONString.quoted(text))")
             }
             let name = afterOpen[..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             let path = FieldPath(name)
             guard path.isWellFormed else {
-                throw TemplateError(message: "bad field reference {{\(name)}} in template \(JSONValue.quoted(text)); use {{field}} or {{field.sub}}")
+                throw TemplateError(message: "bad field reference {{\(name)}} in template \(JSONString.quoted(text)); use {{field}} or {{field.sub}}")
             }
             parts.append(.field(path))
             rest = afterOpen[close.upperBound...]
         }
-        if rest.contains("}}") { throw TemplateError(message: "'}}' without '{{' in template \(JSONValue.quoted(text))") }
+        if rest.contains("}}") { throw TemplateError(message: "'}}' without '{{' in template \(JSONString.quoted(text))") }
         if !rest.isEmpty { parts.append(.literal(String(rest))) }
         self.parts = parts
         self.source = text

@@ -64,6 +64,12 @@ final class YAMLReader {
         return result
     }
 
+    /// Item `index` of a sequence node (where an error about that item points), else the node itself.
+    func item(_ node: Node?, _ index: Int) -> Node? {
+        if case .sequence(let sequence)? = node, sequence.indices.contains(index) { return sequence[index] }
+        return node
+    }
+
     func string(_ node: Node?, _ context: String, allowEmpty: Bool = false) -> String? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node else {

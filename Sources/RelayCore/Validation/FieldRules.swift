@@ -15,9 +15,9 @@ enum FieldRules {
         if allowed.contains(s) { return nil }
         let list = allowed.joined(separator: ", ")
         if s != s.uppercased() {
-            return "must be uppercase (got \(JSONValue.quoted(s))); allowed values: \(list)"
+            return "must be uppercase (got \(JSONString.quoted(s))); allowed values: \(list)"
         }
-        return "must be one of \(list) (got \(JSONValue.quoted(s)))"
+        return "must be one of \(list) (got \(JSONString.quoted(s)))"
     }
 
     /// `^[a-z0-9_]+$`, at most `maxLength` characters.
@@ -28,13 +28,13 @@ enum FieldRules {
         let ok = s.utf8.allSatisfy { b in
             (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
         }
-        return ok ? nil : "must contain only lowercase letters a-z, digits 0-9 and _ (got \(JSONValue.quoted(s)))"
+        return ok ? nil : "must contain only lowercase letters a-z, digits 0-9 and _ (got \(JSONString.quoted(s)))"
     }
 
     /// A UUID in 8-4-4-4-12 hex form.
     static func uuid(_ value: JSONValue) -> String? {
         guard case .string(let s) = value else { return "must be a string, got \(value.typeDescription)" }
-        return isUUID(s) ? nil : "must be a UUID of the form 8-4-4-4-12 hex digits (got \(JSONValue.quoted(s)))"
+        return isUUID(s) ? nil : "must be a UUID of the form 8-4-4-4-12 hex digits (got \(JSONString.quoted(s)))"
     }
 
     static func isUUID(_ s: String) -> Bool {
@@ -56,7 +56,7 @@ enum FieldRules {
         guard case .string(let s) = value else { return "must be a string, got \(value.typeDescription)" }
         guard let url = URLComponents(string: s), let scheme = url.scheme?.lowercased(),
               scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
-        else { return "must be an absolute http or https URL (got \(JSONValue.quoted(s)))" }
+        else { return "must be an absolute http or https URL (got \(JSONString.quoted(s)))" }
         return nil
     }
 

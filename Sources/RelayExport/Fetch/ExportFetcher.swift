@@ -166,7 +166,7 @@ public final class ExportFetcher: Sendable {
         case 503:
             return .failedUpstream(reason: reason)
         case 429, 500...599:
-            let after = head.header("Retry-After").flatMap { ExportRetryAfter.parse($0, now: wallClock()) }
+            let after = head.header("Retry-After").flatMap { RetryAfter.parse($0, now: wallClock(), cap: exportMaxRetryAfter) }
             return .retry(after: after, reason: reason)
         case 401 where refreshedToken:
             return .rejected(status: status, reason: "\(reason) (again after a fresh token)")

@@ -1,7 +1,11 @@
 // Small pieces shared by the fetcher and the OAuth2 token source: transport-error mapping, body
-// excerpts, and a time limit around one await.
+// excerpts, the Retry-After cap, and a time limit around one await.
 
 import RelayCurl
+
+/// Longest `Retry-After` an export host or token endpoint is honoured for; a larger value is capped
+/// (the poll deadline ends the job anyway).
+let exportMaxRetryAfter: Duration = .seconds(24 * 3600)
 
 /// Bytes of an upstream error body quoted in a failure reason.
 let bodyExcerptBytes = 300

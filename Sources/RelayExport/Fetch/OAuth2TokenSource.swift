@@ -118,7 +118,7 @@ actor OAuth2TokenSource {
             let excerpt = bodyExcerpt(result.body)
             let reason = "\(endpoint) answered \(status)\(excerpt.isEmpty ? "" : ": \(excerpt)")"
             if status == 429 || (500...599).contains(status) {
-                let after = result.head.header("Retry-After").flatMap { ExportRetryAfter.parse($0, now: wallClock()) }
+                let after = result.head.header("Retry-After").flatMap { RetryAfter.parse($0, now: wallClock(), cap: exportMaxRetryAfter) }
                 return .failure(.retry(after: after, reason: reason))
             }
             return .failure(.rejected(status: status, reason: reason))

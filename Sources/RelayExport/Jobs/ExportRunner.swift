@@ -159,10 +159,10 @@ public final class ExportRunner: Service, Sendable {
                 logger.info("export paused for shutdown", metadata: ["file": "\(progress.fileIndex)", "record": "\(progress.recordIndex)"])
                 return
             }
-            let decision: RetryPolicy.Decision
+            let verdict: RetryPolicy.Verdict
             switch failure.kind {
             case .dead:
-                decision = .giveUp(reason: failure.reason)
+                verdict = .refused(reason: failure.reason)
             case .notReady, .retry:
                 let polling = settings ?? ExportSourceSettings(allowHosts: [])
                 // Not ready: poll until pollDeadline. Other failures (network, 429/5xx, a stall, a
@@ -175,18 +175,20 @@ public final class ExportRunner: Service, Sendable {
                 }
                 let policy = RetryPolicy(DeliveryPolicy(maxAttempts: Int.max, maxAge: deadline,
                                                         initialBackoff: polling.pollInitialDelay, maxBackoff: polling.pollMaxDelay))
-                decision = policy.decide(attempt: job.attempts + 1, createdAt: job.createdAt, now: now,
-                                         retryAfter: retryAfter, error: failure.reason)
+                verdict = policy.verdict(on: .retry(after: retryAfter, reason: failure.reason), attempt: job.attempts + 1,
+                                         createdAt: job.createdAt, now: now)
             }
-            switch decision {
-            case .retry(let next):
+            switch verdict {
+            case .retry(let next, _):
                 if failure.kind == .notReady { metrics.polls.increment() } else { metrics.retries.increment() }
                 try await queue.rescheduleExportJob(eventID: job.eventID, next: next, error: failure.reason, progress: progress, at: now)
                 let level: Logger.Level = failure.kind == .notReady ? .debug : .warning
                 logger.log(level: level, "export attempt ended; trying again later", metadata: [
                     "reason": "\(failure.reason)", "next": "\(next)", "attempt": "\(job.attempts + 1)",
                 ])
-            case .giveUp(let reason):
+            case .delivered:
+                return  // not a verdict on a failure
+            case .refused(let reason), .gaveUp(let reason):
                 // Told before the job is recorded dead: a crash in between runs the job again, which fails again and tells again.
                 await announceFailure(job, progress: progress, reason: reason, upstreamStatus: failure.upstreamStatus,
                                       to: destinations, logger: logger)

@@ -1,4 +1,5 @@
 // Sends an export's records to every destination of its job, several batches in flight, confirmed in order.
+import Foundation
 import RelayCore
 import RelayOutbox
 
@@ -155,12 +156,15 @@ enum RecordDelivery {
         return (dead, reason)
     }
 
-    /// Calls `send` with the indices still to deliver until none is left to retry.
+    /// Calls `send` with the indices still to deliver until none is left to retry. The retried
+    /// ones share one verdict per attempt (the longest `Retry-After` among them, the last reason),
+    /// measured from the first attempt; giving up fails the job's attempt, not the records.
     private static func withRetries(
         count: Int, destination: ExportDestination, what: String,
         _ send: ([Int]) async -> [DeliveryOutcome]
     ) async throws(ExportJobFailure) -> (Int, String?) {
         let policy = RetryPolicy(destination.policy)
+        let started = Date()
         var pending = Array(0..<count)
         var dead = 0
         var deadReason: String?
@@ -188,13 +192,18 @@ enum RecordDelivery {
             }
             if again.isEmpty { return (dead, deadReason) }
             if Task.isCancelled { throw .retry("cancelled while \(destination.name) was retrying \(what)") }
-            if attempt >= destination.policy.maxAttempts {
-                throw .retry("destination \(destination.name) still failing \(again.count) \(what) after \(attempt) attempts: \(lastReason)")
-            }
-            do {
-                try await Task.sleep(for: policy.delay(afterAttempt: attempt, retryAfter: hint))
-            } catch {
-                throw .retry("cancelled while \(destination.name) was retrying \(what)")
+            let now = Date()
+            switch policy.verdict(on: .retry(after: hint, reason: lastReason), attempt: attempt, createdAt: started, now: now) {
+            case .retry(let at, _):
+                do {
+                    try await Task.sleep(for: .seconds(max(0, at.timeIntervalSince(now))))
+                } catch {
+                    throw .retry("cancelled while \(destination.name) was retrying \(what)")
+                }
+            case .gaveUp(let reason), .refused(let reason):
+                throw .retry("destination \(destination.name) still failing \(again.count) \(what): \(reason)")
+            case .delivered:
+                return (dead, deadReason)  // not a verdict on a failure
             }
             attempt += 1
             pending = again

@@ -1,10 +1,10 @@
 // UTF8Check: validating UTF-8 in place, with an 8-bytes-at-a-time path for ASCII runs.
 
-enum UTF8Check {
+package enum UTF8Check {
     /// Length of the well-formed multi-byte sequence whose lead byte is `base[index]` (>= 0x80),
     /// or nil when it is ill-formed (overlong, surrogate, above U+10FFFF, cut short by `end`).
-    @inline(__always)
-    static func sequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> Int? {
+    @inlinable @inline(__always)
+    package static func sequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> Int? {
         let lead = base[index]
         if lead < 0xC2 { return nil }
         if lead < 0xE0 {
@@ -32,7 +32,8 @@ enum UTF8Check {
     }
 
     /// True when `base[from..<to]` is well-formed UTF-8.
-    static func isValid(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Bool {
+    @inlinable
+    package static func isValid(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Bool {
         var i = from
         let raw = UnsafeRawPointer(base)
         while i < to {
@@ -51,7 +52,8 @@ enum UTF8Check {
     }
 
     /// True when `bytes` is well-formed UTF-8.
-    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inlinable
+    package static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         return isValid(base, from: 0, to: bytes.count)
     }
