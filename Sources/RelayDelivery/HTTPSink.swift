@@ -1,4 +1,5 @@
-// HTTPSink: delivers each item as one signed CloudEvents request to an HTTP endpoint, behind a concurrency limit and a circuit breaker.
+// HTTPSink: delivers each item as one signed CloudEvents request to an HTTP endpoint, behind a concurrency limit and a
+// circuit breaker (request building, outcome classification and the limit each live in a file of their own).
 import Foundation
 import Logging
 import RelayCore
@@ -31,17 +32,17 @@ public final class HTTPSink: Sink {
     public let maxBatchSize: Int
     public let maxConcurrentBatches: Int
 
-    private let signingKey: [UInt8]?
-    private let client: CurlClient
-    private let logger: Logger
-    private let clock: @Sendable () -> Date
+    let signingKey: [UInt8]?
+    let client: CurlClient
+    let logger: Logger
+    let clock: @Sendable () -> Date
     private let slots: RequestSlots
     private let breaker: Mutex<CircuitBreaker>
-    private let staticHeaders: [(name: String, value: String)]
+    let staticHeaders: [(name: String, value: String)]
     /// The names of `staticHeaders`, lowercased, in the same order.
-    private let staticHeaderKeys: [String]
+    let staticHeaderKeys: [String]
     /// Why a configured header cannot be sent (every item is then dead), or nil.
-    private let staticHeaderProblem: String?
+    let staticHeaderProblem: String?
     private let isShutDown = Atomic<Bool>(false)
 
     /// - Parameters:
@@ -190,44 +191,6 @@ public final class HTTPSink: Sink {
     }
 
     /// The request for `item`, whose headers were checked by ``problem(inRouteHeaders:)``.
-    private func makeRequest(for item: DeliveryItem) -> HTTPRequestSpec {
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(staticHeaders.count + item.headers.count + 10)
-        if item.headers.isEmpty {
-            headers.append(contentsOf: staticHeaders)
-        } else {
-            let routeNames = Set(item.headers.map { $0.name.lowercased() })
-            for (index, header) in staticHeaders.enumerated() where !routeNames.contains(staticHeaderKeys[index]) {
-                headers.append(header)
-            }
-            for header in item.headers where !Self.isSetBySink(header.name) {
-                headers.append((header.name, header.value))
-            }
-        }
-        for attribute in CloudEvents.attributes(of: item) {
-            headers.append(("ce-" + attribute.name, attribute.value))
-        }
-        headers.append(("Content-Type", item.contentType))
-        if let signingKey {
-            let timestamp = Int64(clock().timeIntervalSince1970.rounded(.down))
-            headers.append(("webhook-id", item.eventID))
-            headers.append(("webhook-timestamp", String(timestamp)))
-            headers.append(("webhook-signature",
-                            StandardWebhooks.headerValue(key: signingKey, id: item.eventID, timestamp: timestamp, body: item.body)))
-        }
-        return HTTPRequestSpec(
-            method: destination.method,
-            url: destination.url,
-            headers: headers,
-            body: item.body,
-            connectTimeout: destination.connectTimeout,
-            totalTimeout: destination.timeout,
-            caFile: destination.caFile,
-            proxy: destination.proxy,
-            followRedirects: false
-        )
-    }
-
     private func send(_ request: HTTPRequestSpec) async -> (DeliveryOutcome, CircuitBreaker.Result) {
         do {
             let result = try await client.execute(request, maxBodyBytes: Self.bodyExcerptBytes)
@@ -235,90 +198,6 @@ public final class HTTPSink: Sink {
         } catch {
             return outcome(for: error)
         }
-    }
-
-    // MARK: - Outcomes
-
-    /// An answer that is neither 2xx nor retriable proves the destination is up, so it counts
-    /// as a success for the breaker even though the item is dead.
-    private func outcome(for result: HTTPResult) -> (DeliveryOutcome, CircuitBreaker.Result) {
-        let status = result.head.status
-        if (200..<300).contains(status) { return (.delivered, .success) }
-        let excerpt = Self.excerpt(result.body, truncated: result.bodyTruncated)
-        let reason = excerpt.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(excerpt)"
-        if destination.retryOnStatus.contains(status) {
-            let after = result.head.header("Retry-After").flatMap { RetryAfter.parse($0, now: clock()) }
-            return (.retry(after: after, reason: reason), .failure(reason: reason))
-        }
-        if (300..<400).contains(status) {
-            let target = result.head.header("Location").map { "redirect to \($0)" } ?? "redirect without a Location"
-            return (.dead(reason: "HTTP \(status) \(target) (redirects are not followed)"), .success)
-        }
-        return (.dead(reason: reason), .success)
-    }
-
-    private func outcome(for error: CurlError) -> (DeliveryOutcome, CircuitBreaker.Result) {
-        let reason = "\(error.kind): \(error.message)"
-        switch error.kind {
-        case .tls where error.code != Self.curlHandshakeFailed:
-            // Certificate problems (unknown CA, wrong host name, expired, unreadable CA file)
-            // fail the same way on every attempt until someone changes the configuration or the
-            // certificate, so retrying only delays the dead letter, and counting them as breaker
-            // failures would hold back nothing that could succeed. Dead-letter now; replay after
-            // the fix. The destination did answer, so the breaker sees a success.
-            return (.dead(reason: reason), .success)
-        case .tls, .connect, .timeout, .resolve, .network, .other:
-            // A handshake cut short (CURLE_SSL_CONNECT_ERROR) is usually a reset connection,
-            // which heals like any other network failure.
-            return (.retry(after: nil, reason: reason), .failure(reason: reason))
-        case .cancelled, .shutdown:
-            return (.retry(after: nil, reason: reason), .abandoned)
-        case .refusedPeer:
-            // Sinks set no peer check; should one refuse, nothing was sent and nothing will change.
-            return (.dead(reason: reason), .abandoned)
-        }
-    }
-
-    /// libcurl's `CURLE_SSL_CONNECT_ERROR`: the TLS handshake did not complete (as opposed to a
-    /// certificate that failed verification).
-    private static let curlHandshakeFailed = 35
-
-    /// The first ``bodyExcerptBytes`` of a body as one line of text.
-    private static func excerpt(_ body: [UInt8], truncated: Bool) -> String {
-        let bytes = body.prefix(bodyExcerptBytes).map { $0 == 0x0d || $0 == 0x0a || $0 == 0x09 ? UInt8(ascii: " ") : $0 }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        return truncated || body.count > bodyExcerptBytes ? text + "…" : text
-    }
-
-    // MARK: - Headers
-
-    /// Headers the sink sets itself (or libcurl does), which config and routes may not override.
-    private static func isSetBySink(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower.hasPrefix("ce-") || reservedHeaders.contains(lower)
-    }
-
-    private static let reservedHeaders: Set<String> = [
-        "content-type", "content-length", "transfer-encoding", "webhook-id", "webhook-timestamp", "webhook-signature",
-    ]
-
-    /// Why a rendered route header cannot be sent, or nil.
-    private static func problem(inRouteHeaders headers: [PlannedDelivery.Header]) -> String? {
-        for header in headers where !isSetBySink(header.name) {
-            if let problem = problem(inHeader: header.name, header.value) { return "route header '\(header.name)' \(problem)" }
-        }
-        return nil
-    }
-
-    /// Why a header cannot be sent as is, or nil.
-    private static func problem(inHeader name: String, _ value: String) -> String? {
-        if name.isEmpty || name.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: ":") }) {
-            return "is not a valid header name"
-        }
-        if value.utf8.contains(where: { $0 == 0 || $0 == 0x0a || $0 == 0x0d }) {
-            return "contains CR, LF or NUL"
-        }
-        return nil
     }
 
     // MARK: - Logs
@@ -364,67 +243,5 @@ public final class HTTPSink: Sink {
         case (.closed, .closed):
             return
         }
-    }
-}
-
-/// At most `limit` holders at once; waiters are served first come, first served.
-final class RequestSlots: Sendable {
-    private struct Waiter {
-        var id: UInt64
-        var continuation: CheckedContinuation<Bool, Never>
-    }
-
-    private struct State {
-        var available: Int
-        var nextID: UInt64 = 0
-        var waiters: [Waiter] = []
-    }
-
-    private let state: Mutex<State>
-
-    init(limit: Int) {
-        state = Mutex(State(available: max(1, limit)))
-    }
-
-    /// Takes a slot, waiting for one if need be; false (and no slot) when the task is cancelled first.
-    func acquire() async -> Bool {
-        let id = state.withLock { state -> UInt64 in
-            state.nextID &+= 1
-            return state.nextID
-        }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let immediate = state.withLock { state -> Bool? in
-                    // Checked under the lock: a cancellation handler that ran before it has set
-                    // the flag; one that runs after it finds this waiter in the list.
-                    if Task.isCancelled { return false }
-                    if state.available > 0 {
-                        state.available -= 1
-                        return true
-                    }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return nil
-                }
-                if let immediate { continuation.resume(returning: immediate) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
-            }
-            waiter?.continuation.resume(returning: false)
-        }
-    }
-
-    /// Returns a slot: to the longest waiter, if any.
-    func release() {
-        let next = state.withLock { state -> Waiter? in
-            if state.waiters.isEmpty {
-                state.available += 1
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        next?.continuation.resume(returning: true)
     }
 }
