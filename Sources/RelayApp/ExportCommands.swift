@@ -3,8 +3,8 @@
 import Foundation
 import RelayOutbox
 
-public enum ExportCommands {
-    public static func status(dataDirectory: String, executionRef: String?, limit: Int) async throws -> String {
+package enum ExportCommands {
+    package static func status(dataDirectory: String, executionRef: String?, limit: Int) async throws -> String {
         let outbox = try OutboxCommands.open(dataDirectory)
         defer { outbox.close() }
         let jobs = try await OutboxAdministration(outbox: outbox).exportJobs(executionRef: executionRef, limit: limit)
@@ -22,7 +22,7 @@ public enum ExportCommands {
 
     /// Runs the dead export jobs of `executionRef` again from their checkpoint (a running relay picks
     /// them up within its next poll of the outbox, 30 s at most; the admin API's retry at once).
-    public static func retry(dataDirectory: String, executionRef: String) async throws -> (message: String, ok: Bool) {
+    package static func retry(dataDirectory: String, executionRef: String) async throws -> (message: String, ok: Bool) {
         let outbox = try OutboxCommands.open(dataDirectory)
         defer { outbox.close() }
         let count = try await OutboxAdministration(outbox: outbox).retryExport(executionRef: executionRef)

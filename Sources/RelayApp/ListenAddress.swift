@@ -1,17 +1,17 @@
 // Parses `--listen host:port` (IPv6 as `[::1]:8080`).
 
-public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    public static let `default` = ListenAddress(host: "127.0.0.1", port: 8080)
+    package static let `default` = ListenAddress(host: "127.0.0.1", port: 8080)
 
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let hostPart: Substring, portPart: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             hostPart = text[text.index(after: text.startIndex)..<close]
@@ -27,5 +27,5 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.init(host: String(hostPart), port: port)
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

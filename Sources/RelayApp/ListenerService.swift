@@ -1,4 +1,4 @@
-// Runs an HTTP listener (the public one or the admin one) and turns a failure to bind into one clear error.
+// Runs an HTTP listener (the package one or the admin one) and turns a failure to bind into one clear error.
 import Foundation
 import Logging
 import NIOCore

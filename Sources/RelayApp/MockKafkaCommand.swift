@@ -5,9 +5,9 @@ import Logging
 import RelayKafka
 import ServiceLifecycle
 
-public enum MockKafkaCommand {
+package enum MockKafkaCommand {
     /// Starts a mock cluster, prints its bootstrap address on stdout, and runs until SIGTERM/SIGINT.
-    public static func run(brokers: Int) async throws {
+    package static func run(brokers: Int) async throws {
         ProcessSignals.prepare()
         var logger = Logger(label: "mock-kafka")
         logger.logLevel = .warning

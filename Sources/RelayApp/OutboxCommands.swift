@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import RelayOutbox
 
-public enum OutboxCommands {
+package enum OutboxCommands {
     static func open(_ dataDirectory: String) throws -> SQLiteOutbox {
         guard FileManager.default.fileExists(atPath: (dataDirectory as NSString).appendingPathComponent(SQLiteOutbox.fileName)) else {
             throw RelayStartupError(message: "no outbox in \(dataDirectory) (expected \(SQLiteOutbox.fileName)); pass --data-dir")
@@ -13,7 +13,7 @@ public enum OutboxCommands {
         return try SQLiteOutbox(dataDirectory: dataDirectory, logger: logger)
     }
 
-    public static func stats(dataDirectory: String) async throws -> String {
+    package static func stats(dataDirectory: String) async throws -> String {
         let outbox = try open(dataDirectory)
         defer { outbox.close() }
         let stats = try await OutboxAdministration(outbox: outbox).stats().destinations
@@ -25,7 +25,7 @@ public enum OutboxCommands {
         return lines.joined(separator: "\n")
     }
 
-    public static func dead(dataDirectory: String, destination: String?, limit: Int) async throws -> String {
+    package static func dead(dataDirectory: String, destination: String?, limit: Int) async throws -> String {
         let outbox = try open(dataDirectory)
         defer { outbox.close() }
         let letters = try await OutboxAdministration(outbox: outbox).deadLetters(destination: destination, limit: limit)
@@ -37,7 +37,7 @@ public enum OutboxCommands {
         return lines.joined(separator: "\n")
     }
 
-    public static func replay(dataDirectory: String, ids: [Int64], destination: String?) async throws -> String {
+    package static func replay(dataDirectory: String, ids: [Int64], destination: String?) async throws -> String {
         let outbox = try open(dataDirectory)
         defer { outbox.close() }
         let count = try await OutboxAdministration(outbox: outbox).replay(ids: ids, destination: destination)

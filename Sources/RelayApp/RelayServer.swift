@@ -11,10 +11,10 @@ import RelayHTTP
 import RelayOutbox
 import ServiceLifecycle
 
-public enum RelayServer {
+package enum RelayServer {
     /// The ingest application over a given routing table and store (tests build it directly, with
     /// their own `clock` for the time events are received).
-    public static func makeApplication(
+    package static func makeApplication(
         listen: ListenAddress, routing: ActiveRouting, store: any EventStore,
         operations: OperationsEndpoints = OperationsEndpoints(), services: [any Service] = [], logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -40,15 +40,15 @@ public enum RelayServer {
     }
 
     /// Exit statuses of `serve` (README "Exit codes").
-    public enum ExitStatus {
-        public static let stopped: Int32 = 0
+    package enum ExitStatus {
+        package static let stopped: Int32 = 0
         /// A start-up failure or a service that failed while running; the log's last line says which.
-        public static let failed: Int32 = 1
+        package static let failed: Int32 = 1
     }
 
     /// Runs until SIGTERM/SIGINT, then drains and closes the outbox. Returns the process's exit status;
     /// a failure is logged once, naming what failed.
-    public static func serve(_ options: ServeOptions) async -> Int32 {
+    package static func serve(_ options: ServeOptions) async -> Int32 {
         ProcessSignals.prepare()
         let logger = makeLogger(label: "audience-relay", level: options.logLevel)
         let registry = PrometheusCollectorRegistry()
@@ -91,7 +91,7 @@ public enum RelayServer {
         }
     }
 
-    public static func makeLogger(label: String, level: Logger.Level) -> Logger {
+    package static func makeLogger(label: String, level: Logger.Level) -> Logger {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         var logger = Logger(label: label)
         logger.logLevel = level
@@ -99,7 +99,7 @@ public enum RelayServer {
     }
 }
 
-public struct RelayStartupError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct RelayStartupError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }

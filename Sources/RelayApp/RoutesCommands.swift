@@ -2,9 +2,9 @@
 import Foundation
 import RelayCore
 
-public enum RoutesCommands {
+package enum RoutesCommands {
     /// Returns the text to print and whether the file is valid.
-    public static func check(path: String) -> (output: String, ok: Bool) {
+    package static func check(path: String) -> (output: String, ok: Bool) {
         switch RoutingTableFile.load(path: path) {
         case .failure(let errors):
             let lines = errors.errors.map(\.description)
@@ -34,7 +34,7 @@ public enum RoutesCommands {
     }
 
     /// Shows which routes match `eventPath`'s JSON for the source it names (or the only source of its kind) and what would be sent.
-    public static func explain(path: String, eventPath: String, sourceName: String?) -> (output: String, ok: Bool) {
+    package static func explain(path: String, eventPath: String, sourceName: String?) -> (output: String, ok: Bool) {
         let table: RoutingTable
         switch RoutingTableFile.load(path: path) {
         case .failure(let errors): return (errors.description, false)

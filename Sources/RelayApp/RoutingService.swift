@@ -12,14 +12,14 @@ import Synchronization
 import UnixSignals
 
 /// What asked for a reload.
-public enum ReloadTrigger: String, Sendable {
+package enum ReloadTrigger: String, Sendable {
     case signal = "SIGHUP"
     case fileChange = "file change"
     case admin = "admin API"
 }
 
 /// How a reload ended.
-public enum ReloadOutcome: Sendable, Equatable {
+package enum ReloadOutcome: Sendable, Equatable {
     /// The new table runs; `changes` says what differs from the previous one.
     case applied(changes: [String])
     /// The running table was kept; why the new one was refused (with file:line:column where there is one).

@@ -3,9 +3,9 @@ import Foundation
 import RelayCore
 import RelayHTTP
 
-public enum RoutingTableFile {
+package enum RoutingTableFile {
     /// Parse and validate only (what `routes check` reports). Secrets are not read.
-    public static func load(path: String) -> Result<RoutingTable, ConfigErrors> {
+    package static func load(path: String) -> Result<RoutingTable, ConfigErrors> {
         guard let data = FileManager.default.contents(atPath: path) else {
             return .failure(ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read file (missing or unreadable)")]))
         }
@@ -16,7 +16,7 @@ public enum RoutingTableFile {
     }
 
     /// Load, validate and resolve secrets: what `serve` runs with.
-    public static func loadSnapshot(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RoutingSnapshot {
+    package static func loadSnapshot(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RoutingSnapshot {
         let table = try load(path: path).get()
         var auth: [String: ResolvedAuth] = [:]
         var problems: [String] = []
@@ -57,7 +57,7 @@ extension RoutingTableFile {
     }
 }
 
-public struct SecretProblems: Error, CustomStringConvertible {
-    public var messages: [String]
-    public var description: String { messages.joined(separator: "\n") }
+package struct SecretProblems: Error, CustomStringConvertible {
+    package var messages: [String]
+    package var description: String { messages.joined(separator: "\n") }
 }

@@ -2,17 +2,17 @@
 import Foundation
 import RelayCore
 
-public struct SecretResolver: Sendable {
-    public struct Failure: Error { public var message: String }
+package struct SecretResolver: Sendable {
+    package struct Failure: Error { package var message: String }
 
     let environment: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
     }
 
     /// The secret's bytes, trailing newline trimmed (files written by `echo` end in one).
-    public func read(_ reference: SecretReference) throws(Failure) -> [UInt8] {
+    package func read(_ reference: SecretReference) throws(Failure) -> [UInt8] {
         let text: String
         switch reference.location {
         case .environment(let name):
@@ -31,7 +31,7 @@ public struct SecretResolver: Sendable {
         return Array(trimmed.utf8)
     }
 
-    public func resolve(_ auth: AuthConfig) throws(Failure) -> ResolvedAuth {
+    package func resolve(_ auth: AuthConfig) throws(Failure) -> ResolvedAuth {
         switch auth {
         case .none: return .none
         case .basic(let username, let password): return .basic(username: Array(username.utf8), password: try read(password))
@@ -44,7 +44,7 @@ public struct SecretResolver: Sendable {
     }
 
     /// A Standard Webhooks HMAC key (inbound verification or outbound signing) from its secret.
-    public func webhookKey(_ reference: SecretReference) throws(Failure) -> [UInt8] {
+    package func webhookKey(_ reference: SecretReference) throws(Failure) -> [UInt8] {
         StandardWebhooks.key(fromSecret: String(decoding: try read(reference), as: UTF8.self))
     }
 }

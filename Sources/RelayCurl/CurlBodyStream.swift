@@ -4,28 +4,28 @@
 /// ``CurlClientConfiguration/streamBufferBytes`` wait here; when the consumer stops pulling, the
 /// transfer pauses. Cancelling the consuming task, or dropping every copy of the stream and its
 /// iterators, aborts the transfer. Iterate it once.
-public struct CurlBodyStream: AsyncSequence, Sendable {
-    public typealias Element = [UInt8]
-    public typealias Failure = CurlError
+package struct CurlBodyStream: AsyncSequence, Sendable {
+    package typealias Element = [UInt8]
+    package typealias Failure = CurlError
 
     let reader: StreamReader
 
-    public func makeAsyncIterator() -> AsyncIterator {
+    package func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(reader: reader)
     }
 
     /// Most bytes that were buffered at once, not yet pulled (for tests and diagnostics).
     var highWaterBytes: Int { reader.transfer.stream?.highWaterBytes ?? 0 }
 
-    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
+    package struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let reader: StreamReader
 
         /// The next chunk, nil at the end of the body, or the error that ended the transfer.
-        public mutating func next() async throws(CurlError) -> [UInt8]? {
+        package mutating func next() async throws(CurlError) -> [UInt8]? {
             try await reader.next()
         }
 
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws(CurlError) -> [UInt8]? {
+        package mutating func next(isolation actor: isolated (any Actor)?) async throws(CurlError) -> [UInt8]? {
             try await reader.next()
         }
     }

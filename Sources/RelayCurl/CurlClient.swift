@@ -7,11 +7,11 @@ import Synchronization
 /// each with its own multi handle) drive libcurl's multi interface; callers only configure a transfer,
 /// queue it and await the outcome, so neither Swift's cooperative pool nor event loops ever block.
 /// Connections are kept alive and reused across requests. Call ``shutdown()`` when done (deinit does it too).
-public final class CurlClient: Sendable {
+package final class CurlClient: Sendable {
     private let cores: [CurlCore]
     private let turn = Atomic<Int>(0)
 
-    public init(configuration: CurlClientConfiguration = CurlClientConfiguration(), logger: Logger) {
+    package init(configuration: CurlClientConfiguration = CurlClientConfiguration(), logger: Logger) {
         let share = configuration.perWorker
         cores = (0..<configuration.workerThreads).map { index in
             let core = CurlCore(configuration: share, logger: logger, threadName: configuration.workerThreads == 1 ? "relay-curl" : "relay-curl-\(index)")
@@ -32,7 +32,7 @@ public final class CurlClient: Sendable {
     /// Buffered request: returns the status, headers and at most `maxBodyBytes` of the body.
     /// Every HTTP status is a result; only transport failures throw. Cancelling the calling
     /// task aborts the transfer with `CurlError.Kind.cancelled`.
-    public func execute(_ request: HTTPRequestSpec, maxBodyBytes: Int = 64 * 1024) async throws(CurlError) -> HTTPResult {
+    package func execute(_ request: HTTPRequestSpec, maxBodyBytes: Int = 64 * 1024) async throws(CurlError) -> HTTPResult {
         let core = nextCore
         let transfer = try Transfer.make(request, configuration: core.configuration, pool: core.pool, maxBodyBytes: maxBodyBytes, streaming: false)
         let failure: CurlError? = await withTaskCancellationHandler {
@@ -60,7 +60,7 @@ public final class CurlClient: Sendable {
     /// arrived; the body follows as chunks of ``CurlBodyStream``. While the consumer does not
     /// pull, the transfer is paused, so memory stays bounded. `totalTimeout` covers the whole
     /// body, paused time included (`.zero` for none). Cancelling the consumer aborts the transfer.
-    public func stream(_ request: HTTPRequestSpec) async throws(CurlError) -> (HTTPResponseHead, CurlBodyStream) {
+    package func stream(_ request: HTTPRequestSpec) async throws(CurlError) -> (HTTPResponseHead, CurlBodyStream) {
         let core = nextCore
         let transfer = try Transfer.make(request, configuration: core.configuration, pool: core.pool, maxBodyBytes: 0, streaming: true)
         // Owning the reader from here on means an abandoned stream aborts its transfer.
@@ -87,7 +87,7 @@ public final class CurlClient: Sendable {
 
     /// Stops the worker thread; requests in flight or queued fail with
     /// `CurlError.Kind.shutdown`, later ones too. Idempotent.
-    public func shutdown() {
+    package func shutdown() {
         for core in cores { core.shutdown() }
     }
 }

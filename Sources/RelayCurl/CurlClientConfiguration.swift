@@ -1,9 +1,9 @@
 // Settings of one CurlClient: connection limits, HTTP version and streaming buffer size.
 
 /// Settings shared by every request of one ``CurlClient``.
-public struct CurlClientConfiguration: Sendable {
+package struct CurlClientConfiguration: Sendable {
     /// Which HTTP version to ask for.
-    public enum HTTPVersion: Sendable, Hashable {
+    package enum HTTPVersion: Sendable, Hashable {
         /// HTTP/1.1 everywhere.
         case http1_1
         /// HTTP/2 over TLS when the server offers it through ALPN, HTTP/1.1 otherwise
@@ -13,21 +13,21 @@ public struct CurlClientConfiguration: Sendable {
 
     /// Most connections open at once across all hosts (`CURLMOPT_MAX_TOTAL_CONNECTIONS`);
     /// transfers beyond it wait in libcurl's queue. Also the size of the idle connection cache.
-    public var maxTotalConnections: Int
+    package var maxTotalConnections: Int
     /// Most connections open at once to one host (`CURLMOPT_MAX_HOST_CONNECTIONS`); 0: no own limit.
-    public var maxConnectionsPerHost: Int
+    package var maxConnectionsPerHost: Int
     /// HTTP version to negotiate.
-    public var httpVersion: HTTPVersion
+    package var httpVersion: HTTPVersion
     /// Bytes a ``CurlBodyStream`` may hold that its consumer has not pulled yet; past it the
     /// transfer is paused until the consumer catches up.
-    public var streamBufferBytes: Int
+    package var streamBufferBytes: Int
     /// Size of the chunks a ``CurlBodyStream`` hands out (`CURLOPT_BUFFERSIZE`, at most 512 KiB).
-    public var streamChunkBytes: Int
+    package var streamChunkBytes: Int
     /// Worker threads, each with its own multi handle and connections; requests go to them in turn.
     /// The connection limits above are shared out between them.
-    public var workerThreads: Int
+    package var workerThreads: Int
 
-    public init(
+    package init(
         maxTotalConnections: Int = 64,
         maxConnectionsPerHost: Int = 64,
         httpVersion: HTTPVersion = .http1_1,

@@ -3,9 +3,9 @@
 import CCurl
 
 /// A request that produced no HTTP response (HTTP error statuses are results, not errors).
-public struct CurlError: Error, Sendable, CustomStringConvertible {
+package struct CurlError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, coarsely, for retry and alerting decisions.
-    public enum Kind: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// The TCP connection could not be made (refused, unreachable).
         case connect
         /// The connect or total timeout ran out.
@@ -28,18 +28,18 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     }
 
     /// libcurl's `CURLcode` (`CURLE_ABORTED_BY_CALLBACK` for cancellation and shutdown).
-    public var code: Int
+    package var code: Int
     /// `curl_easy_strerror` text, followed by libcurl's detail from `CURLOPT_ERRORBUFFER` when it has one.
-    public var message: String
-    public var kind: Kind
+    package var message: String
+    package var kind: Kind
 
-    public init(code: Int, message: String, kind: Kind) {
+    package init(code: Int, message: String, kind: Kind) {
         self.code = code
         self.message = message
         self.kind = kind
     }
 
-    public var description: String {
+    package var description: String {
         "curl error \(code) (\(kind)): \(message)"
     }
 

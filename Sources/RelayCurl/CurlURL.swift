@@ -7,35 +7,35 @@ import CCurl
 /// URL parsed by other code leaves no room for parser differentials (`https://a.com\@b.com`,
 /// `https://b.com#@a.com`): ``text`` is what a request should carry, and its parts are what
 /// libcurl will use. Relative references (a `Location` header) resolve with ``resolving(_:)``.
-public struct CurlURL: Sendable, Hashable, CustomStringConvertible {
+package struct CurlURL: Sendable, Hashable, CustomStringConvertible {
     /// The whole URL, normalised by libcurl (scheme lowercased, dot segments removed, numeric
     /// IPv4 forms such as `2130706433` written as `127.0.0.1`).
-    public let text: String
+    package let text: String
     /// The scheme, lowercase (`https`).
-    public let scheme: String
+    package let scheme: String
     /// The host as libcurl connects to it, ASCII-lowercased: a name, a dotted IPv4 address, or
     /// an IPv6 address in brackets (`[::1]`).
-    public let host: String
+    package let host: String
     /// The port written in the URL, nil when the URL names none.
-    public let port: Int?
+    package let port: Int?
     /// The port connected to: ``port``, or the scheme's default.
-    public let effectivePort: Int
+    package let effectivePort: Int
     /// The path, at least `/`.
-    public let path: String
+    package let path: String
     /// The query without its `?`, nil when there is none.
-    public let query: String?
+    package let query: String?
     /// Whether the URL carries a user name or password (`https://user:pass@host/`).
-    public let hasUserInfo: Bool
+    package let hasUserInfo: Bool
 
     /// Parses an absolute URL. Throws when libcurl cannot parse it or it names no host.
-    public init(parsing text: String) throws(CurlURLError) {
+    package init(parsing text: String) throws(CurlURLError) {
         let handle = try URLHandle()
         try handle.set(text)
         try self.init(handle)
     }
 
     /// Resolves `reference` (absolute, or relative as in a `Location` header) against this URL.
-    public func resolving(_ reference: String) throws(CurlURLError) -> CurlURL {
+    package func resolving(_ reference: String) throws(CurlURLError) -> CurlURL {
         let handle = try URLHandle()
         try handle.set(text)
         try handle.set(reference)
@@ -44,12 +44,12 @@ public struct CurlURL: Sendable, Hashable, CustomStringConvertible {
 
     /// `scheme://host[:port]/path`, with a query shown as `?…`: safe for logs and error messages
     /// when the query carries a signature.
-    public var redacted: String {
+    package var redacted: String {
         let authority = port.map { "\(host):\($0)" } ?? host
         return "\(scheme)://\(authority)\(path)\(query == nil ? "" : "?…")"
     }
 
-    public var description: String { redacted }
+    package var description: String { redacted }
 
     private init(_ handle: URLHandle) throws(CurlURLError) {
         guard let text = handle.get(CURLUPART_URL), let scheme = handle.get(CURLUPART_SCHEME),
@@ -70,15 +70,15 @@ public struct CurlURL: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A URL libcurl could not parse or resolve.
-public struct CurlURLError: Error, Sendable, CustomStringConvertible {
+package struct CurlURLError: Error, Sendable, CustomStringConvertible {
     /// Why, without the URL itself (it may carry secrets): libcurl's `curl_url_strerror` text.
-    public var message: String
+    package var message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Owner of one `CURLU *`.

@@ -2,37 +2,37 @@
 
 /// An outbound HTTP request. The URL is handed to libcurl as it is (no Foundation parsing);
 /// only `http` and `https` are allowed, for redirects too.
-public struct HTTPRequestSpec: Sendable {
+package struct HTTPRequestSpec: Sendable {
     /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, or any other token.
-    public var method: String
+    package var method: String
     /// Absolute `http://` or `https://` URL.
-    public var url: String
+    package var url: String
     /// Request headers in order. Names and values must not contain CR, LF or NUL. Without a
     /// `Content-Type` no content type is sent; `Expect: 100-continue` is never sent unless given.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     /// Request body; sent when not empty, and always for `POST`, `PUT` and `PATCH`.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// Longest wait for the connection (TCP and TLS) to be established.
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// Longest time for the whole transfer, body included; `.zero` means no limit.
-    public var totalTimeout: Duration
+    package var totalTimeout: Duration
     /// PEM bundle of the CAs to trust instead of the system's. Peer and host name are always verified.
-    public var caFile: String?
+    package var caFile: String?
     /// Proxy URL. `nil`: libcurl honours `http_proxy`, `https_proxy` and `no_proxy`; `""`: no proxy at all.
-    public var proxy: String?
+    package var proxy: String?
     /// Follow `Location` on 3xx answers, at most `maxRedirects` times.
-    public var followRedirects: Bool
+    package var followRedirects: Bool
     /// Most redirects followed when `followRedirects` is on.
-    public var maxRedirects: Int
+    package var maxRedirects: Int
     /// Asked on the worker thread once the connection for the request (and for each followed
     /// redirect) is made or reused — TCP connected, any TLS handshake done — and before any of
     /// the request is sent, with the connected peer's IP address (`"203.0.113.7"`,
     /// `"2001:db8::1"`) and port (`CURLOPT_PREREQFUNCTION`). A non-nil answer is the reason to
     /// refuse: the transfer fails with `CurlError.Kind.refusedPeer`. Behind a proxy the peer is
     /// the proxy. Must be quick and must not block: it runs on the client's only thread.
-    public var peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
+    package var peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
 
-    public init(
+    package init(
         method: String = "GET",
         url: String,
         headers: [(name: String, value: String)] = [],

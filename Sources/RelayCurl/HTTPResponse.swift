@@ -1,19 +1,19 @@
 // Response values: the status line and headers, and the buffered result of `execute`.
 
 /// Status and headers of the final response (after any followed redirects).
-public struct HTTPResponseHead: Sendable {
+package struct HTTPResponseHead: Sendable {
     /// HTTP status code.
-    public var status: Int
+    package var status: Int
     /// Response headers in the order received; names as the server spelled them.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
 
-    public init(status: Int, headers: [(name: String, value: String)]) {
+    package init(status: Int, headers: [(name: String, value: String)]) {
         self.status = status
         self.headers = headers
     }
 
     /// The value of the first header called `name`, compared without regard to ASCII case.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         for header in headers where asciiCaseInsensitiveEquals(header.name, name) {
             return header.value
         }
@@ -21,24 +21,24 @@ public struct HTTPResponseHead: Sendable {
     }
 
     /// Every value of the headers called `name`, compared without regard to ASCII case.
-    public func headers(named name: String) -> [String] {
+    package func headers(named name: String) -> [String] {
         headers.filter { asciiCaseInsensitiveEquals($0.name, name) }.map(\.value)
     }
 }
 
 /// The result of ``CurlClient/execute(_:maxBodyBytes:)``. Any status is a result, not an error.
-public struct HTTPResult: Sendable {
-    public var head: HTTPResponseHead
+package struct HTTPResult: Sendable {
+    package var head: HTTPResponseHead
     /// The first `maxBodyBytes` bytes of the body; the rest was read and dropped.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// Whether the body was longer than `maxBodyBytes`.
-    public var bodyTruncated: Bool
+    package var bodyTruncated: Bool
     /// URL of the last request made: the request's own unless redirects were followed.
-    public var effectiveURL: String
+    package var effectiveURL: String
     /// Time the whole transfer took, from start to the last byte.
-    public var totalTime: Duration
+    package var totalTime: Duration
 
-    public init(head: HTTPResponseHead, body: [UInt8], bodyTruncated: Bool, effectiveURL: String, totalTime: Duration) {
+    package init(head: HTTPResponseHead, body: [UInt8], bodyTruncated: Bool, effectiveURL: String, totalTime: Duration) {
         self.head = head
         self.body = body
         self.bodyTruncated = bodyTruncated

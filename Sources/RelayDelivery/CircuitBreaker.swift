@@ -15,39 +15,39 @@ import RelayCore
 ///
 /// Results of requests admitted before the breaker last changed state are ignored: answers
 /// still arriving from a burst that opened it neither extend nor end the cool-down.
-public struct CircuitBreaker: Sendable {
-    public enum State: Sendable, Equatable {
+package struct CircuitBreaker: Sendable {
+    package enum State: Sendable, Equatable {
         case closed
         case open(until: Date)
         case halfOpen
     }
 
     /// Permission to send one request; hand it back with the request's result.
-    public struct Ticket: Sendable, Equatable {
+    package struct Ticket: Sendable, Equatable {
         let generation: UInt64
         /// Whether this request is the half-open probe.
-        public let isProbe: Bool
+        package let isProbe: Bool
     }
 
     /// Why a request may not be sent now.
-    public struct Rejection: Sendable, Equatable {
+    package struct Rejection: Sendable, Equatable {
         /// How long until the breaker lets a probe through; nil while a probe is in flight.
-        public var retryAfter: Duration?
-        public var reason: String
+        package var retryAfter: Duration?
+        package var reason: String
 
-        public init(retryAfter: Duration?, reason: String) {
+        package init(retryAfter: Duration?, reason: String) {
             self.retryAfter = retryAfter
             self.reason = reason
         }
     }
 
-    public enum Admission: Sendable, Equatable {
+    package enum Admission: Sendable, Equatable {
         case admitted(Ticket)
         case rejected(Rejection)
     }
 
     /// What became of an admitted request.
-    public enum Result: Sendable, Equatable {
+    package enum Result: Sendable, Equatable {
         /// The destination answered in a way retrying would not change (delivered, or a
         /// definitive refusal such as a 4xx): it is up.
         case success
@@ -58,24 +58,24 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// Consecutive failures that open the breaker; 0 or less: it never opens.
-    public let failureThreshold: Int
-    public let coolDown: Duration
-    public private(set) var state: State = .closed
+    package let failureThreshold: Int
+    package let coolDown: Duration
+    package private(set) var state: State = .closed
     /// The current run of failures (kept while open, for the rejection reason).
-    public private(set) var consecutiveFailures = 0
+    package private(set) var consecutiveFailures = 0
     /// The reason of the last failure of the run.
-    public private(set) var lastFailure: String?
+    package private(set) var lastFailure: String?
     private var generation: UInt64 = 0
     private var probeInFlight = false
 
-    public init(failureThreshold: Int, coolDown: Duration) {
+    package init(failureThreshold: Int, coolDown: Duration) {
         self.failureThreshold = failureThreshold
         self.coolDown = coolDown
     }
 
     /// Admits a request or says why not. Moves an open breaker whose cool-down has passed to
     /// half-open, where the first caller gets the probe ticket.
-    public mutating func admit(now: Date) -> Admission {
+    package mutating func admit(now: Date) -> Admission {
         switch state {
         case .closed:
             return .admitted(Ticket(generation: generation, isProbe: false))
@@ -94,7 +94,7 @@ public struct CircuitBreaker: Sendable {
 
     /// What ``admit(now:)`` would refuse right now, without taking the probe: lets callers turn
     /// requests away before they queue for a connection slot.
-    public func rejection(now: Date) -> Rejection? {
+    package func rejection(now: Date) -> Rejection? {
         switch state {
         case .closed:
             return nil
@@ -106,7 +106,7 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// Records the result of a request admitted with `ticket`.
-    public mutating func record(_ result: Result, for ticket: Ticket, now: Date) {
+    package mutating func record(_ result: Result, for ticket: Ticket, now: Date) {
         guard ticket.generation == generation else { return }
         switch (state, result) {
         case (_, .abandoned):

@@ -9,25 +9,25 @@ import RelayOutbox
 import Synchronization
 
 /// Settings that bound a worker's memory and polling.
-public struct WorkerLimits: Sendable {
+package struct WorkerLimits: Sendable {
     /// Most deliveries held in memory (in flight, waiting for a retry, or queued behind their key).
-    public var window: Int = 20_000
+    package var window: Int = 20_000
     /// Most body bytes held in memory.
-    public var windowBytes: Int = 64 << 20
+    package var windowBytes: Int = 64 << 20
     /// Longest sleep when nothing is due (new rows also ring the doorbell).
-    public var idleTick: Duration = .milliseconds(500)
+    package var idleTick: Duration = .milliseconds(500)
     /// How often retrying rows not in memory (replayed dead letters) are looked for.
-    public var rescanInterval: Duration = .seconds(5)
+    package var rescanInterval: Duration = .seconds(5)
     /// Outcomes and the cursor are written at most this often (one transaction each time): a crash
     /// repeats at most this much of the deliveries made just before it.
-    public var recordInterval: Duration = .milliseconds(50)
+    package var recordInterval: Duration = .milliseconds(50)
     /// Records written at once regardless of `recordInterval`.
-    public var recordBatch: Int = 2_000
+    package var recordBatch: Int = 2_000
     /// For a sink that keeps submission order (Kafka): while a batch is in flight, a batch of less than a
     /// quarter of the sink's batch size waits this long for more deliveries (many tiny batches cost far
     /// more per delivery than a few full ones; other sinks send at once, a slow request must not hold others).
-    public var batchLinger: Duration = .milliseconds(10)
-    public init() {}
+    package var batchLinger: Duration = .milliseconds(10)
+    package init() {}
 }
 
 final class DestinationWorker: Sendable {

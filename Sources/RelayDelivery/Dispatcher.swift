@@ -8,9 +8,9 @@ import RelayOutbox
 import ServiceLifecycle
 import Synchronization
 
-public final class Dispatcher: Service, Sendable {
+package final class Dispatcher: Service, Sendable {
     /// Reason given to a removed destination's pending deliveries (they stay replayable).
-    public static let removedReason = "destination removed"
+    package static let removedReason = "destination removed"
 
     private let queue: any DeliveryQueue
     private let limits: WorkerLimits
@@ -43,7 +43,7 @@ public final class Dispatcher: Service, Sendable {
     }
 
     /// `sinks` maps each destination name to its sink; a destination without a sink is not dispatched.
-    public init(destinations: [DestinationConfig], sinks: [String: any Sink], queue: any DeliveryQueue,
+    package init(destinations: [DestinationConfig], sinks: [String: any Sink], queue: any DeliveryQueue,
                 limits: WorkerLimits = WorkerLimits(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.queue = queue
@@ -65,17 +65,17 @@ public final class Dispatcher: Service, Sendable {
     }
 
     /// Subscribes to the outbox's commits: a commit wakes the workers of the destinations it gave rows to.
-    public func follow(_ commits: CommitSignal) {
+    package func follow(_ commits: CommitSignal) {
         commits.subscribe { [weak self] work in self?.wake(work.destinations) }
     }
 
     /// New rows exist for these destinations (the outbox committed them), or time moved (tests).
-    public func wake(_ destinations: some Sequence<String>) {
+    package func wake(_ destinations: some Sequence<String>) {
         let workers = state.withLock { state in destinations.compactMap { state.workers[$0] } }
         for worker in workers { worker.wake() }
     }
 
-    public func wakeAll() {
+    package func wakeAll() {
         for worker in state.withLock({ Array($0.workers.values) }) { worker.wake() }
     }
 
@@ -84,7 +84,7 @@ public final class Dispatcher: Service, Sendable {
     /// again with the new settings, so their next deliveries use them. Returns once the old workers have
     /// ended, with the sinks no longer used (the caller shuts them down once nobody else holds them).
     /// Unchanged destinations keep their worker and sink; `sinks` may repeat those.
-    public func apply(destinations: [DestinationConfig], sinks: [String: any Sink]) async -> [any Sink] {
+    package func apply(destinations: [DestinationConfig], sinks: [String: any Sink]) async -> [any Sink] {
         await withCheckedContinuation { continuation in
             let change = Change(destinations: destinations, sinks: sinks, done: continuation)
             let ended = state.withLock { state in
@@ -97,7 +97,7 @@ public final class Dispatcher: Service, Sendable {
 
     /// Pauses or resumes a destination: paused, it keeps its backlog and sends nothing new. False when
     /// no such destination is dispatched.
-    public func setPaused(_ paused: Bool, destination: String) -> Bool {
+    package func setPaused(_ paused: Bool, destination: String) -> Bool {
         let worker = state.withLock { state -> DestinationWorker? in
             guard let worker = state.workers[destination] else { return nil }
             if paused { state.paused.insert(destination) } else { state.paused.remove(destination) }
@@ -110,13 +110,13 @@ public final class Dispatcher: Service, Sendable {
         return true
     }
 
-    public var pausedDestinations: Set<String> { state.withLock { $0.paused } }
+    package var pausedDestinations: Set<String> { state.withLock { $0.paused } }
 
-    public var destinations: [String] { state.withLock { $0.workers.keys.sorted() } }
+    package var destinations: [String] { state.withLock { $0.workers.keys.sorted() } }
 
     /// Runs until graceful shutdown: then stops taking new batches, waits for those in flight, and shuts the
     /// sinks. Cancelled, it ends at once (unrecorded outcomes are delivered again after the next start).
-    public func run() async throws {
+    package func run() async throws {
         logger.info("dispatcher running", metadata: ["destinations": "\(destinations.joined(separator: ","))"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in

@@ -22,15 +22,15 @@ import Synchronization
 /// `concurrency` at a time for the whole destination (all batches together), and only while
 /// the destination's ``CircuitBreaker`` lets them: while it is open items are answered
 /// `.retry` without a request being made.
-public final class HTTPSink: Sink {
+package final class HTTPSink: Sink {
     /// How much of an error response's body a reason quotes.
-    public static let bodyExcerptBytes = 200
+    package static let bodyExcerptBytes = 200
 
     /// The destination's name in the routing table (used in logs).
-    public let name: String
-    public let destination: HTTPDestination
-    public let maxBatchSize: Int
-    public let maxConcurrentBatches: Int
+    package let name: String
+    package let destination: HTTPDestination
+    package let maxBatchSize: Int
+    package let maxConcurrentBatches: Int
 
     let signingKey: [UInt8]?
     let client: CurlClient
@@ -52,7 +52,7 @@ public final class HTTPSink: Sink {
     ///     Its `maxTotalConnections` should cover the sum of the destinations' `concurrency`, or a
     ///     hanging destination can take connections the others need.
     ///   - clock: the time for `webhook-timestamp`, HTTP-date `Retry-After` values and the breaker's cool-down.
-    public init(
+    package init(
         name: String,
         destination: HTTPDestination,
         signingKey: [UInt8]?,
@@ -86,18 +86,18 @@ public final class HTTPSink: Sink {
     }
 
     /// The state of the destination's circuit breaker.
-    public var circuitState: CircuitBreaker.State {
+    package var circuitState: CircuitBreaker.State {
         breaker.withLock { $0.state }
     }
 
     /// Down while the circuit breaker is open.
-    public var health: String? {
+    package var health: String? {
         let (state, failure) = breaker.withLock { ($0.state, $0.lastFailure) }
         guard case .open(let until) = state else { return nil }
         return "circuit breaker open until \(until) after: \(failure ?? "failures")"
     }
 
-    public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
+    package func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         guard !batch.isEmpty else { return [] }
         guard !isShutDown.load(ordering: .acquiring) else {
             return batch.map { _ in .retry(after: nil, reason: "the HTTP sink \(name) is shut down") }
@@ -123,7 +123,7 @@ public final class HTTPSink: Sink {
     /// NDJSON requests of at most `maxRecordsPerRequest` records and about `maxBytesPerRequest`
     /// bytes, sent like any delivery (signed, concurrency-limited, behind the breaker); each record's
     /// outcome is its request's.
-    public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
+    package func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         var groups: [Range<Int>] = []
         var start = 0
         var bytes = 0
@@ -148,13 +148,13 @@ public final class HTTPSink: Sink {
     }
 
     /// `export.failed` as an NDJSON request of one line of kind `failed`, after the export's record lines.
-    public func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome {
+    package func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome {
         await deliver([export.failedNDJSONItem(body: body, destination: name)]).first ?? .retry(after: nil, reason: "no outcome")
     }
 
     /// Later batches are answered `.retry`; requests in flight finish. The client is left running
     /// (it is not this sink's to stop). Idempotent.
-    public func shutdown() async {
+    package func shutdown() async {
         isShutDown.store(true, ordering: .releasing)
     }
 

@@ -12,9 +12,9 @@ import Synchronization
 /// (3 brokers) and `brokers: mock:N` start one in-process ``KafkaMockCluster`` per distinct value,
 /// reachable on loopback by any Kafka client. ``shutdown()`` flushes the producers, then releases
 /// the mock clusters.
-public final class KafkaClusters: Sendable {
+package final class KafkaClusters: Sendable {
     /// How long ``shutdown()`` and ``releaseProducer(for:)`` let a producer flush.
-    public static let flushTimeout: Duration = .seconds(5)
+    package static let flushTimeout: Duration = .seconds(5)
 
     private struct ProducerKey: Hashable {
         var brokers: String
@@ -37,19 +37,19 @@ public final class KafkaClusters: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
 
-    public init(logger: Logger) {
+    package init(logger: Logger) {
         self.logger = logger
     }
 
     /// The bootstrap list for a destination's `brokers` value: for `embedded` / `mock:N` the
     /// loopback address of its mock cluster (started on first use), otherwise `brokers` itself.
-    public func bootstrapServers(for brokers: String) throws(KafkaError) -> String {
+    package func bootstrapServers(for brokers: String) throws(KafkaError) -> String {
         try state.withLock { state throws(KafkaError) in try bootstrap(for: brokers, in: &state) }
     }
 
     /// The mock cluster behind `embedded` / `mock:N` (started on first use), for fault injection
     /// in tests; nil for real brokers.
-    public func mockCluster(for brokers: String) throws(KafkaError) -> KafkaMockCluster? {
+    package func mockCluster(for brokers: String) throws(KafkaError) -> KafkaMockCluster? {
         try state.withLock { state throws(KafkaError) in
             guard KafkaDestination(brokers: brokers, topic: "").mockBrokerCount != nil else { return nil }
             _ = try bootstrap(for: brokers, in: &state)
@@ -58,7 +58,7 @@ public final class KafkaClusters: Sendable {
     }
 
     /// `brokers` value → bootstrap list of every mock cluster started so far.
-    public var embeddedBootstrap: [String: String] {
+    package var embeddedBootstrap: [String: String] {
         state.withLock { state in state.clusters.mapValues(\.bootstrapServers) }
     }
 
@@ -66,13 +66,13 @@ public final class KafkaClusters: Sendable {
     /// first use. A producer that raised a fatal error is replaced by a new one here (the old one
     /// stops once its last `send` has returned). Throws after ``shutdown()`` (retriable) and for
     /// an invalid configuration (not retriable).
-    public func producer(for destination: KafkaDestination) throws(KafkaError) -> KafkaProducer {
+    package func producer(for destination: KafkaDestination) throws(KafkaError) -> KafkaProducer {
         try state.withLock { state throws(KafkaError) in try producer(for: destination, in: &state) }
     }
 
     /// ``producer(for:)``, counting the caller as a user until ``releaseProducer(for:)``: a sink
     /// acquires its producer when it is created and releases it at its shutdown.
-    public func acquireProducer(for destination: KafkaDestination) throws(KafkaError) -> KafkaProducer {
+    package func acquireProducer(for destination: KafkaDestination) throws(KafkaError) -> KafkaProducer {
         try state.withLock { state throws(KafkaError) in
             let producer = try producer(for: destination, in: &state)
             state.users[ProducerKey(destination), default: 0] += 1
@@ -82,7 +82,7 @@ public final class KafkaClusters: Sendable {
 
     /// Ends one ``acquireProducer(for:)``; the last user's release flushes and closes the producer
     /// (a later ``producer(for:)`` creates a new one). Mock clusters stay until ``shutdown()``.
-    public func releaseProducer(for destination: KafkaDestination) async {
+    package func releaseProducer(for destination: KafkaDestination) async {
         let key = ProducerKey(destination)
         let retired: KafkaProducer? = state.withLock { state in
             guard let users = state.users[key] else { return nil }
@@ -98,7 +98,7 @@ public final class KafkaClusters: Sendable {
 
     /// Flushes and closes every producer (up to ``flushTimeout``), then releases the mock
     /// clusters. Later calls for producers throw; idempotent.
-    public func shutdown() async {
+    package func shutdown() async {
         let released = ReleasedClusters()
         let producers = state.withLock { state in
             state.isShutDown = true

@@ -13,18 +13,18 @@ import Synchronization
 /// `message.max.bytes` is not sent but dead-lettered with its size; permanent and fatal errors
 /// are dead, the rest retry. With `deadLetterTopic` set, dead items are also produced there
 /// (best effort).
-public final class KafkaSink: Sink {
+package final class KafkaSink: Sink {
     /// Added to a message's key, value and header bytes to estimate its size on the wire
     /// (librdkafka's own record overhead is below this).
-    public static let messageOverheadBytes = 100
+    package static let messageOverheadBytes = 100
 
     /// The destination's name in the routing table (used in reasons, logs and `relay_destination`).
-    public let name: String
-    public let destination: KafkaDestination
-    public let maxBatchSize: Int
-    public let maxConcurrentBatches: Int
+    package let name: String
+    package let destination: KafkaDestination
+    package let maxBatchSize: Int
+    package let maxConcurrentBatches: Int
     /// The producer's `message.max.bytes`: larger messages are dead-lettered without being sent.
-    public let maxMessageBytes: Int
+    package let maxMessageBytes: Int
 
     private let clusters: KafkaClusters
     private let logger: Logger
@@ -34,7 +34,7 @@ public final class KafkaSink: Sink {
 
     /// Creates the sink and acquires its (possibly shared) producer from `clusters`; throws a
     /// ``KafkaError`` for an invalid producer configuration or `brokers` value.
-    public init(
+    package init(
         name: String,
         destination: KafkaDestination,
         clusters: KafkaClusters,
@@ -57,16 +57,16 @@ public final class KafkaSink: Sink {
     /// `deliver` takes its turn before it first suspends, builds its messages off the caller's thread, and
     /// hands them to the one idempotent producer in turn order: per partition, librdkafka keeps that order
     /// through its own retries, and a message that finally fails fails the ones behind it too.
-    public var keepsSubmissionOrder: Bool { true }
+    package var keepsSubmissionOrder: Bool { true }
 
     /// Down when the producer's last statistics report (at most 30 s old) showed no broker connected.
-    public var health: String? {
+    package var health: String? {
         guard let producer = try? clusters.producer(for: destination), let status = producer.brokerStatus,
               ContinuousClock.now - status.reportedAt < .seconds(30), status.up == 0 else { return nil }
         return "Kafka cluster unreachable: 0 of \(status.total) brokers connected (\(producer.configuration.bootstrapServers))"
     }
 
-    public func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
+    package func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         let turn = handOver.take()
         guard !batch.isEmpty else {
             await handOver.wait(for: turn)
@@ -85,7 +85,7 @@ public final class KafkaSink: Sink {
     /// record. The export's own CloudEvents are `export.started` / `export.completed` (sent through
     /// ``deliver(_:)``); records carry no `ce_*` headers, which would multiply the per-message cost
     /// (librdkafka allocates every header) for attributes that are the same on every record.
-    public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
+    package func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }
         let executionRef = Array(batch.export.executionRef.utf8)
         var fileIndex = (index: -1, bytes: [UInt8]())
@@ -177,7 +177,7 @@ public final class KafkaSink: Sink {
     /// Releases this sink's hold on its producer: the last sink using a shared producer flushes
     /// and closes it (at most ``KafkaClusters/flushTimeout``). Later batches are answered
     /// `.retry`. Idempotent.
-    public func shutdown() async {
+    package func shutdown() async {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         await clusters.releaseProducer(for: destination)
     }

@@ -3,7 +3,7 @@ import Synchronization
 
 /// `take()` (synchronous, so its order is the callers' order) gives a turn; `wait(for:)` suspends until
 /// every earlier turn has called `finish(_:)`. Each turn must finish exactly once, whatever happens.
-public final class TurnSequencer: Sendable {
+package final class TurnSequencer: Sendable {
     private struct State {
         var nextTurn: UInt64 = 0
         var finished: UInt64 = 0
@@ -12,16 +12,16 @@ public final class TurnSequencer: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public func take() -> UInt64 {
+    package func take() -> UInt64 {
         state.withLock { state in
             defer { state.nextTurn += 1 }
             return state.nextTurn
         }
     }
 
-    public func wait(for turn: UInt64) async {
+    package func wait(for turn: UInt64) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state in
                 if state.finished == turn { return true }
@@ -32,7 +32,7 @@ public final class TurnSequencer: Sendable {
         }
     }
 
-    public func finish(_ turn: UInt64) {
+    package func finish(_ turn: UInt64) {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             precondition(turn == state.finished, "turn \(turn) finished out of order (expected \(state.finished))")
             state.finished += 1

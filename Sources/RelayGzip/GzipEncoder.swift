@@ -1,9 +1,9 @@
 // One gzip member from bytes in memory, with zlib's own deflate: test fixtures and the demo's export.
 import CZlib
 
-public enum GzipEncoder {
+package enum GzipEncoder {
     /// `data` compressed as one gzip member (empty when zlib refuses the level).
-    public static func compress(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
+    package static func compress(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
         var stream = z_stream()
         guard relay_deflate_init_gzip(&stream, level) == Z_OK else { return [] }
         defer { deflateEnd(&stream) }

@@ -10,12 +10,12 @@ import RelayRecords
 /// ``finish()`` reports a body that stopped in the middle of a member.
 ///
 /// Owns one zlib `z_stream`, freed in `deinit`. Used by one task at a time.
-public final class GzipStreamDecoder {
+package final class GzipStreamDecoder {
     /// Default upper bound of one decompressed piece: 256 KiB.
-    public static let defaultPieceSize = 256 * 1024
+    package static let defaultPieceSize = 256 * 1024
 
     /// The largest piece ``nextPiece()`` returns.
-    public let pieceSize: Int
+    package let pieceSize: Int
     private let stream: UnsafeMutablePointer<z_stream>
     private let initialized: Bool
     private var input: [UInt8] = []
@@ -29,7 +29,7 @@ public final class GzipStreamDecoder {
     private var failure: ExportDataError?
 
     /// Creates a decoder whose pieces are at most `pieceSize` bytes (at least 1).
-    public init(pieceSize: Int = GzipStreamDecoder.defaultPieceSize) {
+    package init(pieceSize: Int = GzipStreamDecoder.defaultPieceSize) {
         self.pieceSize = max(1, pieceSize)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
@@ -47,14 +47,14 @@ public final class GzipStreamDecoder {
     }
 
     /// True when `firstBytes` start with the gzip magic number (1f 8b).
-    public static func looksGzipped(_ firstBytes: some Collection<UInt8>) -> Bool {
+    package static func looksGzipped(_ firstBytes: some Collection<UInt8>) -> Bool {
         var iterator = firstBytes.makeIterator()
         return iterator.next() == 0x1F && iterator.next() == 0x8B
     }
 
     /// Gives the next compressed chunk. Call it only after ``nextPiece()`` returned nil: any
     /// unread rest of the previous chunk is dropped.
-    public func setInput(_ chunk: [UInt8]) {
+    package func setInput(_ chunk: [UInt8]) {
         input = chunk
         inputOffset = 0
         if !chunk.isEmpty { sawInput = true }
@@ -62,7 +62,7 @@ public final class GzipStreamDecoder {
 
     /// The next piece of decompressed bytes (1 to ``pieceSize`` bytes), or nil when the current
     /// input is used up and more is needed.
-    public func nextPiece() throws(ExportDataError) -> [UInt8]? {
+    package func nextPiece() throws(ExportDataError) -> [UInt8]? {
         if let failure { throw failure }
         var status: Int32 = Z_OK
         let piece = [UInt8](unsafeUninitializedCapacity: pieceSize) { output, produced in
@@ -120,7 +120,7 @@ public final class GzipStreamDecoder {
     }
 
     /// Confirms the body ended on a member boundary; throws when it was cut short.
-    public func finish() throws(ExportDataError) {
+    package func finish() throws(ExportDataError) {
         if let failure { throw failure }
         guard sawInput else {
             throw ExportDataError(kind: .truncatedGzip, line: nil, reason: "gzip body is empty")

@@ -3,30 +3,30 @@ import RelayCore
 import Synchronization
 
 /// A routing table together with each source's auth, secrets already read.
-public struct RoutingSnapshot: Sendable {
-    public var table: RoutingTable
-    public var auth: [String: ResolvedAuth]
-    public var loadedFrom: String
+package struct RoutingSnapshot: Sendable {
+    package var table: RoutingTable
+    package var auth: [String: ResolvedAuth]
+    package var loadedFrom: String
 
-    public init(table: RoutingTable, auth: [String: ResolvedAuth], loadedFrom: String) {
+    package init(table: RoutingTable, auth: [String: ResolvedAuth], loadedFrom: String) {
         self.table = table
         self.auth = auth
         self.loadedFrom = loadedFrom
     }
 }
 
-public final class ActiveRouting: Sendable {
+package final class ActiveRouting: Sendable {
     private let current: Mutex<RoutingSnapshot>
 
-    public init(_ snapshot: RoutingSnapshot) {
+    package init(_ snapshot: RoutingSnapshot) {
         current = Mutex(snapshot)
     }
 
-    public var snapshot: RoutingSnapshot {
+    package var snapshot: RoutingSnapshot {
         current.withLock { $0 }
     }
 
-    public func replace(with snapshot: RoutingSnapshot) {
+    package func replace(with snapshot: RoutingSnapshot) {
         current.withLock { $0 = snapshot }
     }
 }

@@ -2,8 +2,8 @@
 import Metrics
 import Synchronization
 
-public final class IngestMetrics: Sendable {
-    public enum Outcome: String, Sendable, CaseIterable {
+package final class IngestMetrics: Sendable {
+    package enum Outcome: String, Sendable, CaseIterable {
         case accepted, duplicate, unauthorized, malformed, invalid, tooLarge = "too_large",
              unsupportedMediaType = "unsupported_media_type", unavailable, notFound = "not_found",
              methodNotAllowed = "method_not_allowed"
@@ -13,9 +13,9 @@ public final class IngestMetrics: Sendable {
     private let counters = Mutex<[Key: Counter]>([:])
     private let timers = Mutex<[String: Timer]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func record(source: String, outcome: Outcome, nanoseconds: Int64) {
+    package func record(source: String, outcome: Outcome, nanoseconds: Int64) {
         let key = Key(source: source, outcome: outcome)
         let counter = counters.withLock { table in
             if let existing = table[key] { return existing }

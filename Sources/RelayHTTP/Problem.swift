@@ -2,15 +2,15 @@
 import Hummingbird
 import RelayCore
 
-public struct Problem: Sendable {
-    public var status: HTTPResponse.Status
-    public var slug: String
-    public var title: String
-    public var detail: String
-    public var errors: [FieldError]
-    public var extraHeaders: HTTPFields
+package struct Problem: Sendable {
+    package var status: HTTPResponse.Status
+    package var slug: String
+    package var title: String
+    package var detail: String
+    package var errors: [FieldError]
+    package var extraHeaders: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, slug: String, title: String, detail: String,
+    package init(_ status: HTTPResponse.Status, slug: String, title: String, detail: String,
                 errors: [FieldError] = [], extraHeaders: HTTPFields = [:]) {
         self.status = status
         self.slug = slug
@@ -21,7 +21,7 @@ public struct Problem: Sendable {
     }
 
     /// The body: `type`, `title`, `status`, `detail` and, for validation, `errors: [{field, reason}]`.
-    public func jsonBody(instance: String?) -> [UInt8] {
+    package func jsonBody(instance: String?) -> [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: Array("{\"type\":".utf8))
         JSONString.appendQuoted("urn:audience-relay:problem:\(slug)", to: &out)
@@ -49,7 +49,7 @@ public struct Problem: Sendable {
         return out
     }
 
-    public func response(instance: String? = nil) -> Response {
+    package func response(instance: String? = nil) -> Response {
         var headers = extraHeaders
         headers[.contentType] = "application/problem+json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody(instance: instance))))

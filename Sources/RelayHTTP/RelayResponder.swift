@@ -6,26 +6,26 @@ import RelayCore
 import RelayOutbox
 
 /// Answers for `/readyz` and `/metrics`, supplied by the application that owns the checks.
-public struct OperationsEndpoints: Sendable {
-    public var readiness: @Sendable () async -> (ready: Bool, detail: String)
-    public var metrics: @Sendable () async -> String
+package struct OperationsEndpoints: Sendable {
+    package var readiness: @Sendable () async -> (ready: Bool, detail: String)
+    package var metrics: @Sendable () async -> String
 
-    public init(readiness: @escaping @Sendable () async -> (ready: Bool, detail: String) = { (true, "ok") },
+    package init(readiness: @escaping @Sendable () async -> (ready: Bool, detail: String) = { (true, "ok") },
                 metrics: @escaping @Sendable () async -> String = { "" }) {
         self.readiness = readiness
         self.metrics = metrics
     }
 }
 
-public struct RelayResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+package struct RelayResponder: HTTPResponder {
+    package typealias Context = BasicRequestContext
 
     let routing: ActiveRouting
     let ingest: IngestHandler
     let operations: OperationsEndpoints
     let metrics: IngestMetrics
 
-    public init(routing: ActiveRouting, store: any EventStore, operations: OperationsEndpoints = OperationsEndpoints(),
+    package init(routing: ActiveRouting, store: any EventStore, operations: OperationsEndpoints = OperationsEndpoints(),
                 metrics: IngestMetrics = IngestMetrics(), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.routing = routing
         self.ingest = IngestHandler(store: store, metrics: metrics, clock: clock)
@@ -33,7 +33,7 @@ public struct RelayResponder: HTTPResponder {
         self.metrics = metrics
     }
 
-    public func respond(to request: Request, context: Context) async throws -> Response {
+    package func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
         switch path {
         case "/healthz":

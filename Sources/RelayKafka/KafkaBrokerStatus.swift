@@ -3,19 +3,19 @@ import Foundation
 
 /// Read from librdkafka's statistics JSON (`brokers.<name>.state`, `nodeid`): real brokers only (the
 /// internal pseudo-broker has node id -1; bootstrap entries without a node id yet count as brokers).
-public struct KafkaBrokerStatus: Sendable, Equatable {
-    public var up: Int
-    public var total: Int
-    public var reportedAt: ContinuousClock.Instant
+package struct KafkaBrokerStatus: Sendable, Equatable {
+    package var up: Int
+    package var total: Int
+    package var reportedAt: ContinuousClock.Instant
 
-    public init(up: Int, total: Int, reportedAt: ContinuousClock.Instant = .now) {
+    package init(up: Int, total: Int, reportedAt: ContinuousClock.Instant = .now) {
         self.up = up
         self.total = total
         self.reportedAt = reportedAt
     }
 
     /// nil when the text is not a statistics report with a `brokers` object.
-    public init?(statisticsJSON text: String, reportedAt: ContinuousClock.Instant = .now) {
+    package init?(statisticsJSON text: String, reportedAt: ContinuousClock.Instant = .now) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let brokers = object["brokers"] as? [String: Any] else { return nil }
         var up = 0

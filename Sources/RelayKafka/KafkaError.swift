@@ -7,19 +7,19 @@ import CRdKafka
 /// network trouble, timeouts, shutdown); `isFatal` means the producer instance itself is unusable
 /// (idempotence state lost) and must be recreated. A fatal error is never retriable on the same
 /// producer.
-public struct KafkaError: Error, Sendable, CustomStringConvertible {
+package struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// The raw `rd_kafka_resp_err_t` value (negative: local librdkafka error, positive: broker error).
-    public var code: Int32
+    package var code: Int32
     /// librdkafka's symbolic name of the code, e.g. `NOT_LEADER_FOR_PARTITION` or `_MSG_TIMED_OUT`.
-    public var name: String
+    package var name: String
     /// Human-readable explanation.
-    public var message: String
+    package var message: String
     /// Whether a later attempt with the same message may succeed.
-    public var isRetriable: Bool
+    package var isRetriable: Bool
     /// Whether the producer that reported this error can no longer be used.
-    public var isFatal: Bool
+    package var isFatal: Bool
 
-    public init(code: Int32, name: String, message: String, isRetriable: Bool, isFatal: Bool) {
+    package init(code: Int32, name: String, message: String, isRetriable: Bool, isFatal: Bool) {
         self.code = code
         self.name = name
         self.message = message
@@ -27,52 +27,52 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.isFatal = isFatal
     }
 
-    public var description: String {
+    package var description: String {
         let kind = isFatal ? "fatal" : (isRetriable ? "retriable" : "permanent")
         return "\(name) (\(code), \(kind)): \(message)"
     }
 
     /// Whether librdkafka code `code` is worth retrying, independent of any producer state.
-    public static func isRetriable(code: Int32) -> Bool {
+    package static func isRetriable(code: Int32) -> Bool {
         retriableCodes.contains(code)
     }
 }
 
 extension KafkaError {
     /// Well-known `rd_kafka_resp_err_t` values, so callers and tests need not import librdkafka.
-    public enum Code {
-        public static let messageTimedOut = RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue
-        public static let transport = RD_KAFKA_RESP_ERR__TRANSPORT.rawValue
-        public static let allBrokersDown = RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue
-        public static let timedOut = RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue
-        public static let queueFull = RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue
-        public static let unknownPartition = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue
-        public static let unknownTopic = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue
-        public static let invalidArgument = RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue
-        public static let destroyed = RD_KAFKA_RESP_ERR__DESTROY.rawValue
-        public static let purgedFromQueue = RD_KAFKA_RESP_ERR__PURGE_QUEUE.rawValue
-        public static let purgedInFlight = RD_KAFKA_RESP_ERR__PURGE_INFLIGHT.rawValue
-        public static let fatal = RD_KAFKA_RESP_ERR__FATAL.rawValue
-        public static let invalidMessage = RD_KAFKA_RESP_ERR_INVALID_MSG.rawValue
-        public static let unknownTopicOrPartition = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue
-        public static let leaderNotAvailable = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue
-        public static let notLeaderForPartition = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue
-        public static let requestTimedOut = RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue
-        public static let messageSizeTooLarge = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
-        public static let networkException = RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION.rawValue
-        public static let notEnoughReplicas = RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue
-        public static let topicAuthorizationFailed = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
-        public static let clusterAuthorizationFailed = RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue
-        public static let invalidRecord = RD_KAFKA_RESP_ERR_INVALID_RECORD.rawValue
+    package enum Code {
+        package static let messageTimedOut = RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue
+        package static let transport = RD_KAFKA_RESP_ERR__TRANSPORT.rawValue
+        package static let allBrokersDown = RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue
+        package static let timedOut = RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue
+        package static let queueFull = RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue
+        package static let unknownPartition = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue
+        package static let unknownTopic = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue
+        package static let invalidArgument = RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue
+        package static let destroyed = RD_KAFKA_RESP_ERR__DESTROY.rawValue
+        package static let purgedFromQueue = RD_KAFKA_RESP_ERR__PURGE_QUEUE.rawValue
+        package static let purgedInFlight = RD_KAFKA_RESP_ERR__PURGE_INFLIGHT.rawValue
+        package static let fatal = RD_KAFKA_RESP_ERR__FATAL.rawValue
+        package static let invalidMessage = RD_KAFKA_RESP_ERR_INVALID_MSG.rawValue
+        package static let unknownTopicOrPartition = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue
+        package static let leaderNotAvailable = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue
+        package static let notLeaderForPartition = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue
+        package static let requestTimedOut = RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue
+        package static let messageSizeTooLarge = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+        package static let networkException = RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION.rawValue
+        package static let notEnoughReplicas = RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue
+        package static let topicAuthorizationFailed = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
+        package static let clusterAuthorizationFailed = RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue
+        package static let invalidRecord = RD_KAFKA_RESP_ERR_INVALID_RECORD.rawValue
     }
 
     /// Kafka protocol API keys used with ``KafkaMockCluster/pushRequestErrors(apiKey:errors:)``.
-    public enum APIKey {
-        public static let produce: Int16 = 0
-        public static let fetch: Int16 = 1
-        public static let listOffsets: Int16 = 2
-        public static let metadata: Int16 = 3
-        public static let initProducerID: Int16 = 22
+    package enum APIKey {
+        package static let produce: Int16 = 0
+        package static let fetch: Int16 = 1
+        package static let listOffsets: Int16 = 2
+        package static let metadata: Int16 = 3
+        package static let initProducerID: Int16 = 22
     }
 }
 

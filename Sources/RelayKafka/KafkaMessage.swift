@@ -1,16 +1,16 @@
 // The values that cross the producer and reader API: messages out, delivery reports and records in.
 
 /// One message to produce.
-public struct KafkaMessage: Sendable {
-    public var topic: String
+package struct KafkaMessage: Sendable {
+    package var topic: String
     /// The key; `nil` produces a message without a key (the partitioner then spreads messages).
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    public var headers: [(name: String, value: [UInt8])]
+    package var key: [UInt8]?
+    package var value: [UInt8]
+    package var headers: [(name: String, value: [UInt8])]
     /// A fixed partition, or `nil` to let the configured partitioner choose by key.
-    public var partition: Int32?
+    package var partition: Int32?
 
-    public init(
+    package init(
         topic: String,
         key: [UInt8]? = nil,
         value: [UInt8],
@@ -26,29 +26,29 @@ public struct KafkaMessage: Sendable {
 }
 
 /// Where the broker stored a message it acknowledged.
-public struct KafkaDelivered: Sendable, Hashable {
-    public var partition: Int32
-    public var offset: Int64
+package struct KafkaDelivered: Sendable, Hashable {
+    package var partition: Int32
+    package var offset: Int64
 
-    public init(partition: Int32, offset: Int64) {
+    package init(partition: Int32, offset: Int64) {
         self.partition = partition
         self.offset = offset
     }
 }
 
 /// librdkafka's final word on one message: acknowledged with its position, or failed.
-public typealias KafkaDeliveryReport = Result<KafkaDelivered, KafkaError>
+package typealias KafkaDeliveryReport = Result<KafkaDelivered, KafkaError>
 
 /// A message read back from a topic.
-public struct KafkaRecord: Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    public var headers: [(name: String, value: [UInt8])]
+package struct KafkaRecord: Sendable {
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
+    package var key: [UInt8]?
+    package var value: [UInt8]
+    package var headers: [(name: String, value: [UInt8])]
 
-    public init(
+    package init(
         topic: String,
         partition: Int32,
         offset: Int64,

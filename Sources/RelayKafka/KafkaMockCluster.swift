@@ -4,14 +4,14 @@ import Logging
 
 /// librdkafka's mock cluster (`rd_kafka_mock_cluster_new` on a handle of its own): real Kafka
 /// protocol servers on loopback, with fault injection. Lives as long as this object.
-public final class KafkaMockCluster: Sendable {
+package final class KafkaMockCluster: Sendable {
     private let cluster: MockClusterHandle
     private let logger: Logger
     /// Comma-separated `127.0.0.1:port` list of the mock brokers.
-    public let bootstrapServers: String
+    package let bootstrapServers: String
 
     /// Starts `brokers` mock brokers (ids 1…`brokers`). Topics are auto-created on first use.
-    public init(brokers: Int, logger: Logger = Logger(label: "relay.kafka.mock")) throws(KafkaError) {
+    package init(brokers: Int, logger: Logger = Logger(label: "relay.kafka.mock")) throws(KafkaError) {
         let conf = RdKafkaConfiguration()
         // The handle only hosts the cluster and never connects anywhere: skip its notices
         // (such as "no bootstrap.servers configured"), keep warnings and errors.
@@ -31,7 +31,7 @@ public final class KafkaMockCluster: Sendable {
     }
 
     /// Makes the next `errors.count` requests of `apiKey` (any broker) fail with these codes, in order.
-    public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
+    package func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
         let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
         codes.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
@@ -40,27 +40,27 @@ public final class KafkaMockCluster: Sendable {
     }
 
     /// Forgets errors pushed for `apiKey` that were not used yet.
-    public func clearRequestErrors(apiKey: Int16) {
+    package func clearRequestErrors(apiKey: Int16) {
         rd_kafka_mock_clear_request_errors(cluster.pointer, apiKey)
     }
 
     /// Disconnects broker `id` and refuses new connections; partition leadership does not move.
-    public func setBrokerDown(_ id: Int32) {
+    package func setBrokerDown(_ id: Int32) {
         check(rd_kafka_mock_broker_set_down(cluster.pointer, id), "set broker \(id) down")
     }
 
     /// Lets broker `id` accept connections again.
-    public func setBrokerUp(_ id: Int32) {
+    package func setBrokerUp(_ id: Int32) {
         check(rd_kafka_mock_broker_set_up(cluster.pointer, id), "set broker \(id) up")
     }
 
     /// Adds `milliseconds` of latency to every response of broker `id`.
-    public func setBrokerRoundTripTime(_ id: Int32, milliseconds: Int32) {
+    package func setBrokerRoundTripTime(_ id: Int32, milliseconds: Int32) {
         check(rd_kafka_mock_broker_set_rtt(cluster.pointer, id, milliseconds), "set broker \(id) rtt")
     }
 
     /// Moves the leadership of `topic`/`partition` to `broker`; the old leader answers NOT_LEADER.
-    public func setPartitionLeader(topic: String, partition: Int32, broker: Int32) {
+    package func setPartitionLeader(topic: String, partition: Int32, broker: Int32) {
         check(
             rd_kafka_mock_partition_set_leader(cluster.pointer, topic, partition, broker),
             "set leader of \(topic)/\(partition) to broker \(broker)"
@@ -68,7 +68,7 @@ public final class KafkaMockCluster: Sendable {
     }
 
     /// Creates `name` explicitly (instead of auto-creation with 4 partitions).
-    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32) throws(KafkaError) {
+    package func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32) throws(KafkaError) {
         let err = rd_kafka_mock_topic_create(cluster.pointer, name, partitions, replicationFactor)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(err, message: "cannot create topic \(name): \(cString(rd_kafka_err2str(err)))")

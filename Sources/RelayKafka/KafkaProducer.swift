@@ -1,4 +1,4 @@
-// KafkaProducer: the public idempotent producer — batches in, one delivery report per message out.
+// KafkaProducer: the package idempotent producer — batches in, one delivery report per message out.
 import CRdKafka
 import Foundation
 import Logging
@@ -7,13 +7,13 @@ import Logging
 ///
 /// Every blocking librdkafka call runs on one dedicated thread per producer; `send` suspends
 /// (one continuation per call) until librdkafka has reported on every message of the call.
-public final class KafkaProducer: Sendable {
-    public let configuration: KafkaProducerConfiguration
+package final class KafkaProducer: Sendable {
+    package let configuration: KafkaProducerConfiguration
     private let core: ProducerCore
 
     /// Creates the librdkafka producer and starts its poll thread.
     /// Throws a non-retriable ``KafkaError`` for an invalid configuration.
-    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+    package init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         let conf = RdKafkaConfiguration()
         for (name, value) in configuration.effectiveProperties {
             try conf.set(name, value)
@@ -53,7 +53,7 @@ public final class KafkaProducer: Sendable {
     ///
     /// `onHandedOver` runs once the messages are queued for the poll thread (which enqueues batches in
     /// the order they were handed over), or refused, and before the reports are awaited.
-    public func send(_ messages: [KafkaMessage], onHandedOver: () -> Void = {}) async -> [KafkaDeliveryReport] {
+    package func send(_ messages: [KafkaMessage], onHandedOver: () -> Void = {}) async -> [KafkaDeliveryReport] {
         guard !messages.isEmpty else {
             onHandedOver()
             return []
@@ -69,26 +69,26 @@ public final class KafkaProducer: Sendable {
     /// Flushes outstanding messages (up to `flushTimeout`; what is left is purged and reported
     /// as retriable errors), stops the poll thread and destroys the librdkafka handle.
     /// Blocks the calling thread until that is done; idempotent.
-    public func shutdown(flushTimeout: Duration) {
+    package func shutdown(flushTimeout: Duration) {
         core.requestStop(flushTimeout: flushTimeout)
         core.waitUntilFinished()
     }
 
     /// ``shutdown(flushTimeout:)`` without blocking a thread: suspends until the poll thread is done.
-    public func shutdownGracefully(flushTimeout: Duration) async {
+    package func shutdownGracefully(flushTimeout: Duration) async {
         core.requestStop(flushTimeout: flushTimeout)
         await core.finished()
     }
 
     /// The fatal error raised on this producer, if any. A producer with a fatal error fails every
     /// message; the owner should shut it down and create a new one.
-    public var raisedFatalError: KafkaError? {
+    package var raisedFatalError: KafkaError? {
         core.fatalError
     }
 
     /// How many of the cluster's brokers were connected at the last statistics report (every
     /// `statistics.interval.ms`, 5 s by default); nil before the first one.
-    public var brokerStatus: KafkaBrokerStatus? {
+    package var brokerStatus: KafkaBrokerStatus? {
         core.brokerStatus
     }
 }

@@ -5,12 +5,12 @@ import Logging
 
 /// Reads whole topics (every partition, from the beginning or given offsets) and queries
 /// high-water marks. Every call blocks its thread; not for the relay's hot path.
-public final class KafkaReader {
+package final class KafkaReader {
     private let client: RdKafkaClient
     private let logger: Logger
 
     /// `properties` are applied after the reader's own settings.
-    public init(
+    package init(
         bootstrapServers: String,
         properties: [String: String] = [:],
         logger: Logger = Logger(label: "relay.kafka.reader")
@@ -37,7 +37,7 @@ public final class KafkaReader {
     /// Reads `topic` until `maxMessages` records were read, every partition is at its end, or
     /// `timeout` passes (then returns what it has). `offsets` gives start offsets per partition;
     /// partitions not named start at the beginning. Records of one partition come in offset order.
-    public func read(
+    package func read(
         topic: String,
         offsets: [Int32: Int64] = [:],
         maxMessages: Int,
@@ -72,7 +72,7 @@ public final class KafkaReader {
     }
 
     /// The high-water mark (offset of the next message) of every partition of `topic`.
-    public func highWatermarks(topic: String, timeout: Duration) throws(KafkaError) -> [Int32: Int64] {
+    package func highWatermarks(topic: String, timeout: Duration) throws(KafkaError) -> [Int32: Int64] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var result: [Int32: Int64] = [:]
         for partition in try partitionIDs(topic: topic, deadline: deadline) {

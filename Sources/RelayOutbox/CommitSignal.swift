@@ -2,29 +2,29 @@
 import Synchronization
 
 /// What one commit (a group of appends, a replay, an export retry) made pending.
-public struct CommittedWork: Sendable, Equatable {
+package struct CommittedWork: Sendable, Equatable {
     /// Destinations that got new pending deliveries.
-    public var destinations: Set<String>
+    package var destinations: Set<String>
     /// Whether an export job became due.
-    public var exportJobs: Bool
+    package var exportJobs: Bool
 
-    public init(destinations: Set<String> = [], exportJobs: Bool = false) {
+    package init(destinations: Set<String> = [], exportJobs: Bool = false) {
         self.destinations = destinations
         self.exportJobs = exportJobs
     }
 
-    public var isEmpty: Bool { destinations.isEmpty && !exportJobs }
+    package var isEmpty: Bool { destinations.isEmpty && !exportJobs }
 }
 
 /// Subscribers hear about each commit once, after it is durable: one call per group commit, not per
 /// request, so a burst of requests wakes each subscriber once. Handlers must be quick and must not block
 /// (they run on the committing thread): ring a doorbell, nothing more.
-public final class CommitSignal: Sendable {
+package final class CommitSignal: Sendable {
     private let handlers = Mutex<[@Sendable (CommittedWork) -> Void]>([])
 
-    public init() {}
+    package init() {}
 
-    public func subscribe(_ handler: @escaping @Sendable (CommittedWork) -> Void) {
+    package func subscribe(_ handler: @escaping @Sendable (CommittedWork) -> Void) {
         handlers.withLock { $0.append(handler) }
     }
 

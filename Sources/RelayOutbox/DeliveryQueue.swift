@@ -3,31 +3,31 @@ import Foundation
 import RelayCore
 
 /// A pending delivery as stored, with what the dispatcher needs to schedule it.
-public struct PendingDelivery: Sendable {
-    public var item: DeliveryItem
-    public var attempts: Int
-    public var createdAt: Date
-    public var nextAttemptAt: Date
+package struct PendingDelivery: Sendable {
+    package var item: DeliveryItem
+    package var attempts: Int
+    package var createdAt: Date
+    package var nextAttemptAt: Date
     /// False for a row still queued under its destination's cursor (never failed): delivering it needs
     /// no write of its own, the cursor passing it is the record. True once it failed or was replayed.
-    public var retrying: Bool
+    package var retrying: Bool
 }
 
 /// What happened to one delivery attempt, as it is recorded.
-public enum RecordedOutcome: Sendable, Equatable {
+package enum RecordedOutcome: Sendable, Equatable {
     case delivered
     case retry(nextAttemptAt: Date, error: String)
     case dead(reason: String)
 }
 
 /// One row's new state. A `.retry` makes a queued row `retrying`, so the cursor may pass it.
-public struct DeliveryStateChange: Sendable, Equatable {
-    public var deliveryID: Int64
+package struct DeliveryStateChange: Sendable, Equatable {
+    package var deliveryID: Int64
     /// Attempts made so far, this one included.
-    public var attempts: Int
-    public var outcome: RecordedOutcome
+    package var attempts: Int
+    package var outcome: RecordedOutcome
 
-    public init(deliveryID: Int64, attempts: Int, outcome: RecordedOutcome) {
+    package init(deliveryID: Int64, attempts: Int, outcome: RecordedOutcome) {
         self.deliveryID = deliveryID
         self.attempts = attempts
         self.outcome = outcome
@@ -35,32 +35,32 @@ public struct DeliveryStateChange: Sendable, Equatable {
 }
 
 /// Encodes as `{id, eventId, destination, route, attempts, createdAt, deadAt, reason}` (admin API).
-public struct DeadLetter: Sendable, Equatable, Codable {
-    public var deliveryID: Int64
-    public var eventID: String
-    public var destination: String
-    public var route: String
-    public var attempts: Int
-    public var createdAt: Date
-    public var deadAt: Date?
-    public var reason: String
+package struct DeadLetter: Sendable, Equatable, Codable {
+    package var deliveryID: Int64
+    package var eventID: String
+    package var destination: String
+    package var route: String
+    package var attempts: Int
+    package var createdAt: Date
+    package var deadAt: Date?
+    package var reason: String
 
     private enum CodingKeys: String, CodingKey {
         case deliveryID = "id", eventID = "eventId", destination, route, attempts, createdAt, deadAt, reason
     }
 }
 
-public struct DestinationStats: Sendable, Equatable {
-    public var destination: String
-    public var pending: Int
-    public var oldestPendingAge: TimeInterval?
-    public var dead: Int
-    public var delivered: Int
+package struct DestinationStats: Sendable, Equatable {
+    package var destination: String
+    package var pending: Int
+    package var oldestPendingAge: TimeInterval?
+    package var dead: Int
+    package var delivered: Int
 }
 
 /// Delivery state is a per-destination cursor plus rows for the exceptions: queued rows above the cursor
 /// are pending, queued rows at or below it are delivered; retrying rows are pending wherever they are.
-public protocol DeliveryQueue: Sendable {
+package protocol DeliveryQueue: Sendable {
     /// The destination's cursor: the id through which its queued deliveries are delivered (0 when none).
     func deliveredThrough(destination: String) async throws -> Int64
     /// Queued deliveries of `destination` with `id > afterID`, oldest first.

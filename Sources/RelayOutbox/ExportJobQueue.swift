@@ -3,12 +3,12 @@ import Foundation
 
 /// Where a job is in its life. Running is a fetcher-memory state: after a crash a job is pending
 /// again and resumes from its checkpoint.
-public enum ExportJobState: Int, Sendable {
+package enum ExportJobState: Int, Sendable {
     case pending = 0
     case done = 2
     case dead = 3
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .pending: return "pending"
         case .done: return "done"
@@ -18,17 +18,17 @@ public enum ExportJobState: Int, Sendable {
 }
 
 /// One fully forwarded file of an export (kept for `export status` and `export.completed`).
-public struct ExportFileSummary: Sendable, Codable, Equatable {
+package struct ExportFileSummary: Sendable, Codable, Equatable {
     /// The file's URL with its query string left out (pre-signed URLs carry credentials there).
-    public var url: String
+    package var url: String
     /// `added` or `removed` for the parts of a delta export, else nil.
-    public var change: String?
-    public var records: Int64
-    public var bytes: Int64
+    package var change: String?
+    package var records: Int64
+    package var bytes: Int64
     /// Hex SHA-256 of the bytes as received (before gunzip).
-    public var sha256: String
+    package var sha256: String
 
-    public init(url: String, change: String?, records: Int64, bytes: Int64, sha256: String) {
+    package init(url: String, change: String?, records: Int64, bytes: Int64, sha256: String) {
         self.url = url
         self.change = change
         self.records = records
@@ -38,45 +38,45 @@ public struct ExportFileSummary: Sendable, Codable, Equatable {
 }
 
 /// What is confirmed downstream so far; a resumed job skips exactly this much.
-public struct ExportProgress: Sendable, Equatable {
+package struct ExportProgress: Sendable, Equatable {
     /// Index of the file being forwarded (= number of files finished).
-    public var fileIndex: Int = 0
+    package var fileIndex: Int = 0
     /// Records of that file confirmed by every destination (the next record index to send).
-    public var recordIndex: Int64 = 0
+    package var recordIndex: Int64 = 0
     /// Files listed by the manifest (1 without one); nil until known.
-    public var fileCount: Int?
-    public var files: [ExportFileSummary] = []
+    package var fileCount: Int?
+    package var files: [ExportFileSummary] = []
     /// Records confirmed by every destination (or dead-lettered by one), over all files.
-    public var recordsSent: Int64 = 0
-    public var recordsMalformed: Int64 = 0
+    package var recordsSent: Int64 = 0
+    package var recordsMalformed: Int64 = 0
     /// Records a destination refused for good (counted, reason in the job's last error).
-    public var recordsDead: Int64 = 0
-    public var bytesReceived: Int64 = 0
+    package var recordsDead: Int64 = 0
+    package var bytesReceived: Int64 = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// An export job as stored, with what the fetcher needs from its event.
-public struct ExportJob: Sendable {
-    public var eventID: String
-    public var source: String
-    public var route: String
-    public var destinations: [String]
-    public var executionRef: String
-    public var apiURL: String
-    public var eventType: String
-    public var receivedAt: Date
-    public var state: ExportJobState
+package struct ExportJob: Sendable {
+    package var eventID: String
+    package var source: String
+    package var route: String
+    package var destinations: [String]
+    package var executionRef: String
+    package var apiURL: String
+    package var eventType: String
+    package var receivedAt: Date
+    package var state: ExportJobState
     /// Failed attempts so far (polls that found the export not ready count too).
-    public var attempts: Int
-    public var nextAttemptAt: Date
-    public var createdAt: Date
-    public var updatedAt: Date
-    public var finishedAt: Date?
-    public var lastError: String?
-    public var progress: ExportProgress
+    package var attempts: Int
+    package var nextAttemptAt: Date
+    package var createdAt: Date
+    package var updatedAt: Date
+    package var finishedAt: Date?
+    package var lastError: String?
+    package var progress: ExportProgress
 
-    public init(eventID: String, source: String, route: String, destinations: [String], executionRef: String,
+    package init(eventID: String, source: String, route: String, destinations: [String], executionRef: String,
                 apiURL: String, eventType: String, receivedAt: Date, state: ExportJobState, attempts: Int,
                 nextAttemptAt: Date, createdAt: Date, updatedAt: Date, finishedAt: Date?, lastError: String?,
                 progress: ExportProgress) {
@@ -100,7 +100,7 @@ public struct ExportJob: Sendable {
 }
 
 /// Durable export jobs (rows written with their event by `EventStore.append`).
-public protocol ExportJobQueue: Sendable {
+package protocol ExportJobQueue: Sendable {
     /// Pending jobs due at `now`, oldest first, leaving out `excluding` (those already running).
     func dueExportJobs(now: Date, limit: Int, excluding: Set<String>) async throws -> [ExportJob]
     /// When the earliest pending job not in `excluding` is due, or nil when there is none.

@@ -5,7 +5,7 @@ import GRDB
 import Synchronization
 
 /// How appends are committed: grouped (production) or one transaction per request (the benchmark's baseline).
-public enum CommitMode: String, Sendable {
+package enum CommitMode: String, Sendable {
     case grouped
     case perRequest = "per-request"
 }

@@ -4,7 +4,7 @@ import GRDB
 import RelayCore
 
 extension SQLiteOutbox {
-    public func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
+    package func deadLetters(destination: String?, limit: Int) async throws -> [DeadLetter] {
         try await database.read { db in
             var sql = "SELECT id, event_id, destination, route, attempts, created_at, finished_at, last_error FROM deliveries WHERE state = 3"
             var arguments: StatementArguments = []
@@ -25,7 +25,7 @@ extension SQLiteOutbox {
         }
     }
 
-    public func replay(deliveryIDs: [Int64]) async throws -> Int {
+    package func replay(deliveryIDs: [Int64]) async throws -> Int {
         let now = Date().timeIntervalSince1970
         let (count, destinations) = try await database.write { db in
             let statement = try db.cachedStatement(sql: """
@@ -46,7 +46,7 @@ extension SQLiteOutbox {
         return count
     }
 
-    public func replay(destination: String) async throws -> Int {
+    package func replay(destination: String) async throws -> Int {
         let now = Date().timeIntervalSince1970
         let count = try await database.write { db in
             try db.execute(sql: """

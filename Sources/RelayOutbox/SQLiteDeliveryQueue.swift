@@ -4,7 +4,7 @@ import GRDB
 import RelayCore
 
 extension SQLiteOutbox: DeliveryQueue {
-    public func deliveredThrough(destination: String) async throws -> Int64 {
+    package func deliveredThrough(destination: String) async throws -> Int64 {
         try await database.read { db in try Self.deliveredThrough(destination, in: db) }
     }
 
@@ -13,11 +13,11 @@ extension SQLiteOutbox: DeliveryQueue {
                            arguments: [destination]) ?? 0
     }
 
-    public func queuedDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
+    package func queuedDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
         try await deliveries(state: .queued, destination: destination, afterID: afterID, limit: limit)
     }
 
-    public func retryingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
+    package func retryingDeliveries(destination: String, afterID: Int64, limit: Int) async throws -> [PendingDelivery] {
         try await deliveries(state: .retrying, destination: destination, afterID: afterID, limit: limit)
     }
 
@@ -70,7 +70,7 @@ extension SQLiteOutbox: DeliveryQueue {
         """
     }
 
-    public func record(_ changes: [DeliveryStateChange], destination: String, deliveredThrough: Int64?, at now: Date) async throws {
+    package func record(_ changes: [DeliveryStateChange], destination: String, deliveredThrough: Int64?, at now: Date) async throws {
         let stamp = now.timeIntervalSince1970
         try await database.writeWithoutTransaction { db in
             // Losing these writes in a power cut only repeats deliveries, so they skip the fsync an
@@ -105,7 +105,7 @@ extension SQLiteOutbox: DeliveryQueue {
         }
     }
 
-    public func deadLetterPending(destination: String, reason: String, at now: Date) async throws -> Int {
+    package func deadLetterPending(destination: String, reason: String, at now: Date) async throws -> Int {
         try await database.write { db in
             let cursor = try Self.deliveredThrough(destination, in: db)
             // `state = 0` / `= 1` written out so the partial indexes are used.

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension SQLiteOutbox: ExportJobQueue {
-    public func dueExportJobs(now: Date, limit: Int, excluding: Set<String>) async throws -> [ExportJob] {
+    package func dueExportJobs(now: Date, limit: Int, excluding: Set<String>) async throws -> [ExportJob] {
         try await database.read { db in
             try Row.fetchAll(db, sql: Self.jobSelect + " WHERE j.state = 0 AND j.next_attempt_at <= ? ORDER BY j.next_attempt_at LIMIT ?",
                              arguments: [now.timeIntervalSince1970, limit + excluding.count])
@@ -14,7 +14,7 @@ extension SQLiteOutbox: ExportJobQueue {
         }
     }
 
-    public func nextExportJobDue(excluding: Set<String>) async throws -> Date? {
+    package func nextExportJobDue(excluding: Set<String>) async throws -> Date? {
         try await database.read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT event_id, next_attempt_at FROM export_jobs WHERE state = 0 ORDER BY next_attempt_at LIMIT ?",
                                         arguments: [excluding.count + 1])
@@ -22,14 +22,14 @@ extension SQLiteOutbox: ExportJobQueue {
         }
     }
 
-    public func saveExportProgress(eventID: String, progress: ExportProgress, at now: Date) async throws {
+    package func saveExportProgress(eventID: String, progress: ExportProgress, at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: "UPDATE export_jobs SET \(Self.progressAssignments), updated_at = ? WHERE event_id = ?",
                            arguments: Self.progressArguments(progress) + [now.timeIntervalSince1970, eventID])
         }
     }
 
-    public func rescheduleExportJob(eventID: String, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws {
+    package func rescheduleExportJob(eventID: String, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: """
                 UPDATE export_jobs SET \(Self.progressAssignments), attempts = attempts + 1, next_attempt_at = ?,
@@ -38,7 +38,7 @@ extension SQLiteOutbox: ExportJobQueue {
         }
     }
 
-    public func finishExportJob(eventID: String, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws {
+    package func finishExportJob(eventID: String, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: """
                 UPDATE export_jobs SET \(Self.progressAssignments), state = ?, last_error = ?, finished_at = ?, updated_at = ?
@@ -48,7 +48,7 @@ extension SQLiteOutbox: ExportJobQueue {
         }
     }
 
-    public func retryExportJobs(executionRef: String, at now: Date) async throws -> Int {
+    package func retryExportJobs(executionRef: String, at now: Date) async throws -> Int {
         let stamp = now.timeIntervalSince1970
         let count = try await database.write { db in
             try db.execute(sql: """
@@ -61,7 +61,7 @@ extension SQLiteOutbox: ExportJobQueue {
         return count
     }
 
-    public func exportJobs(executionRef: String?, limit: Int) async throws -> [ExportJob] {
+    package func exportJobs(executionRef: String?, limit: Int) async throws -> [ExportJob] {
         try await database.read { db in
             if let executionRef {
                 return try Row.fetchAll(db, sql: Self.jobSelect + " WHERE j.execution_ref = ? ORDER BY j.created_at DESC LIMIT ?",
@@ -127,7 +127,7 @@ enum ExportJobColumns {
 
 extension SQLiteOutbox {
     /// How many export jobs are in each state (statistics for operators).
-    public func exportJobCounts() async throws -> [ExportJobState: Int] {
+    package func exportJobCounts() async throws -> [ExportJobState: Int] {
         try await database.read { db in
             var counts: [ExportJobState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM export_jobs GROUP BY state") {

@@ -4,17 +4,17 @@ import Foundation
 import GRDB
 import Logging
 
-public final class SQLiteOutbox: EventStore, Sendable {
-    public static let fileName = "outbox.sqlite"
+package final class SQLiteOutbox: EventStore, Sendable {
+    package static let fileName = "outbox.sqlite"
 
     let database: DatabasePool
     private let writer: GroupCommitWriter
-    public let path: String
+    package let path: String
     /// Announces every commit that made deliveries or export jobs pending (appends, replays, export retries).
-    public let commits = CommitSignal()
+    package let commits = CommitSignal()
 
     /// Opens (creating if needed) `<dataDirectory>/outbox.sqlite` and migrates it.
-    public init(dataDirectory: String, commitMode: CommitMode = .grouped, logger: Logger) throws(OutboxOpenError) {
+    package init(dataDirectory: String, commitMode: CommitMode = .grouped, logger: Logger) throws(OutboxOpenError) {
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
@@ -48,20 +48,20 @@ public final class SQLiteOutbox: EventStore, Sendable {
         writer.stop()
     }
 
-    public func append(_ event: NewEvent) async throws(StoreUnavailable) -> AppendResult {
+    package func append(_ event: NewEvent) async throws(StoreUnavailable) -> AppendResult {
         try await writer.append(event)
     }
 
     /// Largest number of events committed by one transaction so far.
-    public var largestCommitGroup: Int { writer.largestGroup.load(ordering: .relaxed) }
+    package var largestCommitGroup: Int { writer.largestGroup.load(ordering: .relaxed) }
 
     /// Finishes queued commits and refuses new ones; the database closes when the outbox is released.
-    public func close() {
+    package func close() {
         writer.stop()
     }
 
     /// The writer connection's `PRAGMA synchronous` (2 = FULL) and journal mode, for checks and `/readyz`.
-    public func durabilitySettings() throws -> (synchronous: Int, journalMode: String) {
+    package func durabilitySettings() throws -> (synchronous: Int, journalMode: String) {
         try database.writeWithoutTransaction { db in
             (try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
              try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "")
@@ -69,7 +69,7 @@ public final class SQLiteOutbox: EventStore, Sendable {
     }
 
     /// Writes (and fsyncs) one small row: whether the outbox takes a write right now (`/readyz`).
-    public func probeWrite(at now: Date) async throws {
+    package func probeWrite(at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS readiness_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at REAL NOT NULL)")
             try db.execute(sql: "INSERT INTO readiness_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
@@ -77,22 +77,22 @@ public final class SQLiteOutbox: EventStore, Sendable {
         }
     }
 
-    /// Fault-injection hook: with `true`, every write fails as on a read-only volume (`PRAGMA query_only`).
-    public func setReadOnly(_ readOnly: Bool) throws {
+    /// Test hook (`@_spi(Testing) import RelayOutbox`). Fault injection: with `true`, every write fails as on a read-only volume (`PRAGMA query_only`).
+    @_spi(Testing) public func setReadOnly(_ readOnly: Bool) throws {
         try database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA query_only = \(readOnly ? 1 : 0)")
         }
     }
 
-    /// Fault-injection hook: caps the file size in pages so writes fail as on a full disk.
-    public func limitPageCount(_ pages: Int) throws {
+    /// Test hook (`@_spi(Testing) import RelayOutbox`). Fault injection: caps the file size in pages so writes fail as on a full disk.
+    @_spi(Testing) public func limitPageCount(_ pages: Int) throws {
         try database.writeWithoutTransaction { db in
             _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)")
         }
     }
 }
 
-public struct OutboxOpenError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct OutboxOpenError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }

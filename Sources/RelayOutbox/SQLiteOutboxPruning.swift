@@ -4,7 +4,7 @@ import GRDB
 import RelayCore
 
 extension SQLiteOutbox {
-    public func prune(deliveredBefore cutoff: Date) async throws -> Int {
+    package func prune(deliveredBefore cutoff: Date) async throws -> Int {
         try await database.write { db in
             let before = cutoff.timeIntervalSince1970
             var removed = 0

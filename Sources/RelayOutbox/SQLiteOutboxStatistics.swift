@@ -4,7 +4,7 @@ import GRDB
 import RelayCore
 
 extension SQLiteOutbox {
-    public func stats(now: Date) async throws -> [DestinationStats] {
+    package func stats(now: Date) async throws -> [DestinationStats] {
         try await database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT destination,
@@ -23,7 +23,7 @@ extension SQLiteOutbox {
         }
     }
 
-    public func pendingStats(destinations: [String], now: Date) async throws -> [DestinationStats] {
+    package func pendingStats(destinations: [String], now: Date) async throws -> [DestinationStats] {
         try await database.read { db in
             // `state = 0`, `= 1`, `= 3` are written out (not bound) so SQLite can use the partial indexes.
             try destinations.sorted().map { destination in

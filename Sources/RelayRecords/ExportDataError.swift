@@ -4,9 +4,9 @@
 /// the record structure is broken so that the splitter cannot find the next record, or the
 /// format cannot be told.
 /// Bad single records are not errors; they come out as ``SplitItem/malformed(line:reason:)``.
-public struct ExportDataError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct ExportDataError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The layer that gave up.
-    public enum Kind: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// The gzip stream is corrupt (bad header, bad deflate data, CRC mismatch).
         case corruptGzip
         /// The gzip stream ended in the middle of a member.
@@ -19,20 +19,20 @@ public struct ExportDataError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     /// Which layer gave up.
-    public var kind: Kind
+    package var kind: Kind
     /// 1-based line of the body where the problem was found, when it is known.
-    public var line: Int?
+    package var line: Int?
     /// What is wrong, for logs and job status.
-    public var reason: String
+    package var reason: String
 
     /// An error of `kind` found on `line` (nil when unknown), saying `reason`.
-    public init(kind: Kind, line: Int?, reason: String) {
+    package init(kind: Kind, line: Int?, reason: String) {
         self.kind = kind
         self.line = line
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         if let line { return "\(reason) (line \(line))" }
         return reason
     }

@@ -6,13 +6,13 @@
 /// 2. the file name's extension (`.jsonl`, `.ndjson`, `.csv`, `.json`), after dropping `.gz`;
 /// 3. the first bytes (decompressed, byte order mark skipped), see ``sniff(_:)``.
 /// Nil when nothing matches. A route's explicit format overrides all of this.
-public enum FormatDetector {
+package enum FormatDetector {
     /// How many leading body bytes are worth passing to ``detect(contentType:fileName:firstBytes:)``.
-    public static let sniffLength = 64 * 1024
+    package static let sniffLength = 64 * 1024
 
     /// The format of an export, or nil when it cannot be told. `firstBytes` are the start of the
     /// decompressed body (up to ``sniffLength`` bytes; fewer only when the body is shorter).
-    public static func detect(contentType: String?, fileName: String?, firstBytes: [UInt8]) -> RecordFormat? {
+    package static func detect(contentType: String?, fileName: String?, firstBytes: [UInt8]) -> RecordFormat? {
         var sawJSONType = false
         if let contentType {
             switch mediaType(contentType) {
@@ -47,7 +47,7 @@ public enum FormatDetector {
     ///   "p-2": {…}}`, and `{}`, an empty keyed export); otherwise JSON Lines (one record). When
     ///   the first value runs past `firstBytes`, by the members seen: keyed when each is an object;
     /// - anything else → CSV when the first line contains a comma.
-    public static func sniff(_ firstBytes: [UInt8]) -> RecordFormat? {
+    package static func sniff(_ firstBytes: [UInt8]) -> RecordFormat? {
         firstBytes.withUnsafeBufferPointer { buffer -> RecordFormat? in
             guard let base = buffer.baseAddress else { return nil }
             let end = buffer.count

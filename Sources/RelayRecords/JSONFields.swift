@@ -1,37 +1,37 @@
 // JSONFields: reads one scalar field of a record's JSON bytes without building a tree.
 
 /// A dotted path into nested objects, e.g. `identifiers.email`, prepared for matching raw keys.
-public struct JSONFieldPath: Sendable, Hashable, CustomStringConvertible {
+package struct JSONFieldPath: Sendable, Hashable, CustomStringConvertible {
     /// The member names, outermost first, as UTF-8.
     let segments: [[UInt8]]
 
     /// A path from its member names, outermost first.
-    public init(segments: [String]) {
+    package init(segments: [String]) {
         self.segments = segments.map { Array($0.utf8) }
     }
 
     /// A path from dotted text: `profileId`, `identifiers.email`.
-    public init(dotted: String) {
+    package init(dotted: String) {
         self.init(segments: dotted.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
     }
 
-    public var description: String {
+    package var description: String {
         segments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".")
     }
 }
 
 /// Fast lookups of scalar fields in a record's bytes, e.g. to render a Kafka key template
 /// such as `{{profileId}}` or `{{identifiers.email}}` for every record.
-public enum JSONFields {
+package enum JSONFields {
     /// The scalar at `path` in the JSON object `record`: a string's decoded value, or the literal
     /// text of a number or boolean. Nil when the field is missing, null, an object or an array,
     /// or when the bytes are not well-formed around it. With a repeated key the first one counts.
-    public static func scalarText(at path: JSONFieldPath, in record: [UInt8]) -> String? {
+    package static func scalarText(at path: JSONFieldPath, in record: [UInt8]) -> String? {
         record.withUnsafeBufferPointer { scalarText(at: path, in: $0) }
     }
 
     /// The scalar at `path` in the JSON object `record` (see ``scalarText(at:in:)-([UInt8])``).
-    public static func scalarText(at path: JSONFieldPath, in record: UnsafeBufferPointer<UInt8>) -> String? {
+    package static func scalarText(at path: JSONFieldPath, in record: UnsafeBufferPointer<UInt8>) -> String? {
         guard let base = record.baseAddress, !path.segments.isEmpty else { return nil }
         var reader = Reader(base: base, end: record.count)
         reader.skipSpace()

@@ -1,7 +1,7 @@
 // RecordFormat: the four body layouts an export can have, and their names in configuration.
 
 /// How records are laid out in an export body.
-public enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// One JSON object per line (JSON Lines / NDJSON); blank lines are ignored.
     case jsonLines
     /// RFC 4180 CSV with a header row; each row becomes an object of string values.
@@ -13,7 +13,7 @@ public enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomString
 
     /// Parses the name used in routing configuration: `jsonl` (or `ndjson`), `csv`,
     /// `json-array`, `json-object`. Nil for anything else.
-    public init?(configName: String) {
+    package init?(configName: String) {
         switch configName.lowercased() {
         case "jsonl", "ndjson": self = .jsonLines
         case "csv": self = .csv
@@ -24,7 +24,7 @@ public enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomString
     }
 
     /// The canonical configuration name (`jsonl`, `csv`, `json-array`, `json-object`).
-    public var configName: String {
+    package var configName: String {
         switch self {
         case .jsonLines: return "jsonl"
         case .csv: return "csv"
@@ -33,5 +33,5 @@ public enum RecordFormat: String, Sendable, Hashable, CaseIterable, CustomString
         }
     }
 
-    public var description: String { configName }
+    package var description: String { configName }
 }

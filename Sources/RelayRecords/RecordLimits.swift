@@ -1,12 +1,12 @@
 // RecordLimits: the size bound on one record, and the reason given when a record breaks it.
 
 /// Bounds the splitters enforce so one record cannot take unbounded memory.
-public struct RecordLimits: Sendable, Hashable {
+package struct RecordLimits: Sendable, Hashable {
     /// A record whose source bytes are longer than this is skipped as malformed.
-    public var maxRecordBytes: Int
+    package var maxRecordBytes: Int
 
     /// Limits with records of at most `maxRecordBytes` (16 MiB by default).
-    public init(maxRecordBytes: Int = 16 * 1024 * 1024) {
+    package init(maxRecordBytes: Int = 16 * 1024 * 1024) {
         self.maxRecordBytes = maxRecordBytes
     }
 }

@@ -8,18 +8,18 @@
 /// and malformed-record notes are appended to `items`, which the caller drains (and may reuse
 /// with `removeAll(keepingCapacity:)`) after each call. A thrown ``ExportDataError`` means the
 /// body cannot be split further: stop feeding this splitter.
-public final class RecordSplitter {
+package final class RecordSplitter {
     /// The format this splitter cuts.
-    public let format: RecordFormat
+    package let format: RecordFormat
     /// The bounds it enforces.
-    public let limits: RecordLimits
+    package let limits: RecordLimits
     private var engine: any FormatSplitter
     /// The first bytes, held back until it is known whether they are a byte order mark.
     private var head: [UInt8] = []
     private var headChecked = false
 
     /// `csv` applies to ``RecordFormat/csv`` only: its delimiter, and its columns when it has no header row.
-    public init(format: RecordFormat, limits: RecordLimits = RecordLimits(), csv: CSVDialect = .standard) {
+    package init(format: RecordFormat, limits: RecordLimits = RecordLimits(), csv: CSVDialect = .standard) {
         self.format = format
         self.limits = limits
         switch format {
@@ -31,7 +31,7 @@ public final class RecordSplitter {
     }
 
     /// Splits the next chunk of the body, appending finished records to `items`.
-    public func feed(_ bytes: UnsafeRawBufferPointer, into items: inout [SplitItem]) throws(ExportDataError) {
+    package func feed(_ bytes: UnsafeRawBufferPointer, into items: inout [SplitItem]) throws(ExportDataError) {
         var chunk = bytes.assumingMemoryBound(to: UInt8.self)
         if !headChecked {
             guard let rest = try takeHead(chunk, into: &items) else { return }
@@ -42,7 +42,7 @@ public final class RecordSplitter {
     }
 
     /// Splits the next chunk of the body, appending finished records to `items`.
-    public func feed(_ bytes: [UInt8], into items: inout [SplitItem]) throws(ExportDataError) {
+    package func feed(_ bytes: [UInt8], into items: inout [SplitItem]) throws(ExportDataError) {
         let result = bytes.withUnsafeBytes { raw in
             Result { () throws(ExportDataError) in try feed(raw, into: &items) }
         }
@@ -50,7 +50,7 @@ public final class RecordSplitter {
     }
 
     /// Ends the body: flushes the last record and checks that the structure is complete.
-    public func finish(into items: inout [SplitItem]) throws(ExportDataError) {
+    package func finish(into items: inout [SplitItem]) throws(ExportDataError) {
         if !headChecked {
             headChecked = true
             if !head.isEmpty {

@@ -1,16 +1,16 @@
 // What the record splitters hand out: a record's bytes, or a note that one record was bad.
 
 /// One record cut from an export body.
-public struct RawRecord: Sendable, Hashable {
+package struct RawRecord: Sendable, Hashable {
     /// The record as a JSON object: the source bytes verbatim for JSON formats (surrounding
     /// whitespace trimmed), a built object of string values for CSV.
-    public var value: [UInt8]
+    package var value: [UInt8]
     /// The top-level key the record was stored under (``RecordFormat/jsonObjectByKey`` only).
-    public var key: String?
+    package var key: String?
     /// 1-based line of the body where the record starts.
-    public var line: Int
+    package var line: Int
 
-    public init(value: [UInt8], key: String? = nil, line: Int) {
+    package init(value: [UInt8], key: String? = nil, line: Int) {
         self.value = value
         self.key = key
         self.line = line
@@ -18,7 +18,7 @@ public struct RawRecord: Sendable, Hashable {
 }
 
 /// One output of a ``RecordSplitter``.
-public enum SplitItem: Sendable, Hashable {
+package enum SplitItem: Sendable, Hashable {
     /// A well-formed record.
     case record(RawRecord)
     /// A record that was skipped (not valid JSON, not an object, ragged CSV row, too long);

@@ -20,7 +20,7 @@ struct DemoTests {
     }
 
     @Test func aTimeoutTooShortForTheExportExitsOneSayingWhatIsMissing() throws {
-        let (status, output) = try RelayBinary.run(["demo", "--records", "2000", "--timeout", "200ms"], timeout: .seconds(60))
+        let (status, output) = try RelayBinary.run(["demo", "--records", "2000", "--timeout", "1ms"], timeout: .seconds(60))
         #expect(status == 1, "\(output)")
         #expect(output.contains("demo: FAILED"), "\(output)")
         #expect(output.contains("missing:"), "\(output)")

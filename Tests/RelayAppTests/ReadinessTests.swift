@@ -1,5 +1,5 @@
 // `/readyz` means it: it fails, naming why, when the outbox cannot take a write or a destination is down.
-import RelayOutbox
+@_spi(Testing) import RelayOutbox
 import Foundation
 import Logging
 @testable import RelayApp

@@ -1,5 +1,5 @@
 // Each documented error status, and hostile bodies that must not hurt the server.
-import RelayOutbox
+@_spi(Testing) import RelayOutbox
 import Foundation
 import RelayTestSupport
 import Testing

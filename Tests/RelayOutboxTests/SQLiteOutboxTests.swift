@@ -3,7 +3,7 @@ import Logging
 import Foundation
 import GRDB
 import RelayCore
-@testable import RelayOutbox
+@_spi(Testing) @testable import RelayOutbox
 import Testing
 
 @Suite struct SQLiteOutboxTests {

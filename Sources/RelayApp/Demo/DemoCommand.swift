@@ -8,26 +8,26 @@ import Logging
 import ServiceLifecycle
 
 /// Settings of `audience-relay demo`.
-public struct DemoOptions: Sendable {
+package struct DemoOptions: Sendable {
     /// Records in the generated export.
-    public var records: Int
+    package var records: Int
     /// How long the notification, the records and the framing events have to arrive.
-    public var timeout: Duration
+    package var timeout: Duration
     /// Keep the temporary directory (routing table and outbox) instead of removing it.
-    public var keepData: Bool
+    package var keepData: Bool
 
-    public init(records: Int = 10_000, timeout: Duration = .seconds(60), keepData: Bool = false) {
+    package init(records: Int = 10_000, timeout: Duration = .seconds(60), keepData: Bool = false) {
         self.records = records
         self.timeout = timeout
         self.keepData = keepData
     }
 }
 
-public enum DemoCommand {
+package enum DemoCommand {
     /// Runs the demo and returns the exit status: 0 when the notification, every record and the
     /// export's framing events arrived in time; 1 otherwise, after a line saying what is missing.
     /// Progress and the summary go to stdout; the relay's own logs (warning and above) to stderr.
-    public static func run(_ options: DemoOptions) async -> Int32 {
+    package static func run(_ options: DemoOptions) async -> Int32 {
         ProcessSignals.prepare()
         let logger = RelayServer.makeLogger(label: "audience-relay", level: .warning)
         let shutdownGrace = Duration.seconds(10)

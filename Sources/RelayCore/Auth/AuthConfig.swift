@@ -1,15 +1,15 @@
 // Per-source inbound authentication settings as configured (secrets still referenced, not read).
 
-public enum AuthConfig: Sendable, Hashable {
+package enum AuthConfig: Sendable, Hashable {
     case none
     case basic(username: String, password: SecretReference)
     case bearer(token: SecretReference)
     /// Standard Webhooks HMAC-SHA256; several secrets allow key rotation.
     case standardWebhooks(secrets: [SecretReference], tolerance: Duration)
 
-    public static let defaultTimestampTolerance: Duration = .seconds(300)
+    package static let defaultTimestampTolerance: Duration = .seconds(300)
 
-    public var modeName: String {
+    package var modeName: String {
         switch self {
         case .none: return "none"
         case .basic: return "basic"
@@ -18,7 +18,7 @@ public enum AuthConfig: Sendable, Hashable {
         }
     }
 
-    public var secretReferences: [SecretReference] {
+    package var secretReferences: [SecretReference] {
         switch self {
         case .none: return []
         case .basic(_, let password): return [password]
@@ -29,7 +29,7 @@ public enum AuthConfig: Sendable, Hashable {
 }
 
 /// Auth settings with their secrets read: what the listener checks requests against.
-public enum ResolvedAuth: Sendable {
+package enum ResolvedAuth: Sendable {
     case none
     case basic(username: [UInt8], password: [UInt8])
     case bearer(token: [UInt8])

@@ -2,15 +2,15 @@
 import Foundation
 
 /// Why a request was refused (maps to 401; the reason is safe to show the caller).
-public struct AuthFailure: Error, Sendable, Equatable {
-    public var reason: String
+package struct AuthFailure: Error, Sendable, Equatable {
+    package var reason: String
     /// Value for `WWW-Authenticate`, when the scheme has one.
-    public var challenge: String?
+    package var challenge: String?
 }
 
-public enum AuthVerifier {
+package enum AuthVerifier {
     /// `header` looks a request header up case-insensitively.
-    public static func verify(_ auth: ResolvedAuth, header: (String) -> String?, body: [UInt8], now: Date) -> AuthFailure? {
+    package static func verify(_ auth: ResolvedAuth, header: (String) -> String?, body: [UInt8], now: Date) -> AuthFailure? {
         switch auth {
         case .none:
             return nil

@@ -1,8 +1,8 @@
 // Comparison whose running time does not depend on where two secrets differ.
 
-public enum ConstantTime {
+package enum ConstantTime {
     /// True when `a == b`; always walks all of `expected` so timing does not reveal a matching prefix.
-    public static func equals(_ given: some Collection<UInt8>, _ expected: some Collection<UInt8>) -> Bool {
+    package static func equals(_ given: some Collection<UInt8>, _ expected: some Collection<UInt8>) -> Bool {
         var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
         var givenIterator = given.makeIterator()
         for e in expected {

@@ -1,16 +1,16 @@
 // A reference to a secret (`env:NAME` or `file:PATH`); secrets are never written inline in config.
 
-public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
-    public enum Location: Sendable, Hashable {
+package struct SecretReference: Sendable, Hashable, CustomStringConvertible {
+    package enum Location: Sendable, Hashable {
         case environment(String)
         case file(String)
     }
-    public var location: Location
+    package var location: Location
 
-    public init(location: Location) { self.location = location }
+    package init(location: Location) { self.location = location }
 
     /// Parses `env:NAME` or `file:/path`; anything else is refused with the reason.
-    public init(parsing text: String) throws(SecretReferenceError) {
+    package init(parsing text: String) throws(SecretReferenceError) {
         if text.hasPrefix("env:") {
             let name = String(text.dropFirst(4))
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
@@ -26,7 +26,7 @@ public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch location {
         case .environment(let name): return "env:\(name)"
         case .file(let path): return "file:\(path)"
@@ -34,6 +34,6 @@ public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-public struct SecretReferenceError: Error, Sendable {
-    public var message: String
+package struct SecretReferenceError: Error, Sendable {
+    package var message: String
 }

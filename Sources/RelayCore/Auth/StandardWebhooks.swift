@@ -2,9 +2,9 @@
 import Crypto
 import Foundation
 
-public enum StandardWebhooks {
+package enum StandardWebhooks {
     /// Decodes a secret: `whsec_<base64>` gives the base64-decoded key; any other text is used as raw bytes.
-    public static func key(fromSecret secret: String) -> [UInt8] {
+    package static func key(fromSecret secret: String) -> [UInt8] {
         let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("whsec_"), let data = Data(base64Encoded: String(trimmed.dropFirst(6))) {
             return Array(data)
@@ -13,7 +13,7 @@ public enum StandardWebhooks {
     }
 
     /// The base64 signature (without the `v1,` prefix) of one message.
-    public static func signature(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
+    package static func signature(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
         var hmac = HMAC<SHA256>(key: SymmetricKey(data: key))
         hmac.update(data: Array("\(id).\(timestamp).".utf8))
         hmac.update(data: body)
@@ -21,11 +21,11 @@ public enum StandardWebhooks {
     }
 
     /// Header value for an outbound request: `v1,<base64>`.
-    public static func headerValue(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
+    package static func headerValue(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
         "v1," + signature(key: key, id: id, timestamp: timestamp, body: body)
     }
 
-    public enum Failure: Equatable, Sendable {
+    package enum Failure: Equatable, Sendable {
         case missingHeader(String)
         case badTimestamp
         case timestampOutsideTolerance
@@ -33,7 +33,7 @@ public enum StandardWebhooks {
     }
 
     /// Verifies the three headers against any of `keys` (key rotation); the timestamp must be within `tolerance` of `now`.
-    public static func verify(id: String?, timestamp: String?, signatures: String?, body: [UInt8],
+    package static func verify(id: String?, timestamp: String?, signatures: String?, body: [UInt8],
                               keys: [[UInt8]], tolerance: Duration, now: Date) -> Failure? {
         guard let id, !id.isEmpty else { return .missingHeader("webhook-id") }
         guard let timestamp, !timestamp.isEmpty else { return .missingHeader("webhook-timestamp") }

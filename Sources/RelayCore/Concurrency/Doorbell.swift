@@ -1,7 +1,7 @@
 // A wake-up signal for one worker loop: `ring` from anywhere, `wait` with a timeout from the loop.
 import Synchronization
 
-public final class Doorbell: Sendable {
+package final class Doorbell: Sendable {
     private struct State {
         var rung = false
         /// The current wait's time ran out (or its task was cancelled) before it started waiting.
@@ -10,15 +10,15 @@ public final class Doorbell: Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public func ring() {
+    package func ring() {
         wakeWaiter(orSet: \.rung)
     }
 
     /// Returns when rung (a ring before the call counts), after `timeout`, or when the calling task is
     /// cancelled. A ring is never lost: one that comes while nobody waits is kept for the next call.
-    public func wait(timeout: Duration) async {
+    package func wait(timeout: Duration) async {
         if state.withLock({ state in
             defer { state.rung = false }
             return state.rung

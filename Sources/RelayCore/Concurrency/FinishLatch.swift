@@ -1,12 +1,12 @@
 // A one-way latch: tasks wait until something has ended (a destination worker's loop, say).
 import Synchronization
 
-public final class FinishLatch: Sendable {
-    public init() {}
+package final class FinishLatch: Sendable {
+    package init() {}
 
     private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    public func open() {
+    package func open() {
         let waiters = state.withLock { state in
             state.done = true
             defer { state.waiters = [] }
@@ -16,7 +16,7 @@ public final class FinishLatch: Sendable {
     }
 
     /// Returns once ``open()`` was called (at once if it already was).
-    public func wait() async {
+    package func wait() async {
         await withCheckedContinuation { continuation in
             let done = state.withLock { state in
                 if !state.done { state.waiters.append(continuation) }

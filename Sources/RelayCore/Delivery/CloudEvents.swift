@@ -1,18 +1,18 @@
 // CloudEvents 1.0 binary-mode attributes of a delivery (the Kafka sink sends them as `ce_*` headers, HTTP as `ce-*`).
 import Foundation
 
-public enum CloudEvents {
+package enum CloudEvents {
     /// `source` attribute for events received on a relay source.
-    public static func source(for sourceName: String) -> String { "/audience-relay/sources/\(sourceName)" }
+    package static func source(for sourceName: String) -> String { "/audience-relay/sources/\(sourceName)" }
 
     /// RFC 3339 UTC timestamp with milliseconds, e.g. `2026-11-23T12:01:39.856Z`.
     /// Hand-formatted: this runs once per delivered message, and Foundation's formatter costs far more.
-    public static func time(_ date: Date) -> String {
+    package static func time(_ date: Date) -> String {
         String(decoding: timeBytes(date), as: UTF8.self)
     }
 
     /// ``time(_:)`` as UTF-8 bytes (what a Kafka header carries).
-    public static func timeBytes(_ date: Date) -> [UInt8] {
+    package static func timeBytes(_ date: Date) -> [UInt8] {
         let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let milliseconds = Int(totalMilliseconds % 1000)
         let seconds = totalMilliseconds / 1000
@@ -38,7 +38,7 @@ public enum CloudEvents {
     }
 
     /// The attributes in a fixed order: specversion, id, source, type, subject (if any), time.
-    public static func attributes(of item: DeliveryItem) -> [(name: String, value: String)] {
+    package static func attributes(of item: DeliveryItem) -> [(name: String, value: String)] {
         var attributes: [(name: String, value: String)] = [
             ("specversion", "1.0"), ("id", item.eventID), ("source", source(for: item.source)), ("type", item.eventType),
         ]

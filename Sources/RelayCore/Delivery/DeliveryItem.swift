@@ -6,7 +6,7 @@ import Foundation
 /// A value type whose fields live in one shared, copy-on-write box: the dispatcher copies each item
 /// through its schedule, batches and completions, and one retain per copy is much cheaper than one
 /// per string and array field.
-public struct DeliveryItem: Sendable {
+package struct DeliveryItem: Sendable {
     private struct Fields {
         var deliveryID: Int64
         var destination: String
@@ -38,60 +38,60 @@ public struct DeliveryItem: Sendable {
         }
     }
 
-    public var deliveryID: Int64 {
+    package var deliveryID: Int64 {
         get { box.fields.deliveryID }
         set { fields.deliveryID = newValue }
     }
-    public var destination: String {
+    package var destination: String {
         get { box.fields.destination }
         set { fields.destination = newValue }
     }
-    public var eventID: String {
+    package var eventID: String {
         get { box.fields.eventID }
         set { fields.eventID = newValue }
     }
-    public var source: String {
+    package var source: String {
         get { box.fields.source }
         set { fields.source = newValue }
     }
     /// CloudEvents `type`, e.g. `com.sitecore.cdp.audience-export.notification`.
-    public var eventType: String {
+    package var eventType: String {
         get { box.fields.eventType }
         set { fields.eventType = newValue }
     }
-    public var subject: String? {
+    package var subject: String? {
         get { box.fields.subject }
         set { fields.subject = newValue }
     }
-    public var receivedAt: Date {
+    package var receivedAt: Date {
         get { box.fields.receivedAt }
         set { fields.receivedAt = newValue }
     }
-    public var key: String? {
+    package var key: String? {
         get { box.fields.key }
         set { fields.key = newValue }
     }
-    public var headers: [PlannedDelivery.Header] {
+    package var headers: [PlannedDelivery.Header] {
         get { box.fields.headers }
         set { fields.headers = newValue }
     }
     /// The event JSON exactly as received.
-    public var body: [UInt8] {
+    package var body: [UInt8] {
         get { box.fields.body }
         set { fields.body = newValue }
     }
     /// 1 for the first attempt.
-    public var attempt: Int {
+    package var attempt: Int {
         get { box.fields.attempt }
         set { fields.attempt = newValue }
     }
     /// Media type of `body` (NDJSON for batches of export records).
-    public var contentType: String {
+    package var contentType: String {
         get { box.fields.contentType }
         set { fields.contentType = newValue }
     }
 
-    public init(deliveryID: Int64, destination: String, eventID: String, source: String, eventType: String, subject: String?,
+    package init(deliveryID: Int64, destination: String, eventID: String, source: String, eventType: String, subject: String?,
                 receivedAt: Date, key: String?, headers: [PlannedDelivery.Header], body: [UInt8], attempt: Int,
                 contentType: String = "application/json") {
         box = Box(Fields(deliveryID: deliveryID, destination: destination, eventID: eventID, source: source,
@@ -101,7 +101,7 @@ public struct DeliveryItem: Sendable {
 }
 
 /// A sink's verdict on one delivery.
-public enum DeliveryOutcome: Sendable, Equatable {
+package enum DeliveryOutcome: Sendable, Equatable {
     /// Confirmed by the destination itself (Kafka delivery report, HTTP 2xx).
     case delivered
     /// Try again later; `after` is the destination's own hint (Retry-After), if any.

@@ -2,8 +2,8 @@
 /// A new event id such as `3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c`. The bytes come from the system's
 /// random generator (`getrandom`); Foundation's `UUID()` opened `/dev/urandom` on every call here,
 /// which showed up at ~4% of an ingest request.
-public enum EventID {
-    public static func make() -> String {
+package enum EventID {
+    package static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() as UInt64
         let low = generator.next() as UInt64

@@ -1,31 +1,31 @@
 // When to try a failed delivery again, and when to give up (exponential back-off with full jitter).
 import Foundation
 
-public struct RetryPolicy: Sendable {
-    public var policy: DeliveryPolicy
+package struct RetryPolicy: Sendable {
+    package var policy: DeliveryPolicy
     /// Returns a value in [0, 1); injected so tests can pin the jitter.
-    public var random: @Sendable () -> Double
+    package var random: @Sendable () -> Double
 
-    public init(_ policy: DeliveryPolicy, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+    package init(_ policy: DeliveryPolicy, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.policy = policy
         self.random = random
     }
 
     /// The cap for attempt `n` (1-based): `min(maxBackoff, initialBackoff · 2^(n-1))`.
-    public func ceiling(afterAttempt attempt: Int) -> Duration {
+    package func ceiling(afterAttempt attempt: Int) -> Duration {
         let exponent = min(max(attempt - 1, 0), 40)
         let seconds = policy.initialBackoff.seconds * pow(2, Double(exponent))
         return .seconds(min(seconds, policy.maxBackoff.seconds))
     }
 
     /// Full jitter: uniform in [0, ceiling]; a destination's own `Retry-After` wins when given.
-    public func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
+    package func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
         if let retryAfter { return retryAfter }
         return .seconds(ceiling(afterAttempt: attempt).seconds * random())
     }
 
     /// What becomes of a delivery after one attempt: the one place a sink's outcome meets the policy.
-    public enum Verdict: Sendable, Equatable {
+    package enum Verdict: Sendable, Equatable {
         case delivered
         /// Try again at `at`; `reason` is why this attempt failed.
         case retry(at: Date, reason: String)
@@ -39,7 +39,7 @@ public struct RetryPolicy: Sendable {
     /// `createdAt`, which came to `outcome` at `now`. A retry honours the destination's
     /// `Retry-After` over the back-off; it gives up after `maxAttempts`, or when the next try
     /// would fall past `maxAge`.
-    public func verdict(on outcome: DeliveryOutcome, attempt: Int, createdAt: Date, now: Date) -> Verdict {
+    package func verdict(on outcome: DeliveryOutcome, attempt: Int, createdAt: Date, now: Date) -> Verdict {
         switch outcome {
         case .delivered:
             return .delivered
@@ -60,7 +60,7 @@ public struct RetryPolicy: Sendable {
 
 extension Duration {
     /// The duration in seconds as a Double.
-    public var seconds: Double {
+    package var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -1,7 +1,7 @@
 // The contract between the dispatcher and a destination: deliver a batch, answer one outcome per item.
 
 /// A class: the dispatcher tells sinks apart by identity when the routing table changes.
-public protocol Sink: AnyObject, Sendable {
+package protocol Sink: AnyObject, Sendable {
     /// Delivers `batch` (all for this sink's destination) and returns outcomes in the same order.
     /// Returns only once each outcome is known (e.g. the Kafka delivery report arrived).
     func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome]
@@ -30,16 +30,16 @@ public protocol Sink: AnyObject, Sendable {
 }
 
 extension Sink {
-    public var keepsSubmissionOrder: Bool { false }
+    package var keepsSubmissionOrder: Bool { false }
 
-    public var health: String? { nil }
+    package var health: String? { nil }
 
-    public func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome {
+    package func deliverExportFailure(_ export: ExportIdentity, body: [UInt8], destination: String) async -> DeliveryOutcome {
         let item = export.framingItem(kind: "failed", body: body, destination: destination)
         return await deliver([item]).first ?? .retry(after: nil, reason: "the sink returned no outcome")
     }
 
-    public func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
+    package func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }
         var outcomes: [DeliveryOutcome] = []
         outcomes.reserveCapacity(batch.records.count)

@@ -2,24 +2,24 @@
 import Foundation
 
 /// One record of an export file.
-public struct ExportRecord: Sendable {
+package struct ExportRecord: Sendable {
     /// Kafka message key (rendered from the route's template, or the profile id of a `json-object` file).
-    public var key: String?
+    package var key: String?
     /// The record as JSON (verbatim from JSON Lines / arrays / objects; built from a CSV row).
-    public var value: [UInt8]
+    package var value: [UInt8]
     /// Index of the file in the export (0 without a manifest).
-    public var fileIndex: Int
+    package var fileIndex: Int
     /// Index of the record within its file, from 0: with `executionRef` it names the record, so
     /// a consumer recognises one re-sent after a crash.
-    public var recordIndex: Int64
+    package var recordIndex: Int64
     /// `added` or `removed` for the parts of a delta export.
-    public var change: String?
+    package var change: String?
     /// The member name a `json-object` (keyed) export stored the record under. It travels as the
     /// Kafka header `profileId` and the NDJSON field `profileId`, so it is kept when the route's
     /// `export.key` template makes a different message key.
-    public var profileID: String?
+    package var profileID: String?
 
-    public init(key: String?, value: [UInt8], fileIndex: Int, recordIndex: Int64, change: String?, profileID: String? = nil) {
+    package init(key: String?, value: [UInt8], fileIndex: Int, recordIndex: Int64, change: String?, profileID: String? = nil) {
         self.key = key
         self.value = value
         self.fileIndex = fileIndex
@@ -30,14 +30,14 @@ public struct ExportRecord: Sendable {
 }
 
 /// Records of one export for one destination, with what every message about them repeats.
-public struct ExportRecordBatch: Sendable {
-    public var export: ExportIdentity
-    public var records: [ExportRecord]
+package struct ExportRecordBatch: Sendable {
+    package var export: ExportIdentity
+    package var records: [ExportRecord]
     /// HTTP destinations receive NDJSON requests of at most this many records and about this many bytes.
-    public var maxRecordsPerRequest: Int
-    public var maxBytesPerRequest: Int
+    package var maxRecordsPerRequest: Int
+    package var maxBytesPerRequest: Int
 
-    public init(export: ExportIdentity, records: [ExportRecord], maxRecordsPerRequest: Int, maxBytesPerRequest: Int) {
+    package init(export: ExportIdentity, records: [ExportRecord], maxRecordsPerRequest: Int, maxBytesPerRequest: Int) {
         self.export = export
         self.records = records
         self.maxRecordsPerRequest = maxRecordsPerRequest
@@ -46,16 +46,16 @@ public struct ExportRecordBatch: Sendable {
 }
 
 /// The notification an export belongs to.
-public struct ExportIdentity: Sendable {
+package struct ExportIdentity: Sendable {
     /// The notification's event id.
-    public var eventID: String
-    public var source: String
-    public var executionRef: String
+    package var eventID: String
+    package var source: String
+    package var executionRef: String
     /// The notification's CloudEvents type; records and framing events get sibling types.
-    public var notificationType: String
-    public var receivedAt: Date
+    package var notificationType: String
+    package var receivedAt: Date
 
-    public init(eventID: String, source: String, executionRef: String, notificationType: String, receivedAt: Date) {
+    package init(eventID: String, source: String, executionRef: String, notificationType: String, receivedAt: Date) {
         self.eventID = eventID
         self.source = source
         self.executionRef = executionRef
@@ -64,14 +64,14 @@ public struct ExportIdentity: Sendable {
     }
 
     /// `com.sitecore.cdp.audience-export.notification` → `com.sitecore.cdp.audience-export.<kind>`.
-    public func type(_ kind: String) -> String {
+    package func type(_ kind: String) -> String {
         guard let dot = notificationType.lastIndex(of: ".") else { return "\(notificationType).\(kind)" }
         return String(notificationType[..<dot]) + "." + kind
     }
 
     /// The message for one record (Kafka: one message per record). The event id
     /// `<notification id>/<file>/<record>` is stable across re-sends.
-    public func item(for record: ExportRecord, destination: String) -> DeliveryItem {
+    package func item(for record: ExportRecord, destination: String) -> DeliveryItem {
         var headers = [
             PlannedDelivery.Header(name: "executionRef", value: executionRef),
             PlannedDelivery.Header(name: "fileIndex", value: String(record.fileIndex)),
@@ -87,7 +87,7 @@ public struct ExportIdentity: Sendable {
 
     /// One NDJSON request body for HTTP destinations: a line per record, each an envelope
     /// `{"executionRef","file","record","change"?,"key"?,"profileId"?,"data"}`.
-    public func ndjsonItem(for records: ArraySlice<ExportRecord>, destination: String) -> DeliveryItem {
+    package func ndjsonItem(for records: ArraySlice<ExportRecord>, destination: String) -> DeliveryItem {
         var body: [UInt8] = []
         body.reserveCapacity(records.reduce(0) { $0 + $1.value.count + 96 })
         for record in records {
@@ -122,7 +122,7 @@ public struct ExportIdentity: Sendable {
     /// `export.failed` for HTTP destinations: an NDJSON request whose one line is
     /// `{"kind":"failed","executionRef","data":<the export.failed body>}`, the line that ends the
     /// export's record lines; id `<notification id>/failed` like the Kafka event.
-    public func failedNDJSONItem(body: [UInt8], destination: String) -> DeliveryItem {
+    package func failedNDJSONItem(body: [UInt8], destination: String) -> DeliveryItem {
         var line: [UInt8] = Array(#"{"kind":"failed","executionRef":"#.utf8)
         JSONString.appendQuoted(executionRef, to: &line)
         line.append(contentsOf: #","data":"#.utf8)
@@ -136,7 +136,7 @@ public struct ExportIdentity: Sendable {
     }
 
     /// `export.started` / `export.completed` / `export.failed`: a JSON event about the whole export, id `<notification id>/<kind>`.
-    public func framingItem(kind: String, body: [UInt8], destination: String) -> DeliveryItem {
+    package func framingItem(kind: String, body: [UInt8], destination: String) -> DeliveryItem {
         DeliveryItem(
             deliveryID: 0, destination: destination, eventID: "\(eventID)/\(kind)", source: source,
             eventType: type(kind), subject: executionRef, receivedAt: receivedAt, key: executionRef,

@@ -1,7 +1,7 @@
 // How exports are fetched (per source) and forwarded (per route): the typed `export:` sections of the routing table.
 
 /// Credentials the relay presents to a source's export URLs (SPEC §3).
-public enum ExportCredentials: Sendable, Hashable {
+package enum ExportCredentials: Sendable, Hashable {
     case none
     case bearer(token: SecretReference)
     case basic(username: String, password: SecretReference)
@@ -10,25 +10,25 @@ public enum ExportCredentials: Sendable, Hashable {
 
 /// OAuth2 client-credentials grant: the token is cached until shortly before it expires and
 /// fetched again once when the export URL answers 401.
-public struct OAuth2ClientCredentials: Sendable, Hashable {
+package struct OAuth2ClientCredentials: Sendable, Hashable {
     /// One extra form field of the token request, e.g. `audience` (some token endpoints require it).
-    public struct Parameter: Sendable, Hashable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) { self.name = name; self.value = value }
+    package struct Parameter: Sendable, Hashable {
+        package var name: String
+        package var value: String
+        package init(name: String, value: String) { self.name = name; self.value = value }
     }
 
     /// Form fields the relay sets itself; `extraParams` may not name them (`scope` has its own setting).
-    public static let reservedParameters: Set<String> = ["grant_type", "scope", "client_id", "client_secret"]
+    package static let reservedParameters: Set<String> = ["grant_type", "scope", "client_id", "client_secret"]
 
-    public var tokenURL: String
-    public var clientID: String
-    public var clientSecret: SecretReference
-    public var scope: String?
+    package var tokenURL: String
+    package var clientID: String
+    package var clientSecret: SecretReference
+    package var scope: String?
     /// Sent after `grant_type` and `scope` in the token request's form body, in configuration order.
-    public var extraParameters: [Parameter]
+    package var extraParameters: [Parameter]
 
-    public init(tokenURL: String, clientID: String, clientSecret: SecretReference, scope: String? = nil,
+    package init(tokenURL: String, clientID: String, clientSecret: SecretReference, scope: String? = nil,
                 extraParameters: [Parameter] = []) {
         self.tokenURL = tokenURL
         self.clientID = clientID
@@ -39,33 +39,33 @@ public struct OAuth2ClientCredentials: Sendable, Hashable {
 }
 
 /// A source's `export:` section: who we are to the export host and where `apiUrl` may point.
-public struct ExportSourceSettings: Sendable, Hashable {
-    public var credentials: ExportCredentials
+package struct ExportSourceSettings: Sendable, Hashable {
+    package var credentials: ExportCredentials
     /// Host names `apiUrl` (and manifest file URLs, and redirects) may name: `host` or `*.domain`.
-    public var allowHosts: [String]
+    package var allowHosts: [String]
     /// Hosts (from `allowHosts`) that may be fetched over plain `http://`.
-    public var allowPlainHTTP: [String]
+    package var allowPlainHTTP: [String]
     /// Hosts (from `allowHosts`) that may resolve to loopback, link-local or private addresses.
-    public var allowPrivateAddresses: [String]
+    package var allowPrivateAddresses: [String]
     /// Most bytes accepted for one file as received (compressed size).
-    public var maxFileBytes: Int
+    package var maxFileBytes: Int
     /// Most redirects followed per request; each hop is checked again.
-    public var maxRedirects: Int
+    package var maxRedirects: Int
     /// How long a not-ready (404) export is polled before the job is dead-lettered.
-    public var pollDeadline: Duration
+    package var pollDeadline: Duration
     /// First and longest wait between polls (exponential back-off with full jitter in between).
-    public var pollInitialDelay: Duration
-    public var pollMaxDelay: Duration
+    package var pollInitialDelay: Duration
+    package var pollMaxDelay: Duration
     /// PEM bundle of the CAs to trust for the export host instead of the system's.
-    public var caFile: String?
+    package var caFile: String?
     /// Longest wait for the next bytes of a file while the relay is asking for them (a host that
     /// stops sending mid-file); time the download is paused because destinations are behind does
     /// not count. The job is then retried from its checkpoint.
-    public var stallTimeout: Duration
+    package var stallTimeout: Duration
 
-    public static let defaultMaxFileBytes = 50 << 30
+    package static let defaultMaxFileBytes = 50 << 30
 
-    public init(credentials: ExportCredentials = .none, allowHosts: [String], allowPlainHTTP: [String] = [],
+    package init(credentials: ExportCredentials = .none, allowHosts: [String], allowPlainHTTP: [String] = [],
                 allowPrivateAddresses: [String] = [], maxFileBytes: Int = ExportSourceSettings.defaultMaxFileBytes,
                 maxRedirects: Int = 3, pollDeadline: Duration = .seconds(24 * 3600),
                 pollInitialDelay: Duration = .seconds(5), pollMaxDelay: Duration = .seconds(300), caFile: String? = nil,
@@ -85,7 +85,7 @@ public struct ExportSourceSettings: Sendable, Hashable {
 }
 
 /// Data formats an export file may have (SPEC §3).
-public enum ExportFormat: String, Sendable, Hashable, CaseIterable {
+package enum ExportFormat: String, Sendable, Hashable, CaseIterable {
     /// One JSON object per line.
     case jsonLines = "jsonl"
     /// Comma-separated values with a header row (or the route's `export.csv` dialect); each row becomes an object of strings.
@@ -97,18 +97,18 @@ public enum ExportFormat: String, Sendable, Hashable, CaseIterable {
 }
 
 /// A route's `export.csv` section: how its CSV files are written.
-public struct ExportCSVOptions: Sendable, Hashable {
+package struct ExportCSVOptions: Sendable, Hashable {
     /// The delimiters a file may use, as written in the routing table (tab also as `tab`).
-    public static let delimiters: [String: UInt8] = [",": 0x2C, ";": 0x3B, "|": 0x7C, "\t": 0x09, "tab": 0x09]
+    package static let delimiters: [String: UInt8] = [",": 0x2C, ";": 0x3B, "|": 0x7C, "\t": 0x09, "tab": 0x09]
 
     /// The field delimiter byte: `,` `;` `|` or tab.
-    public var delimiter: UInt8
+    package var delimiter: UInt8
     /// False when the file has no header row: `columns` names the fields and every row is data.
-    public var header: Bool
+    package var header: Bool
     /// The column names of a headerless file, in order (set exactly when `header` is false).
-    public var columns: [String]?
+    package var columns: [String]?
 
-    public init(delimiter: UInt8 = 0x2C, header: Bool = true, columns: [String]? = nil) {
+    package init(delimiter: UInt8 = 0x2C, header: Bool = true, columns: [String]? = nil) {
         self.delimiter = delimiter
         self.header = header
         self.columns = columns
@@ -116,8 +116,8 @@ public struct ExportCSVOptions: Sendable, Hashable {
 }
 
 /// A route's `export:` section: how the fetched records are shaped and forwarded.
-public struct ExportForwarding: Sendable, Hashable {
-    public enum MalformedPolicy: String, Sendable, Hashable {
+package struct ExportForwarding: Sendable, Hashable {
+    package enum MalformedPolicy: String, Sendable, Hashable {
         /// Count the bad record, report it with file and line, go on.
         case skip
         /// Dead-letter the whole job with the bad record's file and line.
@@ -125,19 +125,19 @@ public struct ExportForwarding: Sendable, Hashable {
     }
 
     /// Forces a format instead of detecting it from Content-Type, file name and first bytes.
-    public var format: ExportFormat?
+    package var format: ExportFormat?
     /// Kafka message key of each record, rendered over the record (nil: the record's own key for
     /// `json-object` files, else no key).
-    public var key: Template?
-    public var onMalformed: MalformedPolicy
+    package var key: Template?
+    package var onMalformed: MalformedPolicy
     /// HTTP destinations receive NDJSON requests of at most this many records …
-    public var batchRecords: Int
+    package var batchRecords: Int
     /// … and at most about this many bytes.
-    public var batchBytes: Int
+    package var batchBytes: Int
     /// How CSV files are written (delimiter, header row or named columns).
-    public var csv: ExportCSVOptions
+    package var csv: ExportCSVOptions
 
-    public init(format: ExportFormat? = nil, key: Template? = nil, onMalformed: MalformedPolicy = .skip,
+    package init(format: ExportFormat? = nil, key: Template? = nil, onMalformed: MalformedPolicy = .skip,
                 batchRecords: Int = 500, batchBytes: Int = 1 << 20, csv: ExportCSVOptions = ExportCSVOptions()) {
         self.csv = csv
         self.format = format

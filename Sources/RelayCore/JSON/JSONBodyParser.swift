@@ -2,18 +2,18 @@
 import Foundation
 
 /// Why a body could not be read as a JSON object (each maps to 400).
-public struct BodyParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+package struct BodyParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var reason: String
+    package init(_ reason: String) { self.reason = reason }
+    package var description: String { reason }
 }
 
-public enum JSONBodyParser {
+package enum JSONBodyParser {
     /// Deeper nesting than this is refused before decoding, so a hostile body cannot exhaust the stack.
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     /// Parses `body` as a JSON object. Checks UTF-8 validity and nesting depth first.
-    public static func parseObject(_ body: [UInt8]) throws(BodyParseError) -> [String: JSONValue] {
+    package static func parseObject(_ body: [UInt8]) throws(BodyParseError) -> [String: JSONValue] {
         if body.isEmpty { throw BodyParseError("body is empty; a JSON object is required") }
         guard String(validating: body, as: UTF8.self) != nil else {
             throw BodyParseError("body is not valid UTF-8")

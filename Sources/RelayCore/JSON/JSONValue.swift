@@ -1,7 +1,7 @@
 // A decoded JSON value: what validation and route matching look at (the stored body stays verbatim).
 import Foundation
 
-public enum JSONValue: Sendable, Hashable {
+package enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,23 +9,23 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
-    public var objectValue: [String: JSONValue]? {
+    package var objectValue: [String: JSONValue]? {
         if case .object(let o) = self { return o }
         return nil
     }
 
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
     /// The JSON type name used in error messages ("a string", "an object", ...).
-    public var typeDescription: String {
+    package var typeDescription: String {
         switch self {
         case .null: return "null"
         case .bool: return "a boolean"
@@ -37,7 +37,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Follows a dotted path (`details.0.stage`); numeric segments index arrays.
-    public func value(at path: FieldPath) -> JSONValue? {
+    package func value(at path: FieldPath) -> JSONValue? {
         var current: JSONValue = self
         for segment in path.segments {
             switch current {
@@ -55,7 +55,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// The text a template or predicate sees: strings as-is, scalars in JSON form, containers as compact JSON.
-    public var renderedText: String {
+    package var renderedText: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -68,7 +68,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Compact, key-sorted JSON bytes (deterministic, for keys and diagnostics).
-    public func compactJSON() -> [UInt8] {
+    package func compactJSON() -> [UInt8] {
         var out: [UInt8] = []
         appendJSON(to: &out)
         return out
@@ -101,7 +101,7 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue: Decodable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -120,15 +120,15 @@ extension JSONValue: Decodable {
 }
 
 /// A dotted path into a JSON document, e.g. `friendlyId` or `details.0.stage`.
-public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
-    public let segments: [String]
-    public init(_ text: String) {
+package struct FieldPath: Sendable, Hashable, CustomStringConvertible {
+    package let segments: [String]
+    package init(_ text: String) {
         segments = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     }
-    public var description: String { segments.joined(separator: ".") }
+    package var description: String { segments.joined(separator: ".") }
 
     /// True when every segment is non-empty and made of letters, digits, `_`, `-` or `$`.
-    public var isWellFormed: Bool {
+    package var isWellFormed: Bool {
         !segments.isEmpty && segments.allSatisfy { seg in
             !seg.isEmpty && seg.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-$".unicodeScalars.contains($0) }
         }

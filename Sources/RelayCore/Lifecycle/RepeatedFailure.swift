@@ -9,32 +9,32 @@
 ///   thousand lines, not gigabytes.
 ///
 /// Pure value (the caller passes the time), so it is unit-tested without clocks.
-public struct RepeatedFailure: Sendable {
-    public let initialDelay: Duration
-    public let maxDelay: Duration
-    public let logInterval: Duration
+package struct RepeatedFailure: Sendable {
+    package let initialDelay: Duration
+    package let maxDelay: Duration
+    package let logInterval: Duration
     /// Consecutive failures since the last success.
-    public private(set) var consecutive = 0
+    package private(set) var consecutive = 0
     private var suppressed = 0
     private var lastLogged: ContinuousClock.Instant?
 
-    public init(initialDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(5), logInterval: Duration = .seconds(1)) {
+    package init(initialDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(5), logInterval: Duration = .seconds(1)) {
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay
         self.logInterval = logInterval
     }
 
     /// What to do about one more failure.
-    public struct Decision: Sendable, Equatable {
+    package struct Decision: Sendable, Equatable {
         /// How long to wait before trying again.
-        public var delay: Duration
+        package var delay: Duration
         /// Log this occurrence now.
-        public var log: Bool
+        package var log: Bool
         /// Occurrences not logged since the last logged one (say so in the line).
-        public var suppressed: Int
+        package var suppressed: Int
     }
 
-    public mutating func failed(now: ContinuousClock.Instant) -> Decision {
+    package mutating func failed(now: ContinuousClock.Instant) -> Decision {
         consecutive += 1
         var delay = initialDelay
         for _ in 1..<min(consecutive, 32) {
@@ -53,7 +53,7 @@ public struct RepeatedFailure: Sendable {
     }
 
     /// The operation worked: the next failure backs off from the start again.
-    public mutating func succeeded() {
+    package mutating func succeeded() {
         consecutive = 0
     }
 }

@@ -1,20 +1,20 @@
 // Resolves an accepted event into the deliveries its matching routes ask for (pure).
 
 /// One destination an event must reach, with the key and headers rendered for it.
-public struct PlannedDelivery: Sendable, Hashable {
-    public var destination: String
-    public var key: String?
-    public var headers: [Header]
+package struct PlannedDelivery: Sendable, Hashable {
+    package var destination: String
+    package var key: String?
+    package var headers: [Header]
     /// Route that produced it (the first matching route wins when several name the destination).
-    public var route: String
+    package var route: String
 
-    public struct Header: Sendable, Hashable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) { self.name = name; self.value = value }
+    package struct Header: Sendable, Hashable {
+        package var name: String
+        package var value: String
+        package init(name: String, value: String) { self.name = name; self.value = value }
     }
 
-    public init(destination: String, key: String?, headers: [Header], route: String) {
+    package init(destination: String, key: String?, headers: [Header], route: String) {
         self.destination = destination
         self.key = key
         self.headers = headers
@@ -23,15 +23,15 @@ public struct PlannedDelivery: Sendable, Hashable {
 }
 
 /// An export to fetch from the event's `apiUrl` and forward to a route's destinations.
-public struct PlannedExport: Sendable, Hashable {
+package struct PlannedExport: Sendable, Hashable {
     /// The first matching route with `fetchExport`; its `export:` options shape the records.
-    public var route: String
+    package var route: String
     /// Destinations of every matching `fetchExport` route, each once.
-    public var destinations: [String]
-    public var executionRef: String
-    public var apiURL: String
+    package var destinations: [String]
+    package var executionRef: String
+    package var apiURL: String
 
-    public init(route: String, destinations: [String], executionRef: String, apiURL: String) {
+    package init(route: String, destinations: [String], executionRef: String, apiURL: String) {
         self.route = route
         self.destinations = destinations
         self.executionRef = executionRef
@@ -40,16 +40,16 @@ public struct PlannedExport: Sendable, Hashable {
 }
 
 /// What the routing table decided for one event.
-public struct FanOutPlan: Sendable {
-    public var matchedRoutes: [String]
+package struct FanOutPlan: Sendable {
+    package var matchedRoutes: [String]
     /// The notification itself, to the destinations of matching routes that do not fetch the export.
-    public var deliveries: [PlannedDelivery]
-    public var export: PlannedExport?
+    package var deliveries: [PlannedDelivery]
+    package var export: PlannedExport?
 }
 
-public enum FanOut {
+package enum FanOut {
     /// Every matching route contributes its destinations; a destination named twice gets one delivery.
-    public static func plan(source: SourceConfig, fields: [String: JSONValue], table: RoutingTable) -> FanOutPlan {
+    package static func plan(source: SourceConfig, fields: [String: JSONValue], table: RoutingTable) -> FanOutPlan {
         let event = JSONValue.object(fields)
         var matched: [String] = []
         var deliveries: [PlannedDelivery] = []

@@ -2,41 +2,41 @@
 import Foundation
 
 /// A compiled regular expression (NSRegularExpression is immutable and safe to share).
-public final class CompiledRegex: @unchecked Sendable, Hashable {
-    public let pattern: String
+package final class CompiledRegex: @unchecked Sendable, Hashable {
+    package let pattern: String
     let regex: NSRegularExpression
 
-    public init(_ pattern: String) throws {
+    package init(_ pattern: String) throws {
         self.pattern = pattern
         self.regex = try NSRegularExpression(pattern: pattern)
     }
 
-    public func matches(_ text: String) -> Bool {
+    package func matches(_ text: String) -> Bool {
         regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
-    public static func == (a: CompiledRegex, b: CompiledRegex) -> Bool { a.pattern == b.pattern }
-    public func hash(into hasher: inout Hasher) { hasher.combine(pattern) }
+    package static func == (a: CompiledRegex, b: CompiledRegex) -> Bool { a.pattern == b.pattern }
+    package func hash(into hasher: inout Hasher) { hasher.combine(pattern) }
 }
 
-public struct Predicate: Sendable, Hashable {
-    public enum Test: Sendable, Hashable {
+package struct Predicate: Sendable, Hashable {
+    package enum Test: Sendable, Hashable {
         case equals(String)
         case oneOf([String])
         case prefix(String)
         case regex(CompiledRegex)
         case exists(Bool)
     }
-    public var field: FieldPath
-    public var test: Test
+    package var field: FieldPath
+    package var test: Test
 
-    public init(field: FieldPath, test: Test) {
+    package init(field: FieldPath, test: Test) {
         self.field = field
         self.test = test
     }
 
     /// Scalars compare by their rendered text, so `equals: "true"` matches JSON `true`.
-    public func matches(_ event: JSONValue) -> Bool {
+    package func matches(_ event: JSONValue) -> Bool {
         let value = event.value(at: field)
         switch test {
         case .exists(let expected):

@@ -1,12 +1,12 @@
 // Parses, validates and resolves a routing-table YAML document into a RoutingTable, collecting every error.
 import Yams
 
-public enum RoutingTableLoader {
+package enum RoutingTableLoader {
     static let topLevelKeys: Set<String> = ["version", "sources", "destinations", "routes"]
     static let reservedPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
     /// `file` is only used to label errors.
-    public static func load(yaml: String, file: String) -> Result<RoutingTable, ConfigErrors> {
+    package static func load(yaml: String, file: String) -> Result<RoutingTable, ConfigErrors> {
         let reader = YAMLReader(file: file)
         let root: Node?
         do {

@@ -1,8 +1,8 @@
 // Things a valid routing table does that an operator probably did not mean: reported by `routes check`, logged by `serve`.
 
-public enum RoutingTableWarnings {
+package enum RoutingTableWarnings {
     /// One sentence per questionable route, in table order.
-    public static func warnings(_ table: RoutingTable) -> [String] {
+    package static func warnings(_ table: RoutingTable) -> [String] {
         var warnings: [String] = []
         for route in table.routes where route.fetchExport {
             if let named = route.namedStatuses {

@@ -1,16 +1,16 @@
 // `{{field.path}}` templates over event fields, used for message keys and headers.
 import Foundation
 
-public struct Template: Sendable, Hashable, CustomStringConvertible {
+package struct Template: Sendable, Hashable, CustomStringConvertible {
     enum Part: Sendable, Hashable {
         case literal(String)
         case field(FieldPath)
     }
     let parts: [Part]
-    public let source: String
+    package let source: String
 
     /// Parses a template; the error names what is wrong with it.
-    public init(parsing text: String) throws(TemplateError) {
+    package init(parsing text: String) throws(TemplateError) {
         var parts: [Part] = []
         var rest = Substring(text)
         while let open = rest.range(of: "{{") {
@@ -34,26 +34,26 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The template `{{field}}`, built without parsing.
-    public init(field: FieldPath) {
+    package init(field: FieldPath) {
         parts = [.field(field)]
         source = "{{\(field)}}"
     }
 
-    public var description: String { source }
+    package var description: String { source }
 
     /// The field when the template is exactly `{{field}}` (the usual key), else nil.
-    public var singleField: FieldPath? {
+    package var singleField: FieldPath? {
         if parts.count == 1, case .field(let path) = parts[0] { return path }
         return nil
     }
 
     /// Field references the template reads.
-    public var fields: [FieldPath] {
+    package var fields: [FieldPath] {
         parts.compactMap { if case .field(let f) = $0 { return f } else { return nil } }
     }
 
     /// Renders with `lookup` giving each referenced field's text (nil renders as the empty string).
-    public func render(lookup: (FieldPath) -> String?) -> String {
+    package func render(lookup: (FieldPath) -> String?) -> String {
         var out = ""
         for part in parts {
             switch part {
@@ -65,7 +65,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Renders over `fields`; a missing field renders as the empty string.
-    public func render(_ fields: JSONValue) -> String {
+    package func render(_ fields: JSONValue) -> String {
         var out = ""
         for part in parts {
             switch part {
@@ -77,6 +77,6 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-public struct TemplateError: Error, Sendable {
-    public var message: String
+package struct TemplateError: Error, Sendable {
+    package var message: String
 }

@@ -1,16 +1,16 @@
 // One invalid field of an inbound payload: reported to the caller in the problem's `errors` array.
-public struct FieldError: Sendable, Hashable, CustomStringConvertible {
-    public var field: String
-    public var reason: String
-    public init(field: String, reason: String) {
+package struct FieldError: Sendable, Hashable, CustomStringConvertible {
+    package var field: String
+    package var reason: String
+    package init(field: String, reason: String) {
         self.field = field
         self.reason = reason
     }
-    public var description: String { "\(field): \(reason)" }
+    package var description: String { "\(field): \(reason)" }
 }
 
 /// Every invalid field of one payload (maps to 422).
-public struct ValidationFailure: Error, Sendable, Hashable {
-    public var errors: [FieldError]
-    public init(_ errors: [FieldError]) { self.errors = errors }
+package struct ValidationFailure: Error, Sendable, Hashable {
+    package var errors: [FieldError]
+    package init(_ errors: [FieldError]) { self.errors = errors }
 }

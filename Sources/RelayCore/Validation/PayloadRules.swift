@@ -1,16 +1,16 @@
 // The validation settings of one source: its kind's defaults with the routing table's overrides applied.
 
-public struct PayloadRules: Sendable, Hashable {
-    public var kind: SourceKind
+package struct PayloadRules: Sendable, Hashable {
+    package var kind: SourceKind
     /// Allowed values per enum field (`details.stage` names the field inside each `details` entry).
-    public var enums: [String: [String]]
-    public var requiredFields: Set<String>
-    public var friendlyIdMaxLength: Int
-    public var dedupeFields: [String]
+    package var enums: [String: [String]]
+    package var requiredFields: Set<String>
+    package var friendlyIdMaxLength: Int
+    package var dedupeFields: [String]
 
-    public static let defaultFriendlyIdMaxLength = 128
+    package static let defaultFriendlyIdMaxLength = 128
 
-    public init(kind: SourceKind,
+    package init(kind: SourceKind,
                 enumOverrides: [String: [String]] = [:],
                 requiredFields: [String]? = nil,
                 friendlyIdMaxLength: Int = PayloadRules.defaultFriendlyIdMaxLength,

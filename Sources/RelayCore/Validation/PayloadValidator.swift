@@ -2,14 +2,14 @@
 import Foundation
 
 /// A payload that passed validation: its fields (unknown ones kept) and derived identity.
-public struct ValidatedPayload: Sendable {
-    public var fields: [String: JSONValue]
-    public var dedupeKey: String
-    public var subject: String?
+package struct ValidatedPayload: Sendable {
+    package var fields: [String: JSONValue]
+    package var dedupeKey: String
+    package var subject: String?
 }
 
-public enum PayloadValidator {
-    public static func validate(_ object: [String: JSONValue], rules: PayloadRules) -> Result<ValidatedPayload, ValidationFailure> {
+package enum PayloadValidator {
+    package static func validate(_ object: [String: JSONValue], rules: PayloadRules) -> Result<ValidatedPayload, ValidationFailure> {
         var errors: [FieldError] = []
         for field in rules.requiredFields.sorted() where object[field] == nil || object[field] == .null {
             errors.append(FieldError(field: field, reason: "is required"))

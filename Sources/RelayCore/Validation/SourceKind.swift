@@ -1,12 +1,12 @@
 // The three inbound payload shapes and their built-in defaults (SPEC §1–2).
 
-public enum SourceKind: String, Sendable, CaseIterable {
+package enum SourceKind: String, Sendable, CaseIterable {
     case sitecoreExport = "sitecore-export"
     case adobeRun = "adobe-run"
     case adobeOperation = "adobe-operation"
 
     /// CloudEvents `type` of events from this kind of source.
-    public var eventType: String {
+    package var eventType: String {
         switch self {
         case .sitecoreExport: return "com.sitecore.cdp.audience-export.notification"
         case .adobeRun: return "com.adobe.aep.external-audience.run-status"
@@ -15,7 +15,7 @@ public enum SourceKind: String, Sendable, CaseIterable {
     }
 
     /// Field whose value becomes the CloudEvents `subject`.
-    public var subjectField: String {
+    package var subjectField: String {
         switch self {
         case .sitecoreExport: return "friendlyId"
         case .adobeRun: return "runId"
@@ -24,7 +24,7 @@ public enum SourceKind: String, Sendable, CaseIterable {
     }
 
     /// Default message key: keeps one export's / one audience's events on one partition.
-    public var defaultKey: Template {
+    package var defaultKey: Template {
         switch self {
         case .sitecoreExport: return Template(field: FieldPath("friendlyId"))
         case .adobeRun, .adobeOperation: return Template(field: FieldPath("audienceId"))
@@ -32,7 +32,7 @@ public enum SourceKind: String, Sendable, CaseIterable {
     }
 
     /// Fields that must be present unless a source overrides the list.
-    public var defaultRequiredFields: [String] {
+    package var defaultRequiredFields: [String] {
         switch self {
         case .sitecoreExport:
             return ["apiUrl", "audienceExportName", "clientKey", "definitionType", "executionRef",
@@ -43,7 +43,7 @@ public enum SourceKind: String, Sendable, CaseIterable {
     }
 
     /// Enum-valued fields and their default allowed values (each source may override each set).
-    public var defaultEnums: [String: [String]] {
+    package var defaultEnums: [String: [String]] {
         switch self {
         case .sitecoreExport:
             return [
@@ -67,7 +67,7 @@ public enum SourceKind: String, Sendable, CaseIterable {
 
     /// Fields forming the dedupe key, in order (SPEC §1–2). Sitecore reports one execution once per
     /// status (PENDING_*, then SUCCESS or FAILED): each status is news, the same one twice is not.
-    public var defaultDedupeFields: [String] {
+    package var defaultDedupeFields: [String] {
         switch self {
         case .sitecoreExport: return ["executionRef", "status"]
         case .adobeRun: return ["audienceId", "runId", "status", "details.*.status"]
@@ -76,7 +76,7 @@ public enum SourceKind: String, Sendable, CaseIterable {
     }
 
     /// Every field name the validator knows for this kind (enum overrides and `required` must name one).
-    public var knownFields: Set<String> {
+    package var knownFields: Set<String> {
         switch self {
         case .sitecoreExport: return Set(defaultRequiredFields)
         case .adobeRun:

@@ -11,9 +11,9 @@ import RelayCurl
 /// For OAuth2 the token is fetched once and shared by all callers (one request in flight however
 /// many callers wait), and kept until `expires_in` minus a margin (10 %, at most 60 s);
 /// ``invalidate(_:)`` drops it after the export host answered 401.
-public final class ExportCredentialProvider: Sendable {
+package final class ExportCredentialProvider: Sendable {
     /// Reads a secret (`env:` or `file:` reference); throws when it cannot.
-    public typealias SecretReader = @Sendable (SecretReference) throws -> String
+    package typealias SecretReader = @Sendable (SecretReference) throws -> String
 
     private let source: String
     private let credentials: ExportCredentials
@@ -26,7 +26,7 @@ public final class ExportCredentialProvider: Sendable {
     ///   - client: carries the token requests.
     ///   - now: the clock token lifetimes are measured on.
     ///   - wallClock: the time `Retry-After` dates are measured from.
-    public init(
+    package init(
         source: String,
         credentials: ExportCredentials,
         policy: ExportURLPolicy,
@@ -52,12 +52,12 @@ public final class ExportCredentialProvider: Sendable {
 
     /// Whether ``invalidate(_:)`` can lead to a different header (OAuth2 only): a 401 is then
     /// worth one more try.
-    public var canRefresh: Bool { tokens != nil }
+    package var canRefresh: Bool { tokens != nil }
 
     /// The `Authorization` header value, nil for `none`. While a token request is in flight
     /// other callers wait for its answer (a cancelled waiter too, until that request ends: it
     /// is bounded by `requestTimeout`).
-    public func authorization() async throws(ExportFetchFailure) -> String? {
+    package func authorization() async throws(ExportFetchFailure) -> String? {
         switch credentials {
         case .none:
             return nil
@@ -74,7 +74,7 @@ public final class ExportCredentialProvider: Sendable {
 
     /// Forgets `authorization` when it is still the cached OAuth2 token (a newer one stays), so
     /// that the next ``authorization()`` fetches a fresh token. Nothing happens for static credentials.
-    public func invalidate(_ authorization: String) async {
+    package func invalidate(_ authorization: String) async {
         await tokens?.invalidate(authorization)
     }
 

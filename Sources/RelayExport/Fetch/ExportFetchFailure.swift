@@ -3,7 +3,7 @@
 /// A fetch that did not produce a status-200 body (or whose body broke off), classified by
 /// what the job should do next (SPEC §3). Every reason names the URL with its query redacted
 /// (`https://host/path?…`): pre-signed URLs carry their signature there.
-public enum ExportFetchFailure: Error, Sendable, Hashable, CustomStringConvertible {
+package enum ExportFetchFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// 404: the export is not ready yet; poll again later with back-off, up to the poll deadline.
     case notReady(reason: String)
     /// 410: the export is gone or the URL invalid. Terminal.
@@ -24,7 +24,7 @@ public enum ExportFetchFailure: Error, Sendable, Hashable, CustomStringConvertib
     /// failure of the job; do not count it as an attempt.
     case cancelled(reason: String)
 
-    public var reason: String {
+    package var reason: String {
         switch self {
         case .notReady(let reason), .gone(let reason), .failedUpstream(let reason), .retry(_, let reason),
              .rejected(_, let reason), .forbidden(let reason), .cancelled(let reason):
@@ -34,14 +34,14 @@ public enum ExportFetchFailure: Error, Sendable, Hashable, CustomStringConvertib
 
     /// Whether the job should be dead-lettered now (as opposed to polled or retried later, or
     /// stopped by cancellation).
-    public var isTerminal: Bool {
+    package var isTerminal: Bool {
         switch self {
         case .gone, .failedUpstream, .rejected, .forbidden: return true
         case .notReady, .retry, .cancelled: return false
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notReady(let reason): return "not ready: \(reason)"
         case .gone(let reason): return "gone: \(reason)"

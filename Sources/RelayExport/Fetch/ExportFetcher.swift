@@ -11,33 +11,33 @@ import RelayCurl
 /// source's credentials, follows up to `maxRedirects` redirects itself (each hop checked again,
 /// credentials sent only to the first URL's origin), refuses internal peers on every connection,
 /// refreshes an OAuth2 token once on a 401, and refuses a `Content-Length` over `maxFileBytes`.
-public final class ExportFetcher: Sendable {
+package final class ExportFetcher: Sendable {
     /// Time limits of one fetch (the body itself has none: files may take hours, and a stalled
     /// consumer pauses the transfer on purpose).
-    public struct Timeouts: Sendable {
+    package struct Timeouts: Sendable {
         /// TCP and TLS connection set-up.
-        public var connect: Duration
+        package var connect: Duration
         /// From the request to the response head.
-        public var head: Duration
+        package var head: Duration
         /// Reading an error or redirect body for its excerpt.
-        public var errorBody: Duration
+        package var errorBody: Duration
 
-        public init(connect: Duration = .seconds(10), head: Duration = .seconds(60), errorBody: Duration = .seconds(10)) {
+        package init(connect: Duration = .seconds(10), head: Duration = .seconds(60), errorBody: Duration = .seconds(10)) {
             self.connect = connect
             self.head = head
             self.errorBody = errorBody
         }
     }
 
-    public let policy: ExportURLPolicy
-    public let credentials: ExportCredentialProvider
+    package let policy: ExportURLPolicy
+    package let credentials: ExportCredentialProvider
     private let client: CurlClient
     private let caFile: String?
     private let timeouts: Timeouts
     private let logger: Logger
     private let wallClock: @Sendable () -> Date
 
-    public init(
+    package init(
         source: String,
         settings: ExportSourceSettings,
         client: CurlClient,
@@ -56,7 +56,7 @@ public final class ExportFetcher: Sendable {
     }
 
     /// A fetcher with its own ``ExportCredentialProvider`` (one per source: it holds the OAuth2 token).
-    public convenience init(
+    package convenience init(
         source: String,
         settings: ExportSourceSettings,
         client: CurlClient,
@@ -76,7 +76,7 @@ public final class ExportFetcher: Sendable {
     /// 429, other 5xx and transport failures `.retry` (with `Retry-After` when given); a 401
     /// after one token refresh and other 4xx `.rejected` with the start of the upstream body;
     /// policy refusals `.forbidden`. `context` names the URL in reasons (`apiUrl`, `manifest file 2`).
-    public func open(url: String, context: String) async throws(ExportFetchFailure) -> ExportResponse {
+    package func open(url: String, context: String) async throws(ExportFetchFailure) -> ExportResponse {
         let first = try policy.check(url, context: context)
         var target = first
         var hopContext = context

@@ -3,40 +3,40 @@
 import RelayCurl
 
 /// The final answer (status 200) of ``ExportFetcher/open(url:context:)``.
-public struct ExportResponse: Sendable {
+package struct ExportResponse: Sendable {
     /// Status line and headers of the final hop (`Content-Type`, `Content-Encoding`, …).
-    public let head: HTTPResponseHead
+    package let head: HTTPResponseHead
     /// The URL that answered (after redirects), as libcurl normalised it.
-    public let url: CurlURL
+    package let url: CurlURL
     /// The announced body size, when the host sent `Content-Length` (at most `maxFileBytes`).
-    public let contentLength: Int?
+    package let contentLength: Int?
     /// The raw bytes as received (gzip is not decoded here). Iterate once.
-    public let body: ExportBody
+    package let body: ExportBody
 }
 
 /// The body of an export file: ``CurlBodyStream`` with back-pressure, failing with
 /// ``ExportFetchFailure`` — `.forbidden` once more than `maxFileBytes` have arrived (bodies
 /// without `Content-Length` are capped too), `.retry` when the transfer breaks off, `.cancelled`
 /// when the consuming task is cancelled. Dropping it (or its iterator) aborts the transfer.
-public struct ExportBody: AsyncSequence, Sendable {
-    public typealias Element = [UInt8]
-    public typealias Failure = ExportFetchFailure
+package struct ExportBody: AsyncSequence, Sendable {
+    package typealias Element = [UInt8]
+    package typealias Failure = ExportFetchFailure
 
     let stream: CurlBodyStream
     let limit: Int
     /// What is being read, URL included, for failure reasons.
     let context: String
 
-    public func makeAsyncIterator() -> AsyncIterator {
+    package func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(inner: stream.makeAsyncIterator(), limit: limit, context: context)
     }
 
-    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
+    package struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         var inner: CurlBodyStream.AsyncIterator
         let limit: Int
         let context: String
         /// Bytes handed out so far.
-        public private(set) var received = 0
+        package private(set) var received = 0
 
         init(inner: CurlBodyStream.AsyncIterator, limit: Int, context: String) {
             self.inner = inner
@@ -45,7 +45,7 @@ public struct ExportBody: AsyncSequence, Sendable {
         }
 
         /// The next chunk, nil at the end of the body.
-        public mutating func next() async throws(ExportFetchFailure) -> [UInt8]? {
+        package mutating func next() async throws(ExportFetchFailure) -> [UInt8]? {
             let chunk: [UInt8]?
             do {
                 chunk = try await inner.next()
@@ -60,7 +60,7 @@ public struct ExportBody: AsyncSequence, Sendable {
             return chunk
         }
 
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ExportFetchFailure) -> [UInt8]? {
+        package mutating func next(isolation actor: isolated (any Actor)?) async throws(ExportFetchFailure) -> [UInt8]? {
             try await next()
         }
     }

@@ -10,18 +10,18 @@ import RelayCurl
 /// ``peerCheck(for:)`` runs on the address libcurl actually connected to, for every request on
 /// every hop, so a name that resolves (or re-resolves: DNS rebinding) to an internal address is
 /// refused before anything is sent.
-public struct ExportURLPolicy: Sendable {
+package struct ExportURLPolicy: Sendable {
     /// The source's name, for messages.
-    public let source: String
+    package let source: String
     /// Most redirects followed per request.
-    public let maxRedirects: Int
+    package let maxRedirects: Int
     /// Most bytes accepted for one file as received.
-    public let maxFileBytes: Int
+    package let maxFileBytes: Int
     private let allowHosts: [HostPattern]
     private let plainHTTP: [HostPattern]
     private let privateAddresses: [HostPattern]
 
-    public init(source: String, settings: ExportSourceSettings) {
+    package init(source: String, settings: ExportSourceSettings) {
         self.source = source
         maxRedirects = max(0, settings.maxRedirects)
         maxFileBytes = settings.maxFileBytes
@@ -32,7 +32,7 @@ public struct ExportURLPolicy: Sendable {
 
     /// Parses `url` with libcurl's parser and checks it; the returned URL's `text` is what the
     /// request must carry. `context` says what the URL is (`apiUrl`, `manifest file 2`).
-    public func check(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
+    package func check(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
         let parsed: CurlURL
         do {
             parsed = try CurlURL(parsing: url)
@@ -45,7 +45,7 @@ public struct ExportURLPolicy: Sendable {
 
     /// Checks a parsed URL: no user name or password, a host in `allowHosts`, and https (or
     /// http for a host in `allowPlainHTTP`).
-    public func check(_ url: CurlURL, context: String) throws(ExportFetchFailure) {
+    package func check(_ url: CurlURL, context: String) throws(ExportFetchFailure) {
         if url.hasUserInfo {
             throw .forbidden(reason: "\(context) \(url.redacted): URLs with a user name or password are refused")
         }
@@ -57,7 +57,7 @@ public struct ExportURLPolicy: Sendable {
     }
 
     /// Checks an operator-configured URL (the OAuth2 token URL): only the scheme rule applies.
-    public func checkConfigured(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
+    package func checkConfigured(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
         let parsed: CurlURL
         do {
             parsed = try CurlURL(parsing: url)
@@ -70,7 +70,7 @@ public struct ExportURLPolicy: Sendable {
 
     /// The check for the address a request to `url` connects to, or nil when the host is in
     /// `allowPrivateAddresses` (any address is then accepted). The answer is a refusal reason.
-    public func peerCheck(for url: CurlURL) -> (@Sendable (_ address: String, _ port: Int) -> String?)? {
+    package func peerCheck(for url: CurlURL) -> (@Sendable (_ address: String, _ port: Int) -> String?)? {
         if privateAddresses.contains(where: { $0.matches(url.host) }) { return nil }
         let host = url.host
         let source = self.source

@@ -8,7 +8,7 @@ import Darwin
 
 /// The kind of network an IP address is on. Anything but ``global`` is refused as an export
 /// peer unless the URL's host is in the source's `allowPrivateAddresses`.
-public enum PeerAddressCategory: Sendable, Hashable, CaseIterable {
+package enum PeerAddressCategory: Sendable, Hashable, CaseIterable {
     /// Routable on the internet.
     case global
     /// 127.0.0.0/8, ::1.
@@ -30,7 +30,7 @@ public enum PeerAddressCategory: Sendable, Hashable, CaseIterable {
     case notAnAddress
 
     /// Words for refusal messages (`a loopback address`).
-    public var label: String {
+    package var label: String {
         switch self {
         case .global: return "a global address"
         case .loopback: return "a loopback address"
@@ -46,10 +46,10 @@ public enum PeerAddressCategory: Sendable, Hashable, CaseIterable {
 }
 
 /// Classifies peer addresses as libcurl reports them (`203.0.113.7`, `2001:db8::1`, `fe80::1%eth0`).
-public enum PeerAddress {
+package enum PeerAddress {
     /// The category of `address`; IPv6 forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`,
     /// compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by that address.
-    public static func category(of address: String) -> PeerAddressCategory {
+    package static func category(of address: String) -> PeerAddressCategory {
         var text = address
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
@@ -63,7 +63,7 @@ public enum PeerAddress {
     }
 
     /// Whether `host` (as in a URL, IPv6 in brackets or not) is an IP address literal.
-    public static func isLiteral(_ host: String) -> Bool {
+    package static func isLiteral(_ host: String) -> Bool {
         category(of: host) != .notAnAddress
     }
 

@@ -12,7 +12,7 @@ import Synchronization
 /// (``wake()``), not-ready ones when their poll is due. At most `maxConcurrentJobs` run at once;
 /// each streams through the same sinks as the dispatcher. On shutdown, running jobs stop at once
 /// and stay pending with their last checkpoint, so the next start resumes them.
-public final class ExportRunner: Service, Sendable {
+package final class ExportRunner: Service, Sendable {
     private let queue: any ExportJobQueue
     /// The routing table and the destinations' sinks, as the routing service last pushed them.
     private let configuration: Mutex<(table: RoutingTable, sinks: [String: any Sink])>
@@ -32,7 +32,7 @@ public final class ExportRunner: Service, Sendable {
     ///   - sinks: the dispatcher's sinks by destination name (shared; not shut down here).
     ///   - client: HTTP client for export and token URLs (shared; not shut down here).
     ///   - readSecret: reads a credential's value.
-    public init(queue: any ExportJobQueue, table: RoutingTable, sinks: [String: any Sink],
+    package init(queue: any ExportJobQueue, table: RoutingTable, sinks: [String: any Sink],
                 client: CurlClient, readSecret: @escaping @Sendable (SecretReference) throws -> String,
                 maxConcurrentJobs: Int = 2, logger: Logger) {
         self.queue = queue
@@ -44,12 +44,12 @@ public final class ExportRunner: Service, Sendable {
     }
 
     /// Looks for due jobs now (an append just recorded one).
-    public func wake() {
+    package func wake() {
         doorbell.ring()
     }
 
     /// Subscribes to the outbox's commits: a commit that recorded an export job wakes the runner.
-    public func follow(_ commits: CommitSignal) {
+    package func follow(_ commits: CommitSignal) {
         commits.subscribe { [weak self] work in
             if work.exportJobs { self?.wake() }
         }
@@ -57,12 +57,12 @@ public final class ExportRunner: Service, Sendable {
 
     /// A new routing table and its sinks: jobs that start from now on use them (running jobs finish on
     /// the ones they started with).
-    public func apply(table: RoutingTable, sinks: [String: any Sink]) {
+    package func apply(table: RoutingTable, sinks: [String: any Sink]) {
         configuration.withLock { $0 = (table, sinks) }
         doorbell.ring()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.loop()
         }
