@@ -1,5 +1,6 @@
 // `audience-relay export status [executionRef]` and `export retry executionRef`: export jobs in a data
 // directory, how far each got, and running a dead one again.
+import RelayCore
 import Foundation
 import RelayOutbox
 
@@ -13,7 +14,7 @@ package enum ExportCommands {
         var lines = [OutboxCommands.pad(["EXECUTION REF", "STATE", "FILES", "RECORDS", "MALFORMED", "DEAD", "ATTEMPTS", "LAST ERROR"])]
         for job in jobs {
             lines.append(OutboxCommands.pad([
-                job.executionRef, job.state.name, files(job.progress), "\(job.progress.recordsSent)",
+                job.executionRef.rawValue, job.state.name, files(job.progress), "\(job.progress.recordsSent)",
                 "\(job.progress.recordsMalformed)", "\(job.progress.recordsDead)", "\(job.attempts)", job.lastError ?? "-",
             ]))
         }

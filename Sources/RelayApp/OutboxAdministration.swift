@@ -1,6 +1,7 @@
 // What operators do with an outbox — statistics, dead letters, replay, export jobs, export retry — in one
 // place: the CLI (`outbox …`, `export …`, on a data directory) and the admin API (on the running relay)
 // both call these and only format the answers differently.
+import RelayCore
 import Foundation
 import RelayOutbox
 
@@ -86,7 +87,7 @@ struct OutboxAdministration: Sendable {
     func exportJobViews(executionRef: String?, limit: Int) async throws -> [ExportJobView] {
         try await exportJobs(executionRef: executionRef, limit: limit).map { job in
             let p = job.progress
-            return ExportJobView(executionRef: job.executionRef, eventId: job.eventID, source: job.source, route: job.route,
+            return ExportJobView(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source, route: job.route,
                                  state: job.state.name, destinations: job.destinations, attempts: job.attempts, nextAttemptAt: job.nextAttemptAt,
                                  checkpoint: .init(file: p.fileIndex, record: p.recordIndex), recordsForwarded: p.recordsSent,
                                  recordsMalformed: p.recordsMalformed, recordsDead: p.recordsDead, bytesReceived: p.bytesReceived,

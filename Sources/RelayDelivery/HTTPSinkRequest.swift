@@ -27,10 +27,10 @@ extension HTTPSink {
         headers.append(("Content-Type", item.contentType))
         if let signingKey {
             let timestamp = Int64(clock().timeIntervalSince1970.rounded(.down))
-            headers.append(("webhook-id", item.eventID))
+            headers.append(("webhook-id", item.eventID.rawValue))
             headers.append(("webhook-timestamp", String(timestamp)))
             headers.append(("webhook-signature",
-                            StandardWebhooks.headerValue(key: signingKey, id: item.eventID, timestamp: timestamp, body: item.body)))
+                            StandardWebhooks.headerValue(key: signingKey, id: item.eventID.rawValue, timestamp: timestamp, body: item.body)))
         }
         return HTTPRequestSpec(
             method: destination.method,

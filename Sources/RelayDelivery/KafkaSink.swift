@@ -87,7 +87,7 @@ package final class KafkaSink: Sink {
     /// (librdkafka allocates every header) for attributes that are the same on every record.
     package func forward(_ batch: ExportRecordBatch) async -> [DeliveryOutcome] {
         guard !batch.records.isEmpty else { return [] }
-        let executionRef = Array(batch.export.executionRef.utf8)
+        let executionRef = Array(batch.export.executionRef.rawValue.utf8)
         var fileIndex = (index: -1, bytes: [UInt8]())
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(batch.records.count)
@@ -192,7 +192,7 @@ package final class KafkaSink: Sink {
         var headers: [(name: String, value: [UInt8])] = []
         headers.reserveCapacity(7 + item.headers.count)
         headers.append(("ce_specversion", Self.specVersion))
-        headers.append(("ce_id", Array(item.eventID.utf8)))
+        headers.append(("ce_id", Array(item.eventID.rawValue.utf8)))
         headers.append(("ce_source", repeated.source(item.source)))
         headers.append(("ce_type", repeated.type(item.eventType)))
         if let subject = item.subject { headers.append(("ce_subject", Array(subject.utf8))) }

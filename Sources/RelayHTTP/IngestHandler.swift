@@ -91,7 +91,7 @@ struct IngestHandler: Sendable {
     /// `200 application/json` with `{"id": ..., "duplicate": ..., "deliveries": n}`.
     static func accepted(_ result: AppendResult, deliveries: Int) -> Response {
         var out: [UInt8] = Array("{\"id\":".utf8)
-        JSONString.appendQuoted(result.id, to: &out)
+        JSONString.appendQuoted(result.id.rawValue, to: &out)
         out.append(contentsOf: Array(",\"duplicate\":\(result.duplicate),\"deliveries\":\(deliveries)}".utf8))
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }

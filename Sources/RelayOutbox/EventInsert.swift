@@ -10,13 +10,13 @@ enum EventInsert {
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         let receivedAt = event.receivedAt.timeIntervalSince1970
-        try insertEvent.execute(arguments: [event.id, event.source, event.type, event.subject, event.dedupeKey,
+        try insertEvent.execute(arguments: [event.id.rawValue, event.source, event.type, event.subject, event.dedupeKey,
                                             receivedAt, Data(event.body)])
         if db.changesCount == 0 {
             let original = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT id FROM events WHERE source = ? AND dedupe_key = ?"),
                 arguments: [event.source, event.dedupeKey])
-            return AppendResult(id: original ?? event.id, duplicate: true)
+            return AppendResult(id: original.map(EventID.init(stored:)) ?? event.id, duplicate: true)
         }
         let seq = db.lastInsertedRowID
         let insertDelivery = try db.cachedStatement(sql: """
@@ -24,7 +24,7 @@ enum EventInsert {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for delivery in event.deliveries {
-            try insertDelivery.execute(arguments: [event.id, seq, delivery.destination, delivery.route, delivery.key,
+            try insertDelivery.execute(arguments: [event.id.rawValue, seq, delivery.destination, delivery.route, delivery.key,
                                                    HeaderCoding.encode(delivery.headers), receivedAt, receivedAt])
         }
         if let export = event.export {
@@ -32,8 +32,8 @@ enum EventInsert {
                 INSERT INTO export_jobs (event_id, source, route, destinations, execution_ref, api_url,
                                          next_attempt_at, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [event.id, event.source, export.route, ExportJobColumns.encode(export.destinations),
-                                         export.executionRef, export.apiURL, receivedAt, receivedAt, receivedAt])
+                """).execute(arguments: [event.id.rawValue, event.source, export.route, ExportJobColumns.encode(export.destinations),
+                                         export.executionRef.rawValue, export.apiURL, receivedAt, receivedAt, receivedAt])
         }
         return AppendResult(id: event.id, duplicate: false)
     }

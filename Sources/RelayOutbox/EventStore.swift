@@ -4,7 +4,7 @@ import RelayCore
 
 /// An accepted, validated event and everything the routing table resolved for it.
 package struct NewEvent: Sendable {
-    package var id: String
+    package var id: EventID
     package var source: String
     package var type: String
     package var subject: String?
@@ -16,7 +16,7 @@ package struct NewEvent: Sendable {
     /// The export job to record with the event, when a route asked for `apiUrl` to be fetched.
     package var export: PlannedExport?
 
-    package init(id: String, source: String, type: String, subject: String?, dedupeKey: String, receivedAt: Date,
+    package init(id: EventID, source: String, type: String, subject: String?, dedupeKey: String, receivedAt: Date,
                 body: [UInt8], deliveries: [PlannedDelivery], export: PlannedExport? = nil) {
         self.id = id
         self.source = source
@@ -32,9 +32,9 @@ package struct NewEvent: Sendable {
 
 package struct AppendResult: Sendable, Equatable {
     /// The stored event's id: the new one, or the original event's for a duplicate.
-    package var id: String
+    package var id: EventID
     package var duplicate: Bool
-    package init(id: String, duplicate: Bool) {
+    package init(id: EventID, duplicate: Bool) {
         self.id = id
         self.duplicate = duplicate
     }

@@ -1,4 +1,5 @@
 // The export fetcher's contract with the outbox: claim due export jobs, checkpoint their progress, finish them.
+import RelayCore
 import Foundation
 
 /// Where a job is in its life. Running is a fetcher-memory state: after a crash a job is pending
@@ -58,11 +59,11 @@ package struct ExportProgress: Sendable, Equatable {
 
 /// An export job as stored, with what the fetcher needs from its event.
 package struct ExportJob: Sendable {
-    package var eventID: String
+    package var eventID: EventID
     package var source: String
     package var route: String
     package var destinations: [String]
-    package var executionRef: String
+    package var executionRef: ExecutionRef
     package var apiURL: String
     package var eventType: String
     package var receivedAt: Date
@@ -76,7 +77,7 @@ package struct ExportJob: Sendable {
     package var lastError: String?
     package var progress: ExportProgress
 
-    package init(eventID: String, source: String, route: String, destinations: [String], executionRef: String,
+    package init(eventID: EventID, source: String, route: String, destinations: [String], executionRef: ExecutionRef,
                 apiURL: String, eventType: String, receivedAt: Date, state: ExportJobState, attempts: Int,
                 nextAttemptAt: Date, createdAt: Date, updatedAt: Date, finishedAt: Date?, lastError: String?,
                 progress: ExportProgress) {
@@ -102,15 +103,15 @@ package struct ExportJob: Sendable {
 /// Durable export jobs (rows written with their event by `EventStore.append`).
 package protocol ExportJobQueue: Sendable {
     /// Pending jobs due at `now`, oldest first, leaving out `excluding` (those already running).
-    func dueExportJobs(now: Date, limit: Int, excluding: Set<String>) async throws -> [ExportJob]
+    func dueExportJobs(now: Date, limit: Int, excluding: Set<EventID>) async throws -> [ExportJob]
     /// When the earliest pending job not in `excluding` is due, or nil when there is none.
-    func nextExportJobDue(excluding: Set<String>) async throws -> Date?
+    func nextExportJobDue(excluding: Set<EventID>) async throws -> Date?
     /// Checkpoints what every destination has confirmed.
-    func saveExportProgress(eventID: String, progress: ExportProgress, at now: Date) async throws
+    func saveExportProgress(eventID: EventID, progress: ExportProgress, at now: Date) async throws
     /// Puts a job back to pending until `next`, counting a failed attempt (or a not-ready poll).
-    func rescheduleExportJob(eventID: String, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws
+    func rescheduleExportJob(eventID: EventID, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws
     /// Ends a job: `.done` when everything was forwarded, `.dead` with the reason otherwise.
-    func finishExportJob(eventID: String, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws
+    func finishExportJob(eventID: EventID, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws
     /// Jobs for `executionRef` (all jobs when nil), newest first.
     func exportJobs(executionRef: String?, limit: Int) async throws -> [ExportJob]
     /// Makes the dead jobs of `executionRef` pending again, due now, from their checkpoint, with a fresh

@@ -44,7 +44,7 @@ extension SQLiteOutbox: DeliveryQueue {
                 let body = try row.withUnsafeData(atIndex: 11) { data in data.map { [UInt8]($0) } ?? [] }
                 pending.append(PendingDelivery(
                     item: DeliveryItem(
-                        deliveryID: row[0], destination: destination, eventID: row[6],
+                        deliveryID: row[0], destination: destination, eventID: EventID(stored: row[6]),
                         source: row[7], eventType: row[8], subject: row[9],
                         receivedAt: Date(timeIntervalSince1970: row[10]), key: row[1],
                         headers: headers, body: body, attempt: attempts + 1),

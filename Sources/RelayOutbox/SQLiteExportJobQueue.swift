@@ -1,9 +1,10 @@
 // SQLiteOutbox as the export fetcher's ExportJobQueue.
+import RelayCore
 import Foundation
 import GRDB
 
 extension SQLiteOutbox: ExportJobQueue {
-    package func dueExportJobs(now: Date, limit: Int, excluding: Set<String>) async throws -> [ExportJob] {
+    package func dueExportJobs(now: Date, limit: Int, excluding: Set<EventID>) async throws -> [ExportJob] {
         try await database.read { db in
             try Row.fetchAll(db, sql: Self.jobSelect + " WHERE j.state = 0 AND j.next_attempt_at <= ? ORDER BY j.next_attempt_at LIMIT ?",
                              arguments: [now.timeIntervalSince1970, limit + excluding.count])
@@ -14,37 +15,37 @@ extension SQLiteOutbox: ExportJobQueue {
         }
     }
 
-    package func nextExportJobDue(excluding: Set<String>) async throws -> Date? {
+    package func nextExportJobDue(excluding: Set<EventID>) async throws -> Date? {
         try await database.read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT event_id, next_attempt_at FROM export_jobs WHERE state = 0 ORDER BY next_attempt_at LIMIT ?",
                                         arguments: [excluding.count + 1])
-            return rows.first { !excluding.contains($0["event_id"]) }.map { Date(timeIntervalSince1970: $0["next_attempt_at"]) }
+            return rows.first { !excluding.contains(EventID(stored: $0["event_id"])) }.map { Date(timeIntervalSince1970: $0["next_attempt_at"]) }
         }
     }
 
-    package func saveExportProgress(eventID: String, progress: ExportProgress, at now: Date) async throws {
+    package func saveExportProgress(eventID: EventID, progress: ExportProgress, at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: "UPDATE export_jobs SET \(Self.progressAssignments), updated_at = ? WHERE event_id = ?",
-                           arguments: Self.progressArguments(progress) + [now.timeIntervalSince1970, eventID])
+                           arguments: Self.progressArguments(progress) + [now.timeIntervalSince1970, eventID.rawValue])
         }
     }
 
-    package func rescheduleExportJob(eventID: String, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws {
+    package func rescheduleExportJob(eventID: EventID, next: Date, error: String?, progress: ExportProgress, at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: """
                 UPDATE export_jobs SET \(Self.progressAssignments), attempts = attempts + 1, next_attempt_at = ?,
                        last_error = ?, updated_at = ? WHERE event_id = ?
-                """, arguments: Self.progressArguments(progress) + [next.timeIntervalSince1970, error, now.timeIntervalSince1970, eventID])
+                """, arguments: Self.progressArguments(progress) + [next.timeIntervalSince1970, error, now.timeIntervalSince1970, eventID.rawValue])
         }
     }
 
-    package func finishExportJob(eventID: String, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws {
+    package func finishExportJob(eventID: EventID, state: ExportJobState, error: String?, progress: ExportProgress, at now: Date) async throws {
         try await database.write { db in
             try db.execute(sql: """
                 UPDATE export_jobs SET \(Self.progressAssignments), state = ?, last_error = ?, finished_at = ?, updated_at = ?
                 WHERE event_id = ?
                 """, arguments: Self.progressArguments(progress) + [state.rawValue, error, now.timeIntervalSince1970,
-                                                                   now.timeIntervalSince1970, eventID])
+                                                                   now.timeIntervalSince1970, eventID.rawValue])
         }
     }
 
@@ -104,8 +105,8 @@ extension SQLiteOutbox: ExportJobQueue {
         progress.bytesReceived = row["bytes_received"]
         let finished: Double? = row["finished_at"]
         return ExportJob(
-            eventID: row["event_id"], source: row["source"], route: row["route"],
-            destinations: ExportJobColumns.decode(row["destinations"]), executionRef: row["execution_ref"],
+            eventID: EventID(stored: row["event_id"]), source: row["source"], route: row["route"],
+            destinations: ExportJobColumns.decode(row["destinations"]), executionRef: ExecutionRef(stored: row["execution_ref"]),
             apiURL: row["api_url"], eventType: row["type"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
             state: ExportJobState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
             nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]),

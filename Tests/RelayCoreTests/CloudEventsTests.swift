@@ -27,7 +27,7 @@ import Testing
     func attributesPerKind(_ kind: SourceKind, _ payload: [String: JSONValue], _ required: [String]?, _ type: String, _ subject: String?) throws {
         let validated = try PayloadValidator.validate(payload, rules: PayloadRules(kind: kind, requiredFields: required)).get()
         #expect(kind.eventType == type)
-        let item = DeliveryItem(deliveryID: 1, destination: "d", eventID: "e1", source: "in-\(kind.rawValue)", eventType: kind.eventType,
+        let item = DeliveryItem(deliveryID: 1, destination: "d", eventID: EventID(stored: "e1"), source: "in-\(kind.rawValue)", eventType: kind.eventType,
                                 subject: validated.subject, receivedAt: Self.receivedAt, key: nil, headers: [], body: [], attempt: 1)
         var expected: [(String, String)] = [
             ("specversion", "1.0"), ("id", "e1"), ("source", "/audience-relay/sources/in-\(kind.rawValue)"), ("type", type),

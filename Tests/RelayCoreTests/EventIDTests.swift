@@ -6,7 +6,7 @@ import Testing
 @Suite struct EventIDTests {
     /// Version 4, RFC 4122 variant, lowercase, and no two alike.
     @Test func idsAreRandomVersionFourUUIDs() {
-        let ids = (0..<2000).map { _ in EventID.make() }
+        let ids = (0..<2000).map { _ in EventID.make().rawValue }
         #expect(Set(ids).count == ids.count)
         for id in ids.prefix(200) {
             let characters = Array(id)

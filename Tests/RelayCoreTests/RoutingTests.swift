@@ -23,7 +23,7 @@ import Testing
         let plan = FanOut.plan(source: source, fields: fields, table: table)
         #expect(plan.matchedRoutes == ["first", "second"])
         // The export route's destinations get the export, not the notification.
-        #expect(plan.export == PlannedExport(route: "second", destinations: ["k", "h"], executionRef: "3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c",
+        #expect(plan.export == PlannedExport(route: "second", destinations: ["k", "h"], executionRef: ExecutionRef("3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c")!,
                                              apiURL: "https://api.example.com/export/1"))
         #expect(plan.deliveries.map(\.destination) == ["k"])
         #expect(plan.deliveries[0].key == "f_1")  // default key for Sitecore: friendlyId
@@ -62,7 +62,7 @@ import Testing
             #expect(plan.matchedRoutes.isEmpty, "\(status)")
         }
         let alert = FanOut.plan(source: source, fields: Self.notification("ALERT"), table: table)
-        #expect(alert.export == PlannedExport(route: "named", destinations: ["h"], executionRef: "3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c",
+        #expect(alert.export == PlannedExport(route: "named", destinations: ["h"], executionRef: ExecutionRef("3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c")!,
                                               apiURL: "https://api.example.com/export/1"))
     }
 

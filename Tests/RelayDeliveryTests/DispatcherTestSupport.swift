@@ -41,12 +41,12 @@ struct DispatcherHarness {
     /// Appends an event for `destinations` (all with `key`) and wakes the dispatcher.
     @discardableResult
     func accept(_ label: String, key: String? = nil, to destinations: [String]) async throws -> String {
-        let event = NewEvent(id: UUID().uuidString.lowercased(), source: "s", type: "t", subject: nil, dedupeKey: UUID().uuidString,
+        let event = NewEvent(id: EventID.make(), source: "s", type: "t", subject: nil, dedupeKey: UUID().uuidString,
                              receivedAt: Date(), body: Array(label.utf8),
                              deliveries: destinations.map { PlannedDelivery(destination: $0, key: key, headers: [], route: "r") },)
         let result = try await outbox.append(event)
         dispatcher.wake(destinations)
-        return result.id
+        return result.id.rawValue
     }
 
     /// Polls `condition` every 10 ms up to `timeout`.

@@ -60,7 +60,7 @@ enum HTTPSinkFixture {
 
     static func item(_ number: Int, body: String? = nil, headers: [PlannedDelivery.Header] = []) -> DeliveryItem {
         DeliveryItem(
-            deliveryID: Int64(number), destination: "downstream", eventID: "evt-\(number)-\(UUID().uuidString)",
+            deliveryID: Int64(number), destination: "downstream", eventID: EventID(stored: "evt-\(number)-\(UUID().uuidString)"),
             source: "sitecore", eventType: "com.sitecore.cdp.audience-export.notification", subject: "audience-\(number)",
             receivedAt: receivedAt, key: "audience-\(number)", headers: headers,
             body: Array((body ?? #"{"friendlyId":"audience-\#(number)","n":\#(number)}"#).utf8), attempt: 1

@@ -35,7 +35,7 @@ struct HTTPSinkTests {
         #expect(request.path == "/record")
         #expect(request.body == Array(body.utf8))
         #expect(request.headers(named: "ce-specversion") == ["1.0"])
-        #expect(request.headers(named: "ce-id") == [item.eventID])
+        #expect(request.headers(named: "ce-id") == [item.eventID.rawValue])
         #expect(request.headers(named: "ce-source") == ["/audience-relay/sources/sitecore"])
         #expect(request.headers(named: "ce-type") == ["com.sitecore.cdp.audience-export.notification"])
         #expect(request.headers(named: "ce-subject") == ["audience-1"])
@@ -210,7 +210,7 @@ struct HTTPSinkTests {
 
         #expect(await sink.deliver(items) == [.delivered, .delivered, .delivered])
         let requests = try await server.requests(path: "/verify")
-        #expect(Set(requests.flatMap { $0.headers(named: "webhook-id") }) == Set(items.map(\.eventID)))
+        #expect(Set(requests.flatMap { $0.headers(named: "webhook-id") }) == Set(items.map(\.eventID.rawValue)))
         #expect(requests.allSatisfy { $0.header("webhook-signature")?.hasPrefix("v1,") == true })
 
         let wrongKey = HTTPSinkFixture.sink(HTTPSinkFixture.destination(url), client: client, signingKey: Array("not-the-key".utf8))

@@ -27,7 +27,7 @@ enum KafkaSinkFixture {
         body: [UInt8]? = nil
     ) -> DeliveryItem {
         DeliveryItem(
-            deliveryID: Int64(index), destination: "orders", eventID: "evt-\(index)", source: "sitecore",
+            deliveryID: Int64(index), destination: "orders", eventID: EventID(stored: "evt-\(index)"), source: "sitecore",
             eventType: "com.sitecore.cdp.audience-export.notification", subject: subject,
             receivedAt: receivedAt.addingTimeInterval(Double(index) / 1000), key: key, headers: headers,
             body: body ?? Array(#"{"key":"\#(key ?? "-")","index":\#(index),"note":"caf\#u{e9} \u00e9"}"#.utf8),
@@ -90,7 +90,7 @@ enum KafkaSinkFixture {
             let outcomes = await deliver(pending, to: sink, batchSize: batchSize)
             var again: [DeliveryItem] = []
             for (item, outcome) in zip(pending, outcomes) {
-                final[item.eventID] = outcome
+                final[item.eventID.rawValue] = outcome
                 if case .retry = outcome { again.append(item) }
             }
             pending = again

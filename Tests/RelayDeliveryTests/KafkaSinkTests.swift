@@ -33,7 +33,7 @@ struct KafkaSinkTests {
             #expect(records.count == items.count)
             var partitionsByKey: [String: Set<Int32>] = [:]
             for item in items {
-                let record = try #require(records[item.eventID])
+                let record = try #require(records[item.eventID.rawValue])
                 #expect(record.value == item.body)
                 #expect(Fixture.text(record.key) == item.key)
                 let expected = CloudEvents.attributes(of: item).map { ("ce_\($0.name)", $0.value) }
@@ -54,7 +54,7 @@ struct KafkaSinkTests {
     /// Export records go out as one message each: the record, its key, and the headers that name it.
     @Test func exportRecordsAreOneMessageEachWithTheirIdentityHeaders() async throws {
         let topic = Fixture.topic()
-        let export = ExportIdentity(eventID: "evt-x", source: "sitecore", executionRef: "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c",
+        let export = ExportIdentity(eventID: EventID(stored: "evt-x"), source: "sitecore", executionRef: ExecutionRef(stored: "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c"),
                                     notificationType: "com.sitecore.cdp.audience-export.notification", receivedAt: Date())
         let records = (0..<6).map { (index: Int) -> ExportRecord in
             // Records 3 and 4 come from a keyed export whose route renders another key: the profile id is a header.
@@ -72,7 +72,7 @@ struct KafkaSinkTests {
                 let message = try #require(stored.first { Fixture.header($0, "recordIndex") == "\(record.recordIndex)" })
                 #expect(message.value == record.value)
                 #expect(Fixture.text(message.key) == record.key)
-                var expected: [(String, String)] = [("executionRef", export.executionRef), ("fileIndex", "2"),
+                var expected: [(String, String)] = [("executionRef", export.executionRef.rawValue), ("fileIndex", "2"),
                                                     ("recordIndex", "\(record.recordIndex)")]
                 if let change = record.change { expected.append(("change", change)) }
                 if let profileID = record.profileID { expected.append(("profileId", profileID)) }
@@ -94,7 +94,7 @@ struct KafkaSinkTests {
             #expect(records.count == items.count)
             var last: [String: (partition: Int32, offset: Int64)] = [:]
             for item in items {
-                guard let key = item.key, let record = records[item.eventID] else { continue }
+                guard let key = item.key, let record = records[item.eventID.rawValue] else { continue }
                 if let previous = last[key] {
                     #expect(record.partition == previous.partition, "key \(key) changed partition")
                     #expect(record.offset > previous.offset, "key \(key): \(item.eventID) out of order")
@@ -122,7 +122,7 @@ struct KafkaSinkTests {
             let records = Fixture.byEventID(try await Fixture.readBack(bootstrap, topic: topic, expecting: items.count))
             var last: [String: Int64] = [:]
             for item in items {
-                guard let key = item.key, let record = records[item.eventID] else { continue }
+                guard let key = item.key, let record = records[item.eventID.rawValue] else { continue }
                 if let previous = last[key] { #expect(record.offset > previous, "key \(key): \(item.eventID) out of order") }
                 last[key] = record.offset
             }
@@ -154,7 +154,7 @@ struct KafkaSinkTests {
             let failed = outcomes.filter { $0.value != .delivered }
             #expect(failed.isEmpty, "\(failed.prefix(3))")
             let records = Fixture.byEventID(try await Fixture.readBack(bootstrap, topic: topic, expecting: items.count + 1))
-            #expect(Set(records.keys) == Set(items.map(\.eventID) + ["evt--1"]))
+            #expect(Set(records.keys) == Set(items.map(\.eventID.rawValue) + ["evt--1"]))
             #expect(try await Fixture.messageCount(bootstrap, topic: topic) == Int64(items.count + 1))
         }
     }
@@ -182,7 +182,7 @@ struct KafkaSinkTests {
 
             #expect(Fixture.notDelivered(await outcomes).isEmpty)
             let records = Fixture.byEventID(try await Fixture.readBack(bootstrap, topic: topic, expecting: items.count + 1))
-            #expect(Set(records.keys) == Set(items.map(\.eventID) + ["evt--1"]))
+            #expect(Set(records.keys) == Set(items.map(\.eventID.rawValue) + ["evt--1"]))
         }
     }
 
@@ -211,7 +211,7 @@ struct KafkaSinkTests {
             #expect(records.count == items.count)
             var lastOffset: [String: Int64] = [:]
             for item in items {
-                guard let key = item.key, let record = records[item.eventID] else { continue }
+                guard let key = item.key, let record = records[item.eventID.rawValue] else { continue }
                 #expect(record.offset > lastOffset[key, default: -1], "key \(key): \(item.eventID) out of order")
                 lastOffset[key] = record.offset
             }
@@ -238,16 +238,16 @@ struct KafkaSinkTests {
                 }
                 #expect(reason.hasPrefix("kafka orders: "))
                 #expect(reason.contains("TOPIC_AUTHORIZATION_FAILED"), "\(reason)")
-                reasons[item.eventID] = reason
+                reasons[item.eventID.rawValue] = reason
             }
             #expect(try await Fixture.messageCount(bootstrap, topic: topic) == 1)
             let letters = Fixture.byEventID(try await Fixture.readBack(bootstrap, topic: deadLetterTopic, expecting: doomed.count))
             #expect(letters.count == doomed.count)
             for item in doomed {
-                let letter = try #require(letters[item.eventID])
+                let letter = try #require(letters[item.eventID.rawValue])
                 #expect(letter.value == item.body)
                 #expect(Fixture.text(letter.key) == "doomed")
-                #expect(Fixture.header(letter, "relay_dead_reason") == reasons[item.eventID])
+                #expect(Fixture.header(letter, "relay_dead_reason") == reasons[item.eventID.rawValue])
                 #expect(Fixture.header(letter, "relay_destination") == "orders")
                 #expect(Fixture.header(letter, "ce_source") == "/audience-relay/sources/sitecore")
                 #expect(Fixture.header(letter, "content-type") == "application/json")
@@ -385,6 +385,6 @@ struct KafkaSinkTests {
 
         #expect(Fixture.notDelivered(outcomes).isEmpty, "\(Fixture.notDelivered(outcomes).prefix(3))")
         let records = Fixture.byEventID(try await Fixture.readBack(brokers, topic: topic, expecting: items.count))
-        #expect(Set(records.keys) == Set(items.map(\.eventID)))
+        #expect(Set(records.keys) == Set(items.map(\.eventID.rawValue)))
     }
 }

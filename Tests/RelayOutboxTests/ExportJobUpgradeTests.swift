@@ -45,13 +45,13 @@ import Testing
         let outbox = try SQLiteOutbox(dataDirectory: directory, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         defer { outbox.close() }
         let job = try #require(try await outbox.dueExportJobs(now: Date(), limit: 10, excluding: []).first)
-        #expect(job.eventID == "evt-old" && job.source == "sitecore")
-        #expect(job.executionRef == "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c")
+        #expect(job.eventID.rawValue == "evt-old" && job.source == "sitecore")
+        #expect(job.executionRef.rawValue == "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c")
         #expect(job.apiURL == "https://api.example.com/e/1")
         #expect(job.destinations.isEmpty && job.route.isEmpty)
         // Its pending delivery survives the v5 rebuild of `events` and is read through the integer key.
         let pending = try await outbox.queuedDeliveries(destination: "k", afterID: 0, limit: 10)
-        #expect(pending.map(\.item.eventID) == ["evt-old"])
+        #expect(pending.map(\.item.eventID.rawValue) == ["evt-old"])
         #expect(pending.first.map { String(decoding: $0.item.body, as: UTF8.self) }?.contains("executionRef") == true)
         #expect(try await outbox.stats(now: Date()).first?.pending == 1)
     }

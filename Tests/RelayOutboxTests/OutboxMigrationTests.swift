@@ -1,4 +1,5 @@
 // Opening an outbox written by an earlier release: the migrations keep its events, deliveries and dedupe keys working.
+import RelayCore
 import Foundation
 import GRDB
 import Logging
@@ -52,7 +53,7 @@ import Testing
         #expect(keys == ["old-success": "\(ref)|SUCCESS", "old-adobe": "op|FAILED", "old-custom": "vip_list"])
 
         let resent = try await outbox.append(OutboxTestSupport.event(dedupe: "\(ref)|SUCCESS"))
-        #expect(resent == AppendResult(id: "old-success", duplicate: true))
+        #expect(resent == AppendResult(id: EventID(stored: "old-success"), duplicate: true))
         let failedLater = try await outbox.append(OutboxTestSupport.event(dedupe: "\(ref)|FAILED"))
         #expect(!failedLater.duplicate)
         // The deliveries written before the upgrade are still pending, next to the new one.

@@ -17,7 +17,7 @@ enum OutboxTestSupport {
 
     static func event(source: String = "s", dedupe: String = UUID().uuidString, destinations: [String] = ["k"],
                       key: String? = nil, export: PlannedExport? = nil, at date: Date = Date()) -> NewEvent {
-        NewEvent(id: UUID().uuidString.lowercased(), source: source, type: "t", subject: nil, dedupeKey: dedupe,
+        NewEvent(id: EventID.make(), source: source, type: "t", subject: nil, dedupeKey: dedupe,
                  receivedAt: date, body: Array(#"{"dedupe":"\#(dedupe)"}"#.utf8),
                  deliveries: destinations.map { PlannedDelivery(destination: $0, key: key, headers: [.init(name: "h", value: "v")], route: "r") },
                  export: export)

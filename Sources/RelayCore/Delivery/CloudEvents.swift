@@ -40,7 +40,7 @@ package enum CloudEvents {
     /// The attributes in a fixed order: specversion, id, source, type, subject (if any), time.
     package static func attributes(of item: DeliveryItem) -> [(name: String, value: String)] {
         var attributes: [(name: String, value: String)] = [
-            ("specversion", "1.0"), ("id", item.eventID), ("source", source(for: item.source)), ("type", item.eventType),
+            ("specversion", "1.0"), ("id", item.eventID.rawValue), ("source", source(for: item.source)), ("type", item.eventType),
         ]
         if let subject = item.subject { attributes.append(("subject", subject)) }
         attributes.append(("time", time(item.receivedAt)))

@@ -10,7 +10,7 @@ package struct DeliveryItem: Sendable {
     private struct Fields {
         var deliveryID: Int64
         var destination: String
-        var eventID: String
+        var eventID: EventID
         var source: String
         var eventType: String
         var subject: String?
@@ -46,7 +46,7 @@ package struct DeliveryItem: Sendable {
         get { box.fields.destination }
         set { fields.destination = newValue }
     }
-    package var eventID: String {
+    package var eventID: EventID {
         get { box.fields.eventID }
         set { fields.eventID = newValue }
     }
@@ -91,7 +91,7 @@ package struct DeliveryItem: Sendable {
         set { fields.contentType = newValue }
     }
 
-    package init(deliveryID: Int64, destination: String, eventID: String, source: String, eventType: String, subject: String?,
+    package init(deliveryID: Int64, destination: String, eventID: EventID, source: String, eventType: String, subject: String?,
                 receivedAt: Date, key: String?, headers: [PlannedDelivery.Header], body: [UInt8], attempt: Int,
                 contentType: String = "application/json") {
         box = Box(Fields(deliveryID: deliveryID, destination: destination, eventID: eventID, source: source,

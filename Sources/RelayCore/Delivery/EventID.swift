@@ -1,9 +1,26 @@
 // Event ids: random (version 4) UUIDs in lowercase text, made without Foundation.
-/// A new event id such as `3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c`. The bytes come from the system's
-/// random generator (`getrandom`); Foundation's `UUID()` opened `/dev/urandom` on every call here,
-/// which showed up at ~4% of an ingest request.
-package enum EventID {
-    package static func make() -> String {
+
+/// The relay's id of an accepted event (`ce_id`, `webhook-id`, the outbox's key), such as
+/// `3f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c`.
+package struct EventID: Hashable, Sendable, CustomStringConvertible {
+    package let rawValue: String
+
+    /// An id read back from the outbox (or given by a test).
+    package init(stored text: String) {
+        rawValue = text
+    }
+
+    package var description: String { rawValue }
+
+    /// The id of a message derived from this event (`<id>/<suffix>`: an export's records and framing
+    /// events), stable across re-sends so consumers recognise repeats.
+    package func derived(_ suffix: String) -> EventID {
+        EventID(stored: rawValue + "/" + suffix)
+    }
+
+    /// A new id. The bytes come from the system's random generator (`getrandom`); Foundation's `UUID()`
+    /// opened `/dev/urandom` on every call here, which showed up at ~4% of an ingest request.
+    package static func make() -> EventID {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() as UInt64
         let low = generator.next() as UInt64
@@ -22,6 +39,6 @@ package enum EventID {
             text.append(hex[Int(byte >> 4)])
             text.append(hex[Int(byte & 0x0F)])
         }
-        return String(decoding: text, as: UTF8.self)
+        return EventID(stored: String(decoding: text, as: UTF8.self))
     }
 }

@@ -48,14 +48,14 @@ package struct ExportRecordBatch: Sendable {
 /// The notification an export belongs to.
 package struct ExportIdentity: Sendable {
     /// The notification's event id.
-    package var eventID: String
+    package var eventID: EventID
     package var source: String
-    package var executionRef: String
+    package var executionRef: ExecutionRef
     /// The notification's CloudEvents type; records and framing events get sibling types.
     package var notificationType: String
     package var receivedAt: Date
 
-    package init(eventID: String, source: String, executionRef: String, notificationType: String, receivedAt: Date) {
+    package init(eventID: EventID, source: String, executionRef: ExecutionRef, notificationType: String, receivedAt: Date) {
         self.eventID = eventID
         self.source = source
         self.executionRef = executionRef
@@ -73,15 +73,15 @@ package struct ExportIdentity: Sendable {
     /// `<notification id>/<file>/<record>` is stable across re-sends.
     package func item(for record: ExportRecord, destination: String) -> DeliveryItem {
         var headers = [
-            PlannedDelivery.Header(name: "executionRef", value: executionRef),
+            PlannedDelivery.Header(name: "executionRef", value: executionRef.rawValue),
             PlannedDelivery.Header(name: "fileIndex", value: String(record.fileIndex)),
             PlannedDelivery.Header(name: "recordIndex", value: String(record.recordIndex)),
         ]
         if let change = record.change { headers.append(PlannedDelivery.Header(name: "change", value: change)) }
         if let profileID = record.profileID { headers.append(PlannedDelivery.Header(name: "profileId", value: profileID)) }
         return DeliveryItem(
-            deliveryID: 0, destination: destination, eventID: "\(eventID)/\(record.fileIndex)/\(record.recordIndex)",
-            source: source, eventType: type("record"), subject: executionRef, receivedAt: receivedAt,
+            deliveryID: 0, destination: destination, eventID: eventID.derived("\(record.fileIndex)/\(record.recordIndex)"),
+            source: source, eventType: type("record"), subject: executionRef.rawValue, receivedAt: receivedAt,
             key: record.key, headers: headers, body: record.value, attempt: 1)
     }
 
@@ -92,7 +92,7 @@ package struct ExportIdentity: Sendable {
         body.reserveCapacity(records.reduce(0) { $0 + $1.value.count + 96 })
         for record in records {
             body.append(contentsOf: #"{"executionRef":"#.utf8)
-            JSONString.appendQuoted(executionRef, to: &body)
+            JSONString.appendQuoted(executionRef.rawValue, to: &body)
             body.append(contentsOf: #","file":\#(record.fileIndex),"record":\#(record.recordIndex)"#.utf8)
             if let change = record.change {
                 body.append(contentsOf: #","change":"#.utf8)
@@ -113,9 +113,9 @@ package struct ExportIdentity: Sendable {
         let first = records.first.map { "\($0.fileIndex)/\($0.recordIndex)" } ?? "0/0"
         let last = records.last.map { "\($0.recordIndex)" } ?? "0"
         return DeliveryItem(
-            deliveryID: 0, destination: destination, eventID: "\(eventID)/\(first)-\(last)", source: source,
-            eventType: type("records"), subject: executionRef, receivedAt: receivedAt, key: nil,
-            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef)],
+            deliveryID: 0, destination: destination, eventID: eventID.derived("\(first)-\(last)"), source: source,
+            eventType: type("records"), subject: executionRef.rawValue, receivedAt: receivedAt, key: nil,
+            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef.rawValue)],
             body: body, attempt: 1, contentType: "application/x-ndjson")
     }
 
@@ -124,22 +124,22 @@ package struct ExportIdentity: Sendable {
     /// export's record lines; id `<notification id>/failed` like the Kafka event.
     package func failedNDJSONItem(body: [UInt8], destination: String) -> DeliveryItem {
         var line: [UInt8] = Array(#"{"kind":"failed","executionRef":"#.utf8)
-        JSONString.appendQuoted(executionRef, to: &line)
+        JSONString.appendQuoted(executionRef.rawValue, to: &line)
         line.append(contentsOf: #","data":"#.utf8)
         line.append(contentsOf: body)
         line.append(contentsOf: "}\n".utf8)
         return DeliveryItem(
-            deliveryID: 0, destination: destination, eventID: "\(eventID)/failed", source: source,
-            eventType: type("failed"), subject: executionRef, receivedAt: receivedAt, key: executionRef,
-            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef)],
+            deliveryID: 0, destination: destination, eventID: eventID.derived("failed"), source: source,
+            eventType: type("failed"), subject: executionRef.rawValue, receivedAt: receivedAt, key: executionRef.rawValue,
+            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef.rawValue)],
             body: line, attempt: 1, contentType: "application/x-ndjson")
     }
 
     /// `export.started` / `export.completed` / `export.failed`: a JSON event about the whole export, id `<notification id>/<kind>`.
     package func framingItem(kind: String, body: [UInt8], destination: String) -> DeliveryItem {
         DeliveryItem(
-            deliveryID: 0, destination: destination, eventID: "\(eventID)/\(kind)", source: source,
-            eventType: type(kind), subject: executionRef, receivedAt: receivedAt, key: executionRef,
-            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef)], body: body, attempt: 1)
+            deliveryID: 0, destination: destination, eventID: eventID.derived(kind), source: source,
+            eventType: type(kind), subject: executionRef.rawValue, receivedAt: receivedAt, key: executionRef.rawValue,
+            headers: [PlannedDelivery.Header(name: "executionRef", value: executionRef.rawValue)], body: body, attempt: 1)
     }
 }

@@ -28,10 +28,10 @@ package struct PlannedExport: Sendable, Hashable {
     package var route: String
     /// Destinations of every matching `fetchExport` route, each once.
     package var destinations: [String]
-    package var executionRef: String
+    package var executionRef: ExecutionRef
     package var apiURL: String
 
-    package init(route: String, destinations: [String], executionRef: String, apiURL: String) {
+    package init(route: String, destinations: [String], executionRef: ExecutionRef, apiURL: String) {
         self.route = route
         self.destinations = destinations
         self.executionRef = executionRef
@@ -60,7 +60,7 @@ package enum FanOut {
                 // A FAILED, ALERT or PENDING_* notification has no export to fetch (unless the route names its status).
                 guard route.fetchesExport(for: event) else { continue }
                 matched.append(route.name)
-                if let apiURL = fields["apiUrl"]?.stringValue, let executionRef = fields["executionRef"]?.stringValue {
+                if let apiURL = fields["apiUrl"]?.stringValue, let executionRef = fields["executionRef"]?.stringValue.flatMap(ExecutionRef.init) {
                     var plan = export ?? PlannedExport(route: route.name, destinations: [], executionRef: executionRef, apiURL: apiURL)
                     for destination in route.destinations where !plan.destinations.contains(destination) {
                         plan.destinations.append(destination)

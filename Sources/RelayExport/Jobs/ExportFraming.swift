@@ -1,4 +1,5 @@
 // The bodies of the `export.started`, `export.completed` and `export.failed` events that frame an export's records.
+import RelayCore
 import Foundation
 import RelayOutbox
 
@@ -53,20 +54,20 @@ enum ExportFraming {
     }
 
     static func started(job: ExportJob, files: [ExportManifest.File]) -> [UInt8] {
-        encode(Started(executionRef: job.executionRef, eventId: job.eventID, source: job.source,
+        encode(Started(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source,
                        apiUrl: ExportURLs.redacted(job.apiURL), fileCount: files.count,
                        files: files.map { FileEntry(url: ExportURLs.redacted($0.url), change: $0.change) }))
     }
 
     static func completed(job: ExportJob, progress: ExportProgress) -> [UInt8] {
-        encode(Completed(executionRef: job.executionRef, eventId: job.eventID, source: job.source,
+        encode(Completed(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source,
                          fileCount: progress.files.count, recordCount: progress.recordsSent,
                          recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
                          bytes: progress.bytesReceived, sha256: overallDigest(progress.files), files: progress.files))
     }
 
     static func failed(job: ExportJob, progress: ExportProgress, reason: String, upstreamStatus: Int?) -> [UInt8] {
-        encode(Failed(executionRef: job.executionRef, eventId: job.eventID, source: job.source, reason: reason,
+        encode(Failed(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source, reason: reason,
                       upstreamStatus: upstreamStatus, fileCount: progress.fileCount, recordCount: progress.recordsSent,
                       recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
                       bytes: progress.bytesReceived, files: progress.files))

@@ -21,7 +21,7 @@ package final class ExportRunner: Service, Sendable {
     private let maxConcurrentJobs: Int
     private let logger: Logger
     private let doorbell = Doorbell()
-    private let running = Mutex<Set<String>>([])
+    private let running = Mutex<Set<EventID>>([])
     private let fetchers = Mutex<[String: (settings: ExportSourceSettings, fetcher: ExportFetcher)]>([:])
     private let metrics = ExportMetrics()
     /// How long failures other than "not ready" are retried, counted from the notification.

@@ -71,9 +71,9 @@ final class ExportHarness: Sendable {
         let id = UUID().uuidString.lowercased()
         let body = #"{"apiUrl":"\#(apiURL)","executionRef":"\#(executionRef)","status":"SUCCESS"}"#
         let event = NewEvent(
-            id: id, source: "sitecore", type: "com.sitecore.cdp.audience-export.notification", subject: nil,
+            id: EventID(stored: id), source: "sitecore", type: "com.sitecore.cdp.audience-export.notification", subject: nil,
             dedupeKey: executionRef, receivedAt: Date(), body: Array(body.utf8), deliveries: [],
-            export: PlannedExport(route: "exports", destinations: table.routes[0].destinations, executionRef: executionRef, apiURL: apiURL))
+            export: PlannedExport(route: "exports", destinations: table.routes[0].destinations, executionRef: ExecutionRef(stored: executionRef), apiURL: apiURL))
         _ = try await outbox.append(event)
         runner.wake()
         return id
@@ -92,7 +92,7 @@ final class ExportHarness: Sendable {
     func waitForJob(_ eventID: String, timeout: Duration = .seconds(20)) async throws -> ExportJob {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let job = try await outbox.exportJobs(executionRef: nil, limit: 100).first { $0.eventID == eventID }
+            let job = try await outbox.exportJobs(executionRef: nil, limit: 100).first { $0.eventID.rawValue == eventID }
             if let job, job.state != .pending { return job }
             if ContinuousClock.now >= deadline {
                 Issue.record("export job \(eventID) still pending after \(timeout): \(job?.lastError ?? "no error")")

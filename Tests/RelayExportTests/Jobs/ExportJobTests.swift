@@ -77,7 +77,7 @@ import Testing
         #expect(sink.records.isEmpty)
         #expect(sink.framing.map(\.eventType) == ["com.sitecore.cdp.audience-export.failed"])
         let failed = try #require(sink.framing.first)
-        #expect(failed.eventID == "\(id)/failed")
+        #expect(failed.eventID.rawValue == "\(id)/failed")
         #expect(failed.key == ref)
         let body = try Self.failedBody(sink)
         #expect(body["type"] as? String == "export.failed")
@@ -142,15 +142,15 @@ import Testing
         let id = UUID().uuidString.lowercased()
         let ref = UUID().uuidString.lowercased()
         _ = try await harness.outbox.append(NewEvent(
-            id: id, source: "removed", type: "com.sitecore.cdp.audience-export.notification", subject: nil, dedupeKey: ref,
+            id: EventID(stored: id), source: "removed", type: "com.sitecore.cdp.audience-export.notification", subject: nil, dedupeKey: ref,
             receivedAt: Date(), body: Array("{}".utf8), deliveries: [],
-            export: PlannedExport(route: "exports", destinations: ["records"], executionRef: ref, apiURL: "https://x.example/e")))
+            export: PlannedExport(route: "exports", destinations: ["records"], executionRef: ExecutionRef(stored: ref), apiURL: "https://x.example/e")))
         try await harness.running {
             harness.runner.wake()
             let job = try await harness.waitForJob(id)
             #expect(job.state == .dead)
         }
-        #expect(harness.sink.framing.map(\.eventID) == ["\(id)/failed"])
+        #expect(harness.sink.framing.map(\.eventID.rawValue) == ["\(id)/failed"])
         #expect((try Self.failedBody(harness.sink)["reason"] as? String)?.contains("source 'removed'") == true)
     }
 
@@ -370,7 +370,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        let pending = try #require(try await again.outbox.exportJobs(executionRef: nil, limit: 1).first { $0.eventID == id })
+        let pending = try #require(try await again.outbox.exportJobs(executionRef: nil, limit: 1).first { $0.eventID.rawValue == id })
         #expect(pending.state == .pending)
         #expect(pending.lastError?.contains("no data for") == true, "\(pending.lastError ?? "")")
     }
@@ -385,9 +385,9 @@ import Testing
         let id = UUID().uuidString.lowercased()
         let ref = UUID().uuidString.lowercased()
         _ = try await harness.outbox.append(NewEvent(
-            id: id, source: "sitecore", type: "com.sitecore.cdp.audience-export.notification", subject: nil, dedupeKey: ref,
+            id: EventID(stored: id), source: "sitecore", type: "com.sitecore.cdp.audience-export.notification", subject: nil, dedupeKey: ref,
             receivedAt: Date(), body: Array("{}".utf8), deliveries: [],
-            export: PlannedExport(route: "", destinations: [], executionRef: ref, apiURL: upstream.url("/export"))))
+            export: PlannedExport(route: "", destinations: [], executionRef: ExecutionRef(stored: ref), apiURL: upstream.url("/export"))))
         try await harness.running {
             harness.runner.wake()
             let job = try await harness.waitForJob(id)

@@ -8,7 +8,7 @@ import RelayTestSupport
 import Testing
 
 @Suite(.serialized) struct NDJSONForwardingTests {
-    static let identity = ExportIdentity(eventID: "evt-1", source: "sitecore", executionRef: "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c",
+    static let identity = ExportIdentity(eventID: EventID(stored: "evt-1"), source: "sitecore", executionRef: ExecutionRef(stored: "6f1c2b9e-6a5d-4c1e-9b7a-2d4e6f8a0b1c"),
                                          notificationType: "com.sitecore.cdp.audience-export.notification", receivedAt: Date())
 
     static func records(_ count: Int, valueBytes: Int = 20) -> [ExportRecord] {
@@ -57,7 +57,7 @@ import Testing
         }
         #expect(requests.map { $0.body.split(separator: UInt8(ascii: "\n")).count } .sorted() == [5, 10, 10])
         #expect(lines.compactMap { $0["record"] as? Int }.sorted() == Array(0..<25))
-        #expect(lines.allSatisfy { $0["executionRef"] as? String == Self.identity.executionRef && $0["file"] as? Int == 1 })
+        #expect(lines.allSatisfy { $0["executionRef"] as? String == Self.identity.executionRef.rawValue && $0["file"] as? Int == 1 })
         let first = try #require(lines.first { $0["record"] as? Int == 0 })
         #expect(first["key"] as? String == "p0")
         #expect(first["change"] as? String == "added")
@@ -106,7 +106,7 @@ import Testing
         let first = try #require(lines.first)
         let line = try #require(JSONSerialization.jsonObject(with: Data(first)) as? [String: Any])
         #expect(line["kind"] as? String == "failed")
-        #expect(line["executionRef"] as? String == Self.identity.executionRef)
+        #expect(line["executionRef"] as? String == Self.identity.executionRef.rawValue)
         let data = try #require(line["data"] as? [String: Any])
         #expect(data["recordCount"] as? Int == 7 && data["upstreamStatus"] as? Int == 410)
     }
