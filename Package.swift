@@ -97,7 +97,7 @@ let package = Package(
         ]),
 
         // Test-only helpers shared by the test targets (a raw HTTP client for hostile requests).
-        .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
+        .target(name: "RelayTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/RelayTestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayOutboxTests", dependencies: [
             "RelayOutbox", "RelayCore", "RelayTestSupport", .product(name: "Logging", package: "swift-log"),

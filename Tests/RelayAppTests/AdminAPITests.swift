@@ -52,7 +52,7 @@ struct AdminAPITests {
         #expect(try await ops.metric("relay_destination_paused{destination=\"alpha\"}") == 1)
 
         #expect(try await ops.admin("POST", "/admin/destinations/alpha/resume").status == 200)
-        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/a").count == 5 })
+        #expect(try await eventually { try await ops.delivered(to: "/a").count == 5 })
         #expect(try await ops.delivered(to: "/a") == references, "released in acceptance order")
         #expect(try await ops.metric("relay_destination_paused{destination=\"alpha\"}") == 0)
     }

@@ -32,8 +32,8 @@ struct AdminExportRetryTests {
             let jobs = (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [[String: Any]]) ?? []
             return jobs.first?["state"] as? String
         }
-        #expect(try await OperatedRelay.eventually { try await state() == "dead" })
-        #expect(try await OperatedRelay.eventually { try await ops.destination.requests(path: "/a").contains { $0.bodyText.contains("\"failed\"") } })
+        #expect(try await eventually { try await state() == "dead" })
+        #expect(try await eventually { try await ops.destination.requests(path: "/a").contains { $0.bodyText.contains("\"failed\"") } })
 
         // Back: three records, and the retry runs the job again.
         try await ops.destination.script("/export", .text(200, "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n",
@@ -41,7 +41,7 @@ struct AdminExportRetryTests {
         let retried = try await ops.admin("POST", "/admin/exports/\(reference)/retry")
         #expect(retried.status == 200, "\(retried.bodyText)")
         #expect(retried.json["requeued"] as? Int == 1)
-        #expect(try await OperatedRelay.eventually { try await state() == "done" })
+        #expect(try await eventually { try await state() == "done" })
         let lines = try await ops.destination.requests(path: "/a").flatMap { $0.bodyText.split(separator: "\n") }
         #expect(lines.filter { $0.contains("\"record\":") }.count == 3, "\(lines)")
         #expect(try await ops.admin("POST", "/admin/exports/\(reference)/retry").status == 404, "a job that is done is not retried")

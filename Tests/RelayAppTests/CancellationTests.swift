@@ -20,8 +20,8 @@ struct CancellationTests {
     static func runAndCancel(busy: Bool) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cancel-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logs = CapturedLogs()
-        let logger = Logger(label: "cancel-test") { _ in logs.handler() }
+        let logs = CapturingLogHandler.Store()
+        let logger = Logger(label: "cancel-test") { _ in CapturingLogHandler(store: logs, logLevel: .debug) }
         var options = ServeOptions(configPath: RelayBinary.repositoryRoot.appendingPathComponent("routes/routes.yaml").path,
                                    dataDirectory: directory, listen: ListenAddress(host: "127.0.0.1", port: 0))
         options.shutdownGracePeriod = .seconds(10)
@@ -57,9 +57,9 @@ struct CancellationTests {
         #expect(ended, "the group ended within the grace period")
         #expect(ContinuousClock.now - started < .seconds(5))
         if busy { #expect(accepted > 0, "the relay was busy when it was cancelled") }
-        let failures = logs.entries.filter { $0.level >= .error }
+        let failures = logs.all.filter { $0.level >= .error }
         #expect(failures.isEmpty, "logged as failures: \(failures.map(\.message))")
-        #expect(!logs.entries.contains { $0.message.contains("CancellationError") || $0.metadata.contains("CancellationError") })
+        #expect(!logs.all.contains { $0.message.contains("CancellationError") || "\($0.metadata)".contains("CancellationError") })
     }
 }
 
@@ -76,38 +76,5 @@ private final class PortBox: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return nil
-    }
-}
-
-/// Every log entry, kept in memory for the test to read.
-final class CapturedLogs: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: String
-    }
-
-    private let stored = Mutex<[Entry]>([])
-
-    var entries: [Entry] { stored.withLock { $0 } }
-
-    func append(_ entry: Entry) { stored.withLock { $0.append(entry) } }
-
-    func handler() -> Handler { Handler(logs: self) }
-
-    struct Handler: LogHandler {
-        let logs: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            logs.append(Entry(level: event.level, message: "\(event.message)", metadata: "\(all)"))
-        }
     }
 }

@@ -132,24 +132,8 @@ struct FailFastTests {
         return (relay, hang)
     }
 
-    /// A loopback socket listening on a free port (connections queue in its backlog, unanswered).
     static func listeningSocket() throws -> (Int32, Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(fd, pointer, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw RelayProcessError(message: "cannot listen on a loopback port")
-        }
-        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+        try RelayProcess.loopbackSocket(listening: true)
     }
 
     static func temporaryDirectory() -> String {

@@ -12,11 +12,11 @@ struct HotReloadTests {
         #expect(await ops.notify("/hooks/second").status == 404)
         try ops.rewrite(Tables.secondSource)
         let started = ContinuousClock.now
-        let served = await OperatedRelay.eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 }
+        let served = await eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 }
         #expect(served, "the new source serves after the file changed:\n\(ops.relay.log(tail: 10))")
         #expect(ContinuousClock.now - started < .seconds(1.5))
         // The new destination delivers what the new route sends it.
-        #expect(try await OperatedRelay.eventually { try await !ops.delivered(to: "/b").isEmpty })
+        #expect(try await eventually { try await !ops.delivered(to: "/b").isEmpty })
         #expect(try await ops.metric("relay_config_reloads_total{outcome=\"applied\"}") == 1)
     }
 
@@ -40,7 +40,7 @@ struct HotReloadTests {
         try await Task.sleep(for: .milliseconds(600))
         #expect(await ops.notify("/hooks/second").status == 404)
         try version("..v2", Tables.secondSource)
-        #expect(await OperatedRelay.eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 },
+        #expect(await eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 },
                 "\(ops.relay.log(tail: 10))")
     }
 
@@ -51,7 +51,7 @@ struct HotReloadTests {
         try await Task.sleep(for: .seconds(1))
         #expect(await ops.notify("/hooks/second").status == 404, "with the watch off only a signal reloads")
         kill(ops.relay.process.processIdentifier, SIGHUP)
-        #expect(await OperatedRelay.eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 })
+        #expect(await eventually(timeout: .seconds(3)) { await ops.notify("/hooks/second").status == 200 })
         kill(ops.relay.process.processIdentifier, SIGHUP)
         try await Task.sleep(for: .milliseconds(300))
         #expect(ops.relay.process.isRunning)
@@ -68,7 +68,7 @@ struct HotReloadTests {
         let errors = rejected.json["errors"] as? [String] ?? []
         #expect(errors.contains { $0.contains("routes.yaml:5:54:") && $0.contains("colour") }, "\(errors)")
         #expect(await ops.notify().status == 200, "the old table still serves")
-        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/a").count == 1 })
+        #expect(try await eventually { try await ops.delivered(to: "/a").count == 1 })
         #expect(try await ops.metric("relay_config_reloads_total{outcome=\"rejected\"}") == 1)
         #expect(ops.relay.log(tail: 20).contains("reload rejected"))
 
@@ -127,12 +127,12 @@ struct HotReloadTests {
         let ops = try await OperatedRelay(routes: Tables.alphaOnly, extraArguments: ["--config-poll", "0"])
         defer { ops.stop() }
         #expect(await ops.notify().status == 200)
-        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/a").count == 1 })
+        #expect(try await eventually { try await ops.delivered(to: "/a").count == 1 })
         try ops.rewrite(Tables.alphaOnly.replacingOccurrences(of: "DEST/a", with: "DEST/moved"))
         let answer = try await ops.admin("POST", "/admin/reload")
         #expect((answer.json["changes"] as? [String])?.contains("destinations changed: alpha") == true, "\(answer.bodyText)")
         #expect(await ops.notify().status == 200)
-        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/moved").count == 1 })
+        #expect(try await eventually { try await ops.delivered(to: "/moved").count == 1 })
         #expect(try await ops.delivered(to: "/a").count == 1)
     }
 
@@ -147,7 +147,7 @@ struct HotReloadTests {
             #expect(status == 200)
             references.append(reference)
         }
-        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/a").count == 5 })
+        #expect(try await eventually { try await ops.delivered(to: "/a").count == 5 })
         try ops.rewrite(Tables.alphaOnly)
         #expect(try await ops.admin("POST", "/admin/reload").status == 200)
         let dead = try await ops.admin("GET", "/admin/dead?destination=beta")
@@ -162,7 +162,7 @@ struct HotReloadTests {
         let replay = try await ops.admin("POST", "/admin/dead/replay", json: #"{"destination":"beta"}"#)
         #expect(replay.status == 200)
         #expect(replay.json["requeued"] as? Int == 5)
-        #expect(try await OperatedRelay.eventually { try await ops.delivered(to: "/b").count == 5 })
+        #expect(try await eventually { try await ops.delivered(to: "/b").count == 5 })
         #expect(try await ops.delivered(to: "/b") == references, "replayed in acceptance order")
     }
 }

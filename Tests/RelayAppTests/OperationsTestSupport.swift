@@ -73,16 +73,6 @@ final class OperatedRelay: @unchecked Sendable {  // touched from the test's tas
         }
     }
 
-    /// Polls `condition` every 50 ms up to `timeout`.
-    static func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
-    }
-
     /// The value of a metric line starting with `prefix` on /metrics (nil when absent).
     func metric(_ prefix: String) async throws -> Double? {
         let text = try await relay.client.get("/metrics").bodyText

@@ -23,13 +23,13 @@ struct ReadinessTests {
             #expect(ready.status == 200, "\(ready.bodyText)")
             try runtime.outbox.setReadOnly(true)
             // The last probe is cached for up to 3 s.
-            let notReady = try await OperatedRelay.eventually(timeout: .seconds(6)) { try await client.get("/readyz").status == 503 }
+            let notReady = try await eventually(timeout: .seconds(6)) { try await client.get("/readyz").status == 503 }
             #expect(notReady)
             let detail = try await client.get("/readyz").json["detail"] as? String ?? ""
             #expect(detail.contains("outbox: cannot take a write"), "\(detail)")
             #expect(try await client.get("/healthz").status == 200, "liveness is not readiness")
             try runtime.outbox.setReadOnly(false)
-            #expect(try await OperatedRelay.eventually(timeout: .seconds(6)) { try await client.get("/readyz").status == 200 })
+            #expect(try await eventually(timeout: .seconds(6)) { try await client.get("/readyz").status == 200 })
         }
     }
 
@@ -54,7 +54,7 @@ struct ReadinessTests {
             let body = try Data(contentsOf: RelayBinary.repositoryRoot.appendingPathComponent("routes/examples/sitecore-notification.json"))
             #expect(try await client.post("/hooks/sitecore", body: Array(body)).status == 200)
             var detail = ""
-            let named = try await OperatedRelay.eventually(timeout: .seconds(15)) {
+            let named = try await eventually(timeout: .seconds(15)) {
                 let answer = try await client.get("/readyz")
                 detail = answer.json["detail"] as? String ?? ""
                 return answer.status == 503 && detail.contains("lost-kafka") && detail.contains("lost-http")
@@ -78,7 +78,7 @@ struct ReadinessTests {
         let runtime = try await RelayRuntime(options: options, logger: logger, onListening: { bound in port.withLock { $0 = bound } })
         let run = Task { try await runtime.run(gracefulShutdownSignals: []) }
         defer { run.cancel() }
-        let bound = await OperatedRelay.eventually { port.withLock { $0 } != nil }
+        let bound = await eventually { port.withLock { $0 } != nil }
         try #require(bound)
         try await body(runtime, RawHTTPClient(port: port.withLock { $0 }!))
         run.cancel()

@@ -56,22 +56,32 @@ final class RelayProcess: @unchecked Sendable {  // Process is only touched from
         return (response.status, response.json)
     }
 
+    /// A loopback port nothing listens on (bound once to find it, then released).
     static func freePort() throws -> Int {
+        let (fd, port) = try loopbackSocket(listening: false)
+        close(fd)
+        return port
+    }
+
+    /// A socket bound to a free loopback port, listening when asked (connections then queue in its
+    /// backlog, unanswered); the caller closes it.
+    static func loopbackSocket(listening: Bool) throws -> (Int32, Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && (!listening || listen(fd, 16) == 0) && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound == 0 else { throw RelayProcessError(message: "cannot find a free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        guard ok else {
+            close(fd)
+            throw RelayProcessError(message: "cannot bind a loopback port")
+        }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 }
 

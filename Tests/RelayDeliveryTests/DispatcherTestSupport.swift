@@ -48,16 +48,6 @@ struct DispatcherHarness {
         dispatcher.wake(destinations)
         return result.id.rawValue
     }
-
-    /// Polls `condition` every 10 ms up to `timeout`.
-    static func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return try await condition()
-    }
 }
 
 func destination(_ name: String, maxAttempts: Int = 20, maxAge: Duration = .seconds(3600),

@@ -1,4 +1,5 @@
 // The dispatcher over a real SQLite outbox: retries, Retry-After, dead letters, replay, per-key order, isolation.
+import RelayTestSupport
 import Foundation
 import RelayCore
 import RelayDelivery
@@ -11,8 +12,8 @@ import Testing
         let sink = TestSink()
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink]) { h in
             for i in 0..<50 { try await h.accept("e\(i)", to: ["a"]) }
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 50 })
-            #expect(await DispatcherHarness.eventually { (try? await h.outbox.stats(now: Date()).first?.delivered) == 50 })
+            #expect(await eventually { sink.delivered.count == 50 })
+            #expect(await eventually { (try? await h.outbox.stats(now: Date()).first?.delivered) == 50 })
             #expect(sink.attempts.allSatisfy { $0.item.attempt == 1 })
         }
     }
@@ -28,7 +29,7 @@ import Testing
         try await DispatcherHarness.run(destinations: [destination("a", initial: .milliseconds(40), max: .milliseconds(200))],
                                         sinks: ["a": sink], random: { 0.999 }) { h in
             try await h.accept("x", to: ["a"])
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 1 })
+            #expect(await eventually { sink.delivered.count == 1 })
             let times = sink.attempts.map(\.at)
             #expect(sink.attempts.map(\.item.attempt) == [1, 2, 3, 4])
             // Ceilings 40, 80, 160 ms with the jitter draw pinned near 1.
@@ -47,7 +48,7 @@ import Testing
         }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink], random: { 0 }) { h in
             try await h.accept("x", to: ["a"])
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 1 })
+            #expect(await eventually { sink.delivered.count == 1 })
             let times = sink.attempts.map(\.at)
             #expect(times[1].timeIntervalSince(times[0]) >= 0.39)
         }
@@ -65,7 +66,7 @@ import Testing
         }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink], clock: { clock.current }) { h in
             try await h.accept("x", to: ["a"])
-            #expect(await DispatcherHarness.eventually { sink.attempts.count == 1 })
+            #expect(await eventually { sink.attempts.count == 1 })
             try await Task.sleep(for: .milliseconds(300))
             #expect(sink.attempts.count == 1, "retried before the clock reached the retry time")
             clock.advance(by: 29)
@@ -74,7 +75,7 @@ import Testing
             #expect(sink.attempts.count == 1)
             clock.advance(by: 2)
             h.dispatcher.wakeAll()
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 1 })
+            #expect(await eventually { sink.delivered.count == 1 })
             let attempts = sink.attempts
             #expect(attempts.count == 2 && attempts[1].at.timeIntervalSince(attempts[0].at) >= 30)
         }
@@ -84,14 +85,14 @@ import Testing
         let sink = TestSink { _ in .retry(after: nil, reason: "HTTP 503 Service Unavailable") }
         try await DispatcherHarness.run(destinations: [destination("a", maxAttempts: 3)], sinks: ["a": sink]) { h in
             try await h.accept("x", to: ["a"])
-            #expect(await DispatcherHarness.eventually { (try? await h.outbox.deadLetters(destination: "a", limit: 10).count) == 1 })
+            #expect(await eventually { (try? await h.outbox.deadLetters(destination: "a", limit: 10).count) == 1 })
             let dead = try await h.outbox.deadLetters(destination: "a", limit: 10)
             #expect(dead.first?.attempts == 3)
             #expect(dead.first?.reason == "gave up after 3 attempt(s): HTTP 503 Service Unavailable")
             #expect(sink.attempts.count == 3)
             sink.setBehavior { _ in .delivered }
             #expect(try await h.outbox.replay(destination: "a") == 1)
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 1 })
+            #expect(await eventually { sink.delivered.count == 1 })
             #expect(try await h.outbox.deadLetters(destination: "a", limit: 10).isEmpty)
         }
     }
@@ -100,7 +101,7 @@ import Testing
         let sink = TestSink { _ in .dead(reason: "HTTP 400: {\"error\":\"bad\"}") }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink]) { h in
             try await h.accept("x", to: ["a"])
-            #expect(await DispatcherHarness.eventually { (try? await h.outbox.deadLetters(destination: "a", limit: 10).first?.reason) == "HTTP 400: {\"error\":\"bad\"}" })
+            #expect(await eventually { (try? await h.outbox.deadLetters(destination: "a", limit: 10).first?.reason) == "HTTP 400: {\"error\":\"bad\"}" })
             #expect(sink.attempts.count == 1)
         }
     }
@@ -122,7 +123,7 @@ import Testing
                 try await h.accept("\(key)-\(i)", key: key, to: ["a"])
                 expected[key, default: []].append("\(key)-\(i)")
             }
-            #expect(await DispatcherHarness.eventually(timeout: .seconds(20)) { sink.delivered.count == 160 })
+            #expect(await eventually(timeout: .seconds(20)) { sink.delivered.count == 160 })
             var seen: [String: [String]] = [:]
             for item in sink.delivered { seen[item.key ?? "", default: []].append(String(decoding: item.body, as: UTF8.self)) }
             #expect(seen == expected)
@@ -152,7 +153,7 @@ import Testing
                 expected[key, default: []].append("\(key)-\(i)")
             }
             gate.open()
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 300 })
+            #expect(await eventually { sink.delivered.count == 300 })
             var seen: [String: [String]] = [:]
             for item in sink.delivered { seen[item.key ?? "", default: []].append(String(decoding: item.body, as: UTF8.self)) }
             #expect(seen == expected)
@@ -171,16 +172,16 @@ import Testing
         }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink]) { h in
             try await h.accept("first", key: "k", to: ["a"])
-            #expect(await DispatcherHarness.eventually { sink.batchesSeen.count == 1 })
+            #expect(await eventually { sink.batchesSeen.count == 1 })
             try await h.accept("second", key: "k", to: ["a"])
             if ordered {
-                #expect(await DispatcherHarness.eventually { sink.batchesSeen.count == 2 })
+                #expect(await eventually { sink.batchesSeen.count == 2 })
             } else {
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(sink.batchesSeen.count == 1)
             }
             gate.open()
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 2 })
+            #expect(await eventually { sink.delivered.count == 2 })
             #expect(sink.delivered.map { String(decoding: $0.body, as: UTF8.self) } == ["first", "second"])
         }
     }
@@ -199,7 +200,7 @@ import Testing
         }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink], random: { 0 }) { h in
             for label in ["a", "b", "c", "d"] { try await h.accept(label, key: "k", to: ["a"]) }
-            #expect(await DispatcherHarness.eventually { sink.delivered.count == 4 })
+            #expect(await eventually { sink.delivered.count == 4 })
             #expect(sink.delivered.map { String(decoding: $0.body, as: UTF8.self) } == ["a", "b", "c", "d"])
             let attemptsOfA = sink.attempts.filter { String(decoding: $0.item.body, as: UTF8.self) == "a" }.map(\.at)
             #expect(attemptsOfA.count == 2)
@@ -218,7 +219,7 @@ import Testing
         try await DispatcherHarness.run(destinations: [destination("slow"), destination("fast")],
                                         sinks: ["slow": hanging, "fast": healthy]) { h in
             for i in 0..<200 { try await h.accept("e\(i)", to: ["slow", "fast"]) }
-            #expect(await DispatcherHarness.eventually(timeout: .seconds(5)) { healthy.delivered.count == 200 })
+            #expect(await eventually(timeout: .seconds(5)) { healthy.delivered.count == 200 })
             #expect(hanging.delivered.isEmpty)
             let stats = try await h.outbox.stats(now: Date())
             #expect(stats.first { $0.destination == "slow" }?.pending == 200)
@@ -238,13 +239,13 @@ import Testing
         }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": stuck], directory: directory) { h in
             for i in 0..<5 { try await h.accept("e\(i)", to: ["a"]) }
-            #expect(await DispatcherHarness.eventually { gate.waiting > 0 })
+            #expect(await eventually { gate.waiting > 0 })
             gate.open()
         }
         let fresh = TestSink()
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": fresh], directory: directory) { h in
             h.dispatcher.wakeAll()
-            #expect(await DispatcherHarness.eventually { fresh.delivered.count == 5 })
+            #expect(await eventually { fresh.delivered.count == 5 })
         }
     }
 }

@@ -148,32 +148,3 @@ enum KafkaSinkFixture {
         }
     }
 }
-
-/// Keeps every log entry, for tests that check what was logged.
-struct CapturingLogHandler: LogHandler {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: Logger.Metadata
-    }
-
-    final class Store: Sendable {
-        private let entries = Mutex<[Entry]>([])
-        var all: [Entry] { entries.withLock { $0 } }
-        func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
-    }
-
-    let store: Store
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        store.append(Entry(level: event.level, message: event.message.description, metadata: merged))
-    }
-}
