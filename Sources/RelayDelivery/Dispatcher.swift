@@ -11,6 +11,8 @@ import Synchronization
 package final class Dispatcher: Service, Sendable {
     /// Reason given to a removed destination's pending deliveries (they stay replayable).
     package static let removedReason = "destination removed"
+    /// How long after a destination's removal rows committed by requests still in flight are looked for.
+    static let lateRowsGrace: Duration = .seconds(2)
 
     private let queue: any DeliveryQueue
     private let limits: WorkerLimits
@@ -175,14 +177,13 @@ package final class Dispatcher: Service, Sendable {
         for worker in retiring { await worker.waitUntilFinished() }
         var retired: [any Sink] = []
         for name in removed {
-            do {
-                let count = try await queue.deadLetterPending(destination: name, reason: Self.removedReason, at: clock())
-                logger.warning("destination removed from the routing table; its pending deliveries are dead letters (replayable)",
-                               metadata: ["destination": "\(name)", "dead_lettered": "\(count)"])
-            } catch {
-                // They stay pending: a destination of that name coming back delivers them.
-                logger.error("cannot dead-letter a removed destination's pending deliveries; they stay pending",
-                             metadata: ["destination": "\(name)", "error": "\(error)"])
+            await deadLetterBacklog(of: name)
+            // A request that began on the old table may commit a row for this destination just after the
+            // swap: a second pass a little later catches it (unless the destination came back meanwhile).
+            group.addTask {
+                try? await Task.sleep(for: Self.lateRowsGrace)
+                guard !Task.isCancelled, !self.destinations.contains(name) else { return }
+                await self.deadLetterBacklog(of: name, late: true)
             }
         }
         state.withLock { state in
@@ -209,6 +210,20 @@ package final class Dispatcher: Service, Sendable {
             ])
         }
         return retired
+    }
+
+    /// Dead-letters the pending deliveries of a destination that left the routing table.
+    private func deadLetterBacklog(of name: String, late: Bool = false) async {
+        do {
+            let count = try await queue.deadLetterPending(destination: name, reason: Self.removedReason, at: clock())
+            guard !late || count > 0 else { return }
+            logger.warning("destination removed from the routing table; its pending deliveries are dead letters (replayable)",
+                           metadata: ["destination": "\(name)", "dead_lettered": "\(count)"])
+        } catch {
+            // They stay pending: a destination of that name coming back delivers them.
+            logger.error("cannot dead-letter a removed destination's pending deliveries; they stay pending",
+                         metadata: ["destination": "\(name)", "error": "\(error)"])
+        }
     }
 
     private func makeWorker(_ destination: DestinationConfig, sink: any Sink, paused: Bool) -> DestinationWorker {
