@@ -203,27 +203,13 @@ package final class HTTPSink: Sink {
     // MARK: - Logs
 
     private func logFailures(_ outcomes: [DeliveryOutcome]) {
-        var retries = 0
-        var dead = 0
-        var firstReason: String?
-        for outcome in outcomes {
-            switch outcome {
-            case .delivered:
-                continue
-            case .retry(_, let reason):
-                retries += 1
-                if firstReason == nil { firstReason = reason }
-            case .dead(let reason):
-                dead += 1
-                if firstReason == nil { firstReason = reason }
-            }
-        }
-        guard let firstReason else { return }
+        let summary = OutcomeSummary(outcomes)
+        guard let firstReason = summary.firstReason else { return }
         let metadata: Logger.Metadata = [
-            "url": "\(destination.url)", "batch": "\(outcomes.count)", "retry": "\(retries)", "dead": "\(dead)",
+            "url": "\(destination.url)", "batch": "\(outcomes.count)", "retry": "\(summary.retries)", "dead": "\(summary.dead)",
             "reason": "\(firstReason)",
         ]
-        if dead > 0 {
+        if summary.dead > 0 {
             logger.error("http deliveries dead-lettered", metadata: metadata)
         } else {
             logger.warning("http deliveries to retry", metadata: metadata)

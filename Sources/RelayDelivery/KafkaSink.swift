@@ -254,26 +254,13 @@ package final class KafkaSink: Sink {
     }
 
     private func logFailures(_ outcomes: [DeliveryOutcome], oversized: Int) {
-        var retries = 0
-        var deadCount = 0
-        var firstReason: String?
-        for outcome in outcomes {
-            switch outcome {
-            case .delivered: continue
-            case .retry(_, let reason):
-                retries += 1
-                if firstReason == nil { firstReason = reason }
-            case .dead(let reason):
-                deadCount += 1
-                if firstReason == nil { firstReason = reason }
-            }
-        }
-        guard let firstReason else { return }
+        let summary = OutcomeSummary(outcomes)
+        guard let firstReason = summary.firstReason else { return }
         let metadata: Logger.Metadata = [
-            "topic": "\(destination.topic)", "batch": "\(outcomes.count)", "retry": "\(retries)",
-            "dead": "\(deadCount)", "oversized": "\(oversized)", "reason": "\(firstReason)",
+            "topic": "\(destination.topic)", "batch": "\(outcomes.count)", "retry": "\(summary.retries)",
+            "dead": "\(summary.dead)", "oversized": "\(oversized)", "reason": "\(firstReason)",
         ]
-        if deadCount > 0 {
+        if summary.dead > 0 {
             logger.error("kafka deliveries dead-lettered", metadata: metadata)
         } else {
             logger.warning("kafka deliveries to retry", metadata: metadata)

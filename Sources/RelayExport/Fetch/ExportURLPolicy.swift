@@ -33,12 +33,7 @@ package struct ExportURLPolicy: Sendable {
     /// Parses `url` with libcurl's parser and checks it; the returned URL's `text` is what the
     /// request must carry. `context` says what the URL is (`apiUrl`, `manifest file 2`).
     package func check(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
-        let parsed: CurlURL
-        do {
-            parsed = try CurlURL(parsing: url)
-        } catch {
-            throw .forbidden(reason: "\(context) \(redactedText(url)) is not a valid absolute URL (\(error.message))")
-        }
+        let parsed = try parse(url, context: context)
         try check(parsed, context: context)
         return parsed
     }
@@ -58,14 +53,18 @@ package struct ExportURLPolicy: Sendable {
 
     /// Checks an operator-configured URL (the OAuth2 token URL): only the scheme rule applies.
     package func checkConfigured(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
-        let parsed: CurlURL
+        let parsed = try parse(url, context: context)
+        try checkScheme(parsed, context: context)
+        return parsed
+    }
+
+    /// `url` through libcurl's parser, refused (credentials redacted) when it is not an absolute URL.
+    private func parse(_ url: String, context: String) throws(ExportFetchFailure) -> CurlURL {
         do {
-            parsed = try CurlURL(parsing: url)
+            return try CurlURL(parsing: url)
         } catch {
             throw .forbidden(reason: "\(context) \(redactedText(url)) is not a valid absolute URL (\(error.message))")
         }
-        try checkScheme(parsed, context: context)
-        return parsed
     }
 
     /// The check for the address a request to `url` connects to, or nil when the host is in
