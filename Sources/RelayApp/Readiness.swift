@@ -9,13 +9,17 @@ import Synchronization
 final class Readiness: Sendable {
     private let outbox: SQLiteOutbox
     private let sinks: @Sendable () -> [String: any Sink]
+    /// Where the clients point (the embedded Kafka's bootstrap address, say), appended to a ready answer.
+    private let clients: @Sendable () -> String
     private let probeInterval: Duration
     /// The last write probe: when, and why it failed (nil: it worked).
     private let lastProbe = Mutex<(at: ContinuousClock.Instant, failure: String?)?>(nil)
 
-    init(outbox: SQLiteOutbox, sinks: @escaping @Sendable () -> [String: any Sink], probeInterval: Duration = .seconds(3)) {
+    init(outbox: SQLiteOutbox, sinks: @escaping @Sendable () -> [String: any Sink], clients: @escaping @Sendable () -> String = { "" },
+         probeInterval: Duration = .seconds(3)) {
         self.outbox = outbox
         self.sinks = sinks
+        self.clients = clients
         self.probeInterval = probeInterval
     }
 
@@ -25,7 +29,10 @@ final class Readiness: Sendable {
         for (name, sink) in sinks().sorted(by: { $0.key < $1.key }) {
             if let health = sink.health { problems.append("destination \(name): \(health)") }
         }
-        if problems.isEmpty { return (true, "outbox takes writes (WAL, synchronous=FULL); every destination reachable") }
+        if problems.isEmpty {
+            let summary = clients()
+            return (true, "outbox takes writes (WAL, synchronous=FULL); every destination reachable" + (summary.isEmpty ? "" : "; " + summary))
+        }
         return (false, problems.joined(separator: "; "))
     }
 

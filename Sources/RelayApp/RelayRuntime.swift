@@ -58,7 +58,7 @@ final class RelayRuntime: Sendable {
                                      watchInterval: options.configWatchInterval, logger: logger)
         let maintenance = OutboxMaintenance(queue: outbox, destinations: { dispatcher.destinations },
                                             retention: options.deliveredRetention, interval: .seconds(5), logger: logger)
-        let readiness = Readiness(outbox: outbox, sinks: { routing.sinks })
+        let readiness = Readiness(outbox: outbox, sinks: { routing.sinks }, clients: { clients.summary })
         let operations = OperationsEndpoints(readiness: { await readiness.check() }, metrics: metrics)
         let started = ListenerStarted()
         let listener = ListenerService(
