@@ -137,32 +137,19 @@ struct JSONValidator {
                 }
                 guard i < end else { throw fail("unexpected end of input, expected ',' or a closing bracket") }
                 let byte = base[i]
-                if objects & (1 << UInt64(depth - 1)) != 0 {
-                    if byte == ASCII.comma {
-                        i += 1
-                        skipSpace()
-                        try memberName()
-                        continue value
-                    }
-                    if byte == ASCII.closeBrace {
-                        i += 1
-                        depth -= 1
-                        continue
-                    }
-                    throw fail("expected ',' or '}'")
-                } else {
-                    if byte == ASCII.comma {
-                        i += 1
-                        skipSpace()
-                        continue value
-                    }
-                    if byte == ASCII.closeBracket {
-                        i += 1
-                        depth -= 1
-                        continue
-                    }
-                    throw fail("expected ',' or ']'")
+                let inObject = objects & (1 << UInt64(depth - 1)) != 0
+                if byte == ASCII.comma {
+                    i += 1
+                    skipSpace()
+                    if inObject { try memberName() }
+                    continue value
                 }
+                if byte == (inObject ? ASCII.closeBrace : ASCII.closeBracket) {
+                    i += 1
+                    depth -= 1
+                    continue
+                }
+                throw fail(inObject ? "expected ',' or '}'" : "expected ',' or ']'")
             }
         }
     }
