@@ -18,12 +18,17 @@ extension SQLiteOutbox {
             removed += db.changesCount
             // Export jobs that finished well go with their retention too; dead ones stay for the operator.
             try db.execute(sql: "DELETE FROM export_jobs WHERE state = 2 AND finished_at < ?", arguments: [before])
-            try db.execute(sql: """
-                DELETE FROM events WHERE received_at < ?
-                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
-                  AND NOT EXISTS (SELECT 1 FROM export_jobs j WHERE j.event_id = events.id)
-                """, arguments: [before])
+            try db.execute(sql: Self.pruneEventsSQL, arguments: [before])
             return removed
         }
     }
+
+    /// Events past the retention with no delivery and no export job left. Each `NOT EXISTS`, and the
+    /// foreign-key check of each delete, is one index probe (`deliveries_by_event`, export_jobs' primary
+    /// key), not a scan of `deliveries` per event.
+    static let pruneEventsSQL = """
+        DELETE FROM events WHERE received_at < ?
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
+          AND NOT EXISTS (SELECT 1 FROM export_jobs j WHERE j.event_id = events.id)
+        """
 }

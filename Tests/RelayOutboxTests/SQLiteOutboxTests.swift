@@ -141,6 +141,18 @@ import Testing
         }
     }
 
+    /// Pruning events looks deliveries up by their event through an index (no scan of `deliveries` per event).
+    @Test func pruningEventsUsesTheDeliveriesByEventIndex() async throws {
+        try await OutboxTestSupport.withOutbox { outbox, _ in
+            let plan = try await outbox.database.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteOutbox.pruneEventsSQL, arguments: [0])
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+            }
+            #expect(plan.contains("deliveries_by_event"), "\(plan)")
+            #expect(!plan.contains("SCAN d") && !plan.contains("SCAN deliveries"), "\(plan)")
+        }
+    }
+
     /// The index-only gauges agree with the full statistics on pending, oldest age and dead.
     @Test func pendingStatsAgreeWithTheFullStatistics() async throws {
         try await OutboxTestSupport.withOutbox { outbox, _ in
