@@ -144,12 +144,6 @@ enum OutboxSchema {
                                                  THEN json_extract(CAST(body AS TEXT), '$.executionRef') END, '')
                 """)
         }
-        // Pruning asks, per event past the retention, whether a delivery still refers to it, and deleting
-        // an event makes SQLite check the `deliveries.event_id` foreign key: without this index each is a
-        // scan of `deliveries` per event on a large outbox.
-        migrator.registerMigration("v7: deliveries indexed by their event") { db in
-            try db.execute(sql: "CREATE INDEX deliveries_by_event ON deliveries (event_id)")
-        }
         return migrator
     }
 
