@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import RelayCore
 @_spi(Testing) @testable import RelayOutbox
+import Synchronization
 import Testing
 
 @Suite struct SQLiteOutboxTests {
@@ -138,6 +139,26 @@ import Testing
             }
             #expect(plans[0].contains("deliveries_pending"), "\(plans[0])")
             #expect(plans[1].contains("deliveries_retrying"), "\(plans[1])")
+        }
+    }
+
+    /// Commits are announced once per group commit, after they are durable, naming the destinations that got
+    /// rows and whether an export job was recorded; duplicates and replays of nothing announce nothing.
+    @Test func commitsAreAnnouncedOncePerGroupWithTheirDestinations() async throws {
+        try await OutboxTestSupport.withOutbox { outbox, _ in
+            let heard = Mutex<[CommittedWork]>([])
+            outbox.commits.subscribe { work in heard.withLock { $0.append(work) } }
+            let first = OutboxTestSupport.event(destinations: ["k", "h"])
+            _ = try await outbox.append(first)
+            _ = try await outbox.append(OutboxTestSupport.event(dedupe: first.dedupeKey, destinations: ["k", "h"]))
+            async let a = outbox.append(OutboxTestSupport.event(destinations: ["x"]))
+            async let b = outbox.append(OutboxTestSupport.event(destinations: ["y"]))
+            _ = try await (a, b)
+            #expect(try await outbox.replay(destination: "k") == 0)
+            let works = heard.withLock { $0 }
+            #expect(works.first == CommittedWork(destinations: ["k", "h"]))
+            #expect(works.dropFirst().reduce(into: Set<String>()) { $0.formUnion($1.destinations) } == ["x", "y"])
+            #expect(works.count <= 3, "the duplicate and the empty replay announce nothing: \(works)")
         }
     }
 
