@@ -1,7 +1,7 @@
 // `audience-relay export status [executionRef]` and `export retry executionRef`: export jobs in a data
 // directory, how far each got, and running a dead one again.
-import RelayCore
 import Foundation
+import RelayCore
 import RelayOutbox
 
 package enum ExportCommands {

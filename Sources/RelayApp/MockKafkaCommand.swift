@@ -1,9 +1,9 @@
 // `audience-relay mock-kafka`: librdkafka's mock cluster as a standalone process (benchmarks, local development).
-import UnixSignals
 import Foundation
 import Logging
 import RelayKafka
 import ServiceLifecycle
+import UnixSignals
 
 package enum MockKafkaCommand {
     /// Starts a mock cluster, prints its bootstrap address on stdout, and runs until SIGTERM/SIGINT.

@@ -1,8 +1,8 @@
 // What operators do with an outbox — statistics, dead letters, replay, export jobs, export retry — in one
 // place: the CLI (`outbox …`, `export …`, on a data directory) and the admin API (on the running relay)
 // both call these and only format the answers differently.
-import RelayCore
 import Foundation
+import RelayCore
 import RelayOutbox
 
 struct OutboxAdministration: Sendable {

@@ -1,10 +1,10 @@
 // Signals the whole process cares about, set up before anything else starts: SIGTERM/SIGINT can always
 // reach the relay, SIGHUP never ends it, a second SIGTERM/SIGINT ends it at once, and a shutdown that
 // overruns its grace period is ended by a watchdog.
-import RelayCore
 import Dispatch
 import Foundation
 import Logging
+import RelayCore
 #if canImport(Glibc)
 import Glibc
 #endif

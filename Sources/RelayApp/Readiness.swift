@@ -1,7 +1,7 @@
 // `/readyz`: the outbox takes a write (checked by writing, at most every few seconds) and every sink
 // can reach its destination (Kafka brokers connected, HTTP circuit breaker not open), naming what is not.
-import RelayCore
 import Foundation
+import RelayCore
 import RelayDelivery
 import RelayOutbox
 import Synchronization

@@ -15,9 +15,6 @@ final class RelayRuntime: Sendable {
     let options: ServeOptions
     let outbox: SQLiteOutbox
     let clients: RelayClients
-    let dispatcher: Dispatcher
-    let exports: ExportRunner
-    let routing: RoutingService
     private let services: [any Service]
     private let logger: Logger
 
@@ -39,7 +36,7 @@ final class RelayRuntime: Sendable {
         let factory = SinkFactory(clients: clients, secrets: SecretResolver(), logger: logger)
         let sinks: [String: any Sink]
         do {
-            sinks = try await factory.makeSinks(for: snapshot.table.destinations).sinks
+            sinks = try await factory.makeSinks(for: snapshot.table.destinations)
         } catch {
             await clients.shutdown()
             outbox.close()
@@ -82,9 +79,6 @@ final class RelayRuntime: Sendable {
         self.options = options
         self.outbox = outbox
         self.clients = clients
-        self.dispatcher = dispatcher
-        self.exports = exports
-        self.routing = routing
         self.services = services
         self.logger = logger
     }

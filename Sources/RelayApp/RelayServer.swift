@@ -1,6 +1,5 @@
 // `audience-relay serve`: sets up signals, logging and metrics, runs the RelayRuntime, and turns how it
 // ended into an exit status.
-import UnixSignals
 import Foundation
 import Hummingbird
 import Logging
@@ -10,6 +9,7 @@ import RelayCore
 import RelayHTTP
 import RelayOutbox
 import ServiceLifecycle
+import UnixSignals
 
 package enum RelayServer {
     /// The ingest application over a given routing table and store (tests build it directly, with

@@ -134,7 +134,7 @@ final class RoutingService: Service, Sendable {
         }
         let sinks: [String: any Sink]
         do {
-            sinks = try await factory.makeSinks(for: snapshot.table.destinations, reusing: reuse).sinks
+            sinks = try await factory.makeSinks(for: snapshot.table.destinations, reusing: reuse)
         } catch {
             return reject(trigger, ["\(path): cannot set up a destination: \(error)"])
         }

@@ -21,7 +21,7 @@ struct SinkFactory: Sendable {
     /// One sink per destination; the sinks of `reuse` are kept where a destination is unchanged. On an
     /// error the sinks made so far are shut down again.
     func makeSinks(for destinations: [DestinationConfig], reusing reuse: [String: (config: DestinationConfig, sink: any Sink)] = [:])
-        async throws -> (sinks: [String: any Sink], made: [any Sink]) {
+        async throws -> [String: any Sink] {
         var sinks: [String: any Sink] = [:]
         var made: [any Sink] = []
         do {
@@ -38,6 +38,6 @@ struct SinkFactory: Sendable {
             for sink in made { await sink.shutdown() }
             throw error
         }
-        return (sinks, made)
+        return sinks
     }
 }

@@ -1,8 +1,8 @@
 // In-memory scheduling of one destination's pending deliveries: due times, per-key order, in-flight set.
-import RelayCore
 import DequeModule
 import Foundation
 import HeapModule
+import RelayCore
 import RelayOutbox
 
 /// Deliveries sharing a key leave in acceptance (id) order: only the oldest pending one of a key is ever

@@ -1,6 +1,6 @@
 // The export fetcher's contract with the outbox: claim due export jobs, checkpoint their progress, finish them.
-import RelayCore
 import Foundation
+import RelayCore
 
 /// Where a job is in its life. Running is a fetcher-memory state: after a crash a job is pending
 /// again and resumes from its checkpoint.

@@ -1,7 +1,7 @@
 // One writer thread that commits every append waiting at that moment in one transaction and one fsync.
-import RelayCore
 import Foundation
 import GRDB
+import RelayCore
 import Synchronization
 
 /// How appends are committed: grouped (production) or one transaction per request (the benchmark's baseline).

@@ -1,7 +1,7 @@
 // SQLiteOutbox as the export fetcher's ExportJobQueue.
-import RelayCore
 import Foundation
 import GRDB
+import RelayCore
 
 extension SQLiteOutbox: ExportJobQueue {
     package func dueExportJobs(now: Date, limit: Int, excluding: Set<EventID>) async throws -> [ExportJob] {

@@ -1,8 +1,8 @@
 // The SQLite outbox: one database file in the data directory, WAL mode, synchronous=FULL.
-import Synchronization
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 package final class SQLiteOutbox: EventStore, Sendable {
     package static let fileName = "outbox.sqlite"

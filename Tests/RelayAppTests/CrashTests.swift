@@ -1,8 +1,8 @@
 // kill -9 at random moments while notifications stream in: every acknowledged one is stored and delivered.
 import Foundation
 import Logging
-import RelayTestSupport
 import RelayKafka
+import RelayTestSupport
 import Synchronization
 import Testing
 

@@ -1,8 +1,8 @@
 // `/readyz` means it: it fails, naming why, when the outbox cannot take a write or a destination is down.
-@_spi(Testing) import RelayOutbox
 import Foundation
 import Logging
 @testable import RelayApp
+@_spi(Testing) import RelayOutbox
 import RelayTestSupport
 import Synchronization
 import Testing

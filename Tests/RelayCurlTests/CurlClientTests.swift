@@ -3,9 +3,9 @@
 
 import Foundation
 import Logging
+@testable import RelayCurl
 import RelayTestSupport
 import Testing
-@testable import RelayCurl
 
 /// Runs `operation` and returns the error it threw, or nil.
 func failure<T>(_ operation: () async throws(CurlError) -> T) async -> CurlError? {

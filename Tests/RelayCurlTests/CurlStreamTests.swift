@@ -2,9 +2,9 @@
 // cancellation aborts the transfer.
 
 import Foundation
+@testable import RelayCurl
 import RelayTestSupport
 import Testing
-@testable import RelayCurl
 
 @Suite(.timeLimit(.minutes(1)))
 struct CurlStreamTests {

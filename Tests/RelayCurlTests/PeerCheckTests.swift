@@ -2,10 +2,10 @@
 // URLs parsed and resolved by libcurl's own parser.
 
 import Foundation
+@testable import RelayCurl
 import RelayTestSupport
 import Synchronization
 import Testing
-@testable import RelayCurl
 
 /// The peers a check was asked about, in order.
 private final class PeerLog: Sendable {

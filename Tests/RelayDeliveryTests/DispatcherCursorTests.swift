@@ -1,9 +1,9 @@
 // Tests of the dispatcher and the delivery cursor together: restarts, retries and replays keep their place.
-import RelayTestSupport
 import Foundation
 import RelayCore
 @testable import RelayDelivery
 import RelayOutbox
+import RelayTestSupport
 import Synchronization
 import Testing
 

@@ -1,9 +1,9 @@
 // The dispatcher over a real SQLite outbox: retries, Retry-After, dead letters, replay, per-key order, isolation.
-import RelayTestSupport
 import Foundation
 import RelayCore
 import RelayDelivery
 import RelayOutbox
+import RelayTestSupport
 import Synchronization
 import Testing
 

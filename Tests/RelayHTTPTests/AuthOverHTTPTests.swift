@@ -1,7 +1,7 @@
 // Each inbound auth mode, good and bad, over real HTTP.
 import Foundation
-import RelayTestSupport
 import RelayCore
+import RelayTestSupport
 import Testing
 
 @Suite struct AuthOverHTTPTests {

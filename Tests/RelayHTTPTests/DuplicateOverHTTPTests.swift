@@ -1,6 +1,6 @@
 // Dedupe seen from a sender: the same notification posted twice over HTTP is answered as a duplicate and delivered once.
-import RelayOutbox
 import Foundation
+import RelayOutbox
 import RelayTestSupport
 import Testing
 

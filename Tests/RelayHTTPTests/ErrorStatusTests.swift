@@ -1,6 +1,6 @@
 // Each documented error status, and hostile bodies that must not hurt the server.
-@_spi(Testing) import RelayOutbox
 import Foundation
+@_spi(Testing) import RelayOutbox
 import RelayTestSupport
 import Testing
 

@@ -1,12 +1,12 @@
 // Starts the real listener (the application `serve` runs, from RelayServer.makeApplication) on a loopback
 // port over a real SQLite outbox in a temp dir, for one test.
 import Foundation
-import RelayTestSupport
 import Logging
 import RelayApp
 import RelayCore
 import RelayHTTP
 import RelayOutbox
+import RelayTestSupport
 import ServiceLifecycle
 import Synchronization
 

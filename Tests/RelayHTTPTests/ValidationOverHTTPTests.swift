@@ -1,7 +1,7 @@
 // Field rules and enums, exercised through the real listener on a loopback port.
 import Foundation
-import RelayTestSupport
 import RelayCore
+import RelayTestSupport
 import Testing
 
 @Suite struct ValidationOverHTTPTests {

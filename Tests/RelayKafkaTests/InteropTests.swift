@@ -1,7 +1,7 @@
 // An independent client (kcat, librdkafka's CLI) reads what the producer wrote to the mock cluster.
 import Foundation
-import RelayTestSupport
 import RelayKafka
+import RelayTestSupport
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 // Tests of how delivery headers are stored in the outbox.
-import Logging
 import Foundation
 import GRDB
+import Logging
 import RelayCore
 @testable import RelayOutbox
 import Testing

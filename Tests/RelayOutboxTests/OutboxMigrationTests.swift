@@ -1,8 +1,8 @@
 // Opening an outbox written by an earlier release: the migrations keep its events, deliveries and dedupe keys working.
-import RelayCore
 import Foundation
 import GRDB
 import Logging
+import RelayCore
 @testable import RelayOutbox
 import Testing
 

@@ -1,7 +1,7 @@
 // The SQLite outbox on a real file: durability settings, group commit, dedupe, faults, delivery bookkeeping.
-import Logging
 import Foundation
 import GRDB
+import Logging
 import RelayCore
 @_spi(Testing) @testable import RelayOutbox
 import Synchronization

@@ -1,7 +1,7 @@
 // CSV splitting: header to JSON objects, RFC 4180 quoting, line numbers, ragged rows, header errors.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct CSVSplitterTests {
     @Test func turnsRowsIntoObjectsOfStrings() {

@@ -1,7 +1,7 @@
 // Format detection: Content-Type, file name and first-byte rules, and format names in configuration.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct FormatDetectorTests {
     struct Case: Sendable, CustomTestStringConvertible {

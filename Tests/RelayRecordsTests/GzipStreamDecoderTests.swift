@@ -1,8 +1,8 @@
 // GzipStreamDecoder: round trips, multi-member bodies, truncation and corruption, bounded pieces.
 
-import Testing
 @testable import RelayGzip
 @testable import RelayRecords
+import Testing
 
 @Suite struct GzipStreamDecoderTests {
     /// Feeds `compressed` in chunks of `chunkSize` and collects every piece.

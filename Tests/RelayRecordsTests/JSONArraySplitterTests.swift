@@ -1,7 +1,7 @@
 // JSON array splitting: elements verbatim, bad elements as malformed, broken punctuation as errors.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct JSONArraySplitterTests {
     @Test func splitsElementsVerbatim() {

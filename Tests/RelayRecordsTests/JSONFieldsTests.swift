@@ -1,7 +1,7 @@
 // JSONFields: scalar lookups by dotted path in record bytes, for Kafka key templates.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct JSONFieldsTests {
     static let record = Array("""

@@ -1,7 +1,7 @@
 // JSON Lines splitting: records, blank lines, CRLF, BOM, malformed lines with their numbers, limits.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct JSONLinesSplitterTests {
     @Test func splitsOneObjectPerLine() {

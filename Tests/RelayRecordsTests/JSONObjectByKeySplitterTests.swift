@@ -1,7 +1,7 @@
 // JSON object-by-key splitting: one record per member with its decoded key and the key's line.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct JSONObjectByKeySplitterTests {
     @Test func splitsMembersWithTheirKeys() {

@@ -1,7 +1,7 @@
 // JSONValidator: the RFC 8259 grammar, accepted and refused texts with the offset of the problem.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct JSONValidatorTests {
     @Test(arguments: [

@@ -1,7 +1,7 @@
 // Random bodies in every format: the splitters never trap and give the same output for any chunking.
 
-import Testing
 @testable import RelayRecords
+import Testing
 
 @Suite struct SplitterFuzzTests {
     /// Bytes that steer the state machines: structure, quotes, escapes, line ends, a BOM, UTF-8.

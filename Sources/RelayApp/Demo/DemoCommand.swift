@@ -1,11 +1,11 @@
 // `audience-relay demo` (SPEC §10): the whole flow with no external services and free ports of its own —
 // the relay on its embedded Kafka, a local export host, one Sitecore notification posted over HTTP, and
 // the notification and the export's records read back from their topics.
-import UnixSignals
-import RelayDelivery
 import Foundation
 import Logging
+import RelayDelivery
 import ServiceLifecycle
+import UnixSignals
 
 /// Settings of `audience-relay demo`.
 package struct DemoOptions: Sendable {

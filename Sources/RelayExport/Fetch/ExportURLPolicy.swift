@@ -1,9 +1,9 @@
 // ExportURLPolicy: a source's SSRF rules for export URLs — scheme, host allow-list, no userinfo,
 // and the connected-address check that refuses internal networks (SPEC §3).
 
-import RelayRecords
 import RelayCore
 import RelayCurl
+import RelayRecords
 
 /// Where a source's export URLs may point. ``check(_:context:)`` runs on every URL before a
 /// request (the notification's `apiUrl`, manifest file URLs, each redirect hop);

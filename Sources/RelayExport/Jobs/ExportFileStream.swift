@@ -1,7 +1,7 @@
 // One export file's body as decoded pieces: counts and hashes the bytes as received, enforces the size cap, gunzips.
-import RelayGzip
-import RelayCurl
 import Crypto
+import RelayCurl
+import RelayGzip
 
 /// Pulls the response body (the transfer pauses while nobody pulls, so memory stays bounded;
 /// the fetcher's body enforces the size cap), and hands out the file's bytes in pieces of bounded size, gunzipped when the response said

@@ -1,6 +1,6 @@
 // The bodies of the `export.started`, `export.completed` and `export.failed` events that frame an export's records.
-import RelayCore
 import Foundation
+import RelayCore
 import RelayOutbox
 
 enum ExportFraming {

@@ -1,11 +1,11 @@
 // One attempt at an export job: open apiUrl, follow a manifest, stream every file record by record, frame it, checkpoint.
-import RelayRecords
-import RelayCurl
 import CoreMetrics
 import Foundation
 import Logging
 import RelayCore
+import RelayCurl
 import RelayOutbox
+import RelayRecords
 
 /// What a job needs resolved from the current routing table.
 struct ExportJobSetup: Sendable {

@@ -4,8 +4,8 @@
 import Foundation
 import RelayCore
 import RelayCurl
-import Testing
 @testable import RelayExport
+import Testing
 
 @Suite struct ExportURLPolicyTests {
     let policy = ExportURLPolicy(source: "sitecore", settings: ExportSourceSettings(

@@ -2,8 +2,8 @@
 import Foundation
 import RelayCore
 import RelayCurl
-import Testing
 @testable import RelayExport
+import Testing
 
 @Suite struct PeerAddressTests {
     static let table: [(String, PeerAddressCategory)] = [

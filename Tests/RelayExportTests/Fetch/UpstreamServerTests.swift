@@ -4,9 +4,9 @@
 import Foundation
 import RelayCore
 import RelayCurl
+@testable import RelayExport
 import RelayTestSupport
 import Testing
-@testable import RelayExport
 
 @Suite(.timeLimit(.minutes(1)))
 struct UpstreamServerTests {

@@ -1,10 +1,10 @@
 // Export jobs end to end against a scripted loopback upstream: poll semantics, gzip, manifests, formats, policy.
-import RelayGzip
 import Crypto
 import Foundation
 import RelayCore
 import RelayDelivery
 import RelayExport
+import RelayGzip
 import RelayOutbox
 import RelayTestSupport
 import Testing
