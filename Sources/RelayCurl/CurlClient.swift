@@ -38,15 +38,9 @@ package final class CurlClient: Sendable {
         let failure: CurlError? = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 transfer.completion = continuation
-                switch core.submit(transfer) {
-                case .submitted:
-                    break
-                case .shutDown:
+                if let refused = core.submit(transfer) {
                     transfer.completion = nil
-                    continuation.resume(returning: .shutdown)
-                case .cancelled:
-                    transfer.completion = nil
-                    continuation.resume(returning: .cancelled("the calling task was cancelled"))
+                    continuation.resume(returning: refused)
                 }
             }
         } onCancel: {
@@ -68,15 +62,9 @@ package final class CurlClient: Sendable {
         let head: Result<HTTPResponseHead, CurlError> = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 transfer.headContinuation = continuation
-                switch core.submit(transfer) {
-                case .submitted:
-                    break
-                case .shutDown:
+                if let refused = core.submit(transfer) {
                     transfer.headContinuation = nil
-                    continuation.resume(returning: .failure(.shutdown))
-                case .cancelled:
-                    transfer.headContinuation = nil
-                    continuation.resume(returning: .failure(.cancelled("the calling task was cancelled")))
+                    continuation.resume(returning: .failure(refused))
                 }
             }
         } onCancel: {

@@ -21,8 +21,6 @@ enum WorkerCommand: Sendable {
 /// thread and live body streams; everything but `curl_multi_wakeup` on `multi` happens on the
 /// worker thread.
 final class CurlCore: Sendable {
-    enum Submission { case submitted, shutDown, cancelled }
-
     private struct Queue {
         var commands: [WorkerCommand] = []
         /// The worker is in (or about to enter) `curl_multi_poll` and must be woken for new commands.
@@ -61,15 +59,16 @@ final class CurlCore: Sendable {
 
     // MARK: Any thread
 
-    /// Hands a configured transfer to the worker.
-    func submit(_ transfer: Transfer) -> Submission {
+    /// Hands a configured transfer to the worker; nil once queued, else why not (shut down, or cancelled first).
+    func submit(_ transfer: Transfer) -> CurlError? {
         queue.withLock { q in
-            if q.shuttingDown { return .shutDown }
-            if transfer.cancelRequested { return .cancelled }
+            if q.shuttingDown { return .shutdown }
+            if transfer.cancelRequested { return .cancelled("the calling task was cancelled") }
             enqueue(.add(transfer), &q)
-            return .submitted
+            return nil
         }
     }
+
 
     /// Asks the worker to abort `transfer`; a transfer not yet submitted will never start.
     func cancel(_ transfer: Transfer, _ error: CurlError) {

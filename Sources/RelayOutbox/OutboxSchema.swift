@@ -13,19 +13,25 @@ enum OutboxSchema {
         case dead = 3
     }
 
+    /// The columns of `events` after its key, as v1 created them and v5 rebuilt them. Frozen: a
+    /// migration runs as first released, so this text never changes.
+    private static let eventColumns = """
+        source TEXT NOT NULL,
+        type TEXT NOT NULL,
+        subject TEXT,
+        dedupe_key TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        body BLOB NOT NULL,
+        UNIQUE (source, dedupe_key)
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: events, deliveries, export jobs") { db in
             try db.execute(sql: """
                 CREATE TABLE events (
                     id TEXT PRIMARY KEY NOT NULL,
-                    source TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    subject TEXT,
-                    dedupe_key TEXT NOT NULL,
-                    received_at REAL NOT NULL,
-                    body BLOB NOT NULL,
-                    UNIQUE (source, dedupe_key)
+                    \(eventColumns)
                 );
                 CREATE TABLE deliveries (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,13 +113,7 @@ enum OutboxSchema {
                 CREATE TABLE events_v5 (
                     seq INTEGER PRIMARY KEY,
                     id TEXT NOT NULL UNIQUE,
-                    source TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    subject TEXT,
-                    dedupe_key TEXT NOT NULL,
-                    received_at REAL NOT NULL,
-                    body BLOB NOT NULL,
-                    UNIQUE (source, dedupe_key)
+                    \(eventColumns)
                 );
                 INSERT INTO events_v5 (seq, id, source, type, subject, dedupe_key, received_at, body)
                     SELECT rowid, id, source, type, subject, dedupe_key, received_at, body FROM events;

@@ -47,4 +47,9 @@ enum ByteText {
         let hex = String(byte, radix: 16, uppercase: true)
         return "byte 0x\(hex.count == 1 ? "0" : "")\(hex)"
     }
+
+    /// The ASCII character itself (`[`, `}`), for messages that quote punctuation.
+    static func character(_ byte: UInt8) -> String {
+        String(Character(Unicode.Scalar(byte)))
+    }
 }

@@ -30,3 +30,43 @@ struct CarryBuffer {
         return out
     }
 }
+
+/// A ``CarryBuffer`` that stops keeping bytes once they would pass `limit`, remembering that they did
+/// (so a too-long record is still scanned to its end, but memory stays bounded).
+struct BoundedCarryBuffer {
+    let limit: Int
+    private var carry = CarryBuffer()
+    private(set) var overflowed = false
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var bytes: [UInt8] { carry.bytes }
+    var isEmpty: Bool { carry.isEmpty }
+
+    mutating func append(_ base: UnsafePointer<UInt8>, from: Int, to: Int) {
+        guard !overflowed else { return }
+        if exceeds(adding: to - from) {
+            overflowed = true
+            carry.reset()
+        } else {
+            carry.append(base, from: from, to: to)
+        }
+    }
+
+    /// Whether the kept bytes and `count` more would pass the limit (always, once overflowed).
+    func exceeds(adding count: Int) -> Bool {
+        overflowed || carry.count + count > limit
+    }
+
+    /// The kept bytes followed by `base[from..<to]`, as one new array.
+    func joined(with base: UnsafePointer<UInt8>, from: Int, to: Int) -> [UInt8] {
+        carry.joined(with: base, from: from, to: to)
+    }
+
+    mutating func reset() {
+        carry.reset()
+        overflowed = false
+    }
+}

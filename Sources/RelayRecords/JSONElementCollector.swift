@@ -16,8 +16,7 @@ struct JSONElementCollector {
 
     private let limits: RecordLimits
     private var scanner = JSONValueScanner()
-    private var pending = CarryBuffer()
-    private var tooLong = false
+    private var pending: BoundedCarryBuffer
     /// Where the value's bytes begin in the current chunk (0 when it began in an earlier one).
     private var start = 0
     /// Line on which the value starts.
@@ -25,6 +24,7 @@ struct JSONElementCollector {
 
     init(limits: RecordLimits) {
         self.limits = limits
+        pending = BoundedCarryBuffer(limit: limits.maxRecordBytes)
     }
 
     /// Starts a value whose first (non-whitespace) byte is at `index` of the current chunk, on
@@ -33,14 +33,13 @@ struct JSONElementCollector {
         scanner.reset()
         start = index
         self.line = line
-        tooLong = false
         pending.reset()
     }
 
     /// Scans on from `from`. Returns the finished value, or nil when it goes on past `end`
     /// (its bytes so far are kept for the next chunk). Counts line feeds into `line`.
     mutating func scan(_ base: UnsafePointer<UInt8>, from: Int, end: Int, line: inout Int) throws(ExportDataError) -> Element? {
-        if from == start, pending.isEmpty, !tooLong, base[from] == ASCII.openBrace,
+        if from == start, pending.isEmpty, !pending.overflowed, base[from] == ASCII.openBrace,
            let stop = JSONValidator.validatePrefix(base, from: from, end: end) {
             // Fast path: a valid object wholly in this chunk is validated and delimited in one pass.
             line += ByteSearch.count(of: ASCII.newline, in: base, from: from, to: stop)
@@ -63,7 +62,7 @@ struct JSONElementCollector {
             pending.reset()
             start = 0
         }
-        if tooLong || pending.count + (stop - start) > limits.maxRecordBytes {
+        if pending.exceeds(adding: stop - start) {
             return Element(bytes: nil, next: stop)
         }
         if pending.isEmpty {
@@ -73,14 +72,8 @@ struct JSONElementCollector {
     }
 
     private mutating func keep(_ base: UnsafePointer<UInt8>, to end: Int) {
-        defer { start = 0 }
-        guard !tooLong else { return }
-        if pending.count + (end - start) > limits.maxRecordBytes {
-            tooLong = true
-            pending.reset()
-        } else {
-            pending.append(base, from: start, to: end)
-        }
+        pending.append(base, from: start, to: end)
+        start = 0
     }
 
     /// Judges a finished value as a record: nil when it is a valid JSON object, else the reason.

@@ -89,29 +89,19 @@ struct JSONValidator {
         value: while true {
             guard i < end else { throw fail("unexpected end of input, expected a value") }
             switch base[i] {
-            case ASCII.openBrace:
+            case ASCII.openBrace, ASCII.openBracket:
+                let isObject = base[i] == ASCII.openBrace
                 depth += 1
                 if depth > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth) levels") }
-                objects |= 1 << UInt64(depth - 1)
+                let bit: UInt64 = 1 << UInt64(depth - 1)
+                objects = isObject ? objects | bit : objects & ~bit
                 i += 1
                 skipSpace()
-                if i < end, base[i] == ASCII.closeBrace {
+                if i < end, base[i] == (isObject ? ASCII.closeBrace : ASCII.closeBracket) {
                     i += 1
                     depth -= 1
                 } else {
-                    try memberName()
-                    continue value
-                }
-            case ASCII.openBracket:
-                depth += 1
-                if depth > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth) levels") }
-                objects &= ~(1 << UInt64(depth - 1))
-                i += 1
-                skipSpace()
-                if i < end, base[i] == ASCII.closeBracket {
-                    i += 1
-                    depth -= 1
-                } else {
+                    if isObject { try memberName() }
                     continue value
                 }
             case ASCII.quote:

@@ -25,8 +25,8 @@ package final class RecordSplitter {
         switch format {
         case .jsonLines: engine = JSONLinesSplitter(limits: limits)
         case .csv: engine = CSVSplitter(limits: limits, dialect: csv)
-        case .jsonArray: engine = JSONArraySplitter(limits: limits)
-        case .jsonObjectByKey: engine = JSONObjectByKeySplitter(limits: limits)
+        case .jsonArray: engine = JSONContainerSplitter(.array, limits: limits)
+        case .jsonObjectByKey: engine = JSONContainerSplitter(.objectByKey, limits: limits)
         }
     }
 

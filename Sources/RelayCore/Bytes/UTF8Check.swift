@@ -6,29 +6,32 @@ package enum UTF8Check {
     @inlinable @inline(__always)
     package static func sequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> Int? {
         let lead = base[index]
-        if lead < 0xC2 { return nil }
-        if lead < 0xE0 {
-            guard index + 1 < end, base[index + 1] & 0xC0 == 0x80 else { return nil }
-            return 2
+        // The sequence's length, and the range its second byte must fall in (narrower after
+        // E0/F0, which would be overlong, ED, which would be a surrogate, and F4, above U+10FFFF).
+        let length: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2..<0xE0:
+            length = 2
+        case 0xE0..<0xF0:
+            length = 3
+            if lead == 0xE0 { low = 0xA0 } else if lead == 0xED { high = 0x9F }
+        case 0xF0..<0xF5:
+            length = 4
+            if lead == 0xF0 { low = 0x90 } else if lead == 0xF4 { high = 0x8F }
+        default:
+            return nil
         }
-        if lead < 0xF0 {
-            guard index + 2 < end else { return nil }
-            let second = base[index + 1]
-            let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80
-            let high: UInt8 = lead == 0xED ? 0x9F : 0xBF
-            guard second >= low, second <= high, base[index + 2] & 0xC0 == 0x80 else { return nil }
-            return 3
+        guard index + length <= end else { return nil }
+        let second = base[index + 1]
+        guard second >= low, second <= high else { return nil }
+        var k = 2
+        while k < length {
+            guard base[index + k] & 0xC0 == 0x80 else { return nil }
+            k += 1
         }
-        if lead < 0xF5 {
-            guard index + 3 < end else { return nil }
-            let second = base[index + 1]
-            let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80
-            let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF
-            guard second >= low, second <= high,
-                  base[index + 2] & 0xC0 == 0x80, base[index + 3] & 0xC0 == 0x80 else { return nil }
-            return 4
-        }
-        return nil
+        return length
     }
 
     /// True when `base[from..<to]` is well-formed UTF-8.

@@ -5,90 +5,45 @@ import Foundation
 ///
 /// A value type whose fields live in one shared, copy-on-write box: the dispatcher copies each item
 /// through its schedule, batches and completions, and one retain per copy is much cheaper than one
-/// per string and array field.
+/// per string and array field. Fields read and write as `item.attempt` through the inlinable
+/// dynamic-member subscript, which the optimizer turns into a direct access to the box.
+@dynamicMemberLookup
 package struct DeliveryItem: Sendable {
-    private struct Fields {
-        var deliveryID: Int64
-        var destination: String
-        var eventID: EventID
-        var source: String
-        var eventType: String
-        var subject: String?
-        var receivedAt: Date
-        var key: String?
-        var headers: [PlannedDelivery.Header]
-        var body: [UInt8]
-        var attempt: Int
-        var contentType: String
+    package struct Fields: Sendable {
+        package var deliveryID: Int64
+        package var destination: String
+        package var eventID: EventID
+        package var source: String
+        /// CloudEvents `type`, e.g. `com.sitecore.cdp.audience-export.notification`.
+        package var eventType: String
+        package var subject: String?
+        package var receivedAt: Date
+        package var key: String?
+        package var headers: [PlannedDelivery.Header]
+        /// The event JSON exactly as received.
+        package var body: [UInt8]
+        /// 1 for the first attempt.
+        package var attempt: Int
+        /// Media type of `body` (NDJSON for batches of export records).
+        package var contentType: String
     }
 
-    // @unchecked: the box is only mutated through `fields`' setter, after making it unique (copy on write).
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
+    // @unchecked: the box is only mutated through the subscript's setter, after making it unique (copy on write).
+    @usableFromInline
+    final class Box: @unchecked Sendable {
+        @usableFromInline var fields: Fields
+        @usableFromInline init(_ fields: Fields) { self.fields = fields }
     }
 
-    private var box: Box
+    @usableFromInline var box: Box
 
-    private var fields: Fields {
-        get { box.fields }
-        _modify {
+    @inlinable
+    package subscript<Value>(dynamicMember field: WritableKeyPath<Fields, Value>) -> Value {
+        get { box.fields[keyPath: field] }
+        set {
             if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-            yield &box.fields
+            box.fields[keyPath: field] = newValue
         }
-    }
-
-    package var deliveryID: Int64 {
-        get { box.fields.deliveryID }
-        set { fields.deliveryID = newValue }
-    }
-    package var destination: String {
-        get { box.fields.destination }
-        set { fields.destination = newValue }
-    }
-    package var eventID: EventID {
-        get { box.fields.eventID }
-        set { fields.eventID = newValue }
-    }
-    package var source: String {
-        get { box.fields.source }
-        set { fields.source = newValue }
-    }
-    /// CloudEvents `type`, e.g. `com.sitecore.cdp.audience-export.notification`.
-    package var eventType: String {
-        get { box.fields.eventType }
-        set { fields.eventType = newValue }
-    }
-    package var subject: String? {
-        get { box.fields.subject }
-        set { fields.subject = newValue }
-    }
-    package var receivedAt: Date {
-        get { box.fields.receivedAt }
-        set { fields.receivedAt = newValue }
-    }
-    package var key: String? {
-        get { box.fields.key }
-        set { fields.key = newValue }
-    }
-    package var headers: [PlannedDelivery.Header] {
-        get { box.fields.headers }
-        set { fields.headers = newValue }
-    }
-    /// The event JSON exactly as received.
-    package var body: [UInt8] {
-        get { box.fields.body }
-        set { fields.body = newValue }
-    }
-    /// 1 for the first attempt.
-    package var attempt: Int {
-        get { box.fields.attempt }
-        set { fields.attempt = newValue }
-    }
-    /// Media type of `body` (NDJSON for batches of export records).
-    package var contentType: String {
-        get { box.fields.contentType }
-        set { fields.contentType = newValue }
     }
 
     package init(deliveryID: Int64, destination: String, eventID: EventID, source: String, eventType: String, subject: String?,

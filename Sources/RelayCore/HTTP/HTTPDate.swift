@@ -35,28 +35,31 @@ package enum HTTPDate {
 
     /// `DD Mon YYYY HH:MM:SS GMT`, after the day name and `", "`.
     private static func imfFixdate(_ scanner: inout Scanner) -> Date? {
-        guard let day = scanner.number(digits: 2), scanner.take(UInt8(ascii: " ")),
-              let month = scanner.month(), scanner.take(UInt8(ascii: " ")),
-              let year = scanner.number(digits: 4), scanner.take(UInt8(ascii: " ")),
-              let time = scanner.timeOfDay(), scanner.take(UInt8(ascii: " ")),
-              scanner.letters() == "gmt", scanner.atEnd
-        else { return nil }
-        return date(year: year, month: month, day: day, secondOfDay: time)
+        guard let parts = dayMonthYearTime(&scanner, separator: UInt8(ascii: " "), yearDigits: 4) else { return nil }
+        return date(year: parts.year, month: parts.month, day: parts.day, secondOfDay: parts.time)
     }
 
-    /// `DD-Mon-YY HH:MM:SS GMT`, after the long day name and `", "`.
+    /// `DD-Mon-YY HH:MM:SS GMT`, after the long day name and `", "`; the century is the one that
+    /// puts the year at most 50 years ahead of `now`.
     private static func rfc850Date(_ scanner: inout Scanner, now: Date) -> Date? {
-        guard let day = scanner.number(digits: 2), scanner.take(UInt8(ascii: "-")),
-              let month = scanner.month(), scanner.take(UInt8(ascii: "-")),
-              let shortYear = scanner.number(digits: 2), scanner.take(UInt8(ascii: " ")),
+        guard let parts = dayMonthYearTime(&scanner, separator: UInt8(ascii: "-"), yearDigits: 2) else { return nil }
+        let today = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
+        let currentYear = CivilCalendar.civilDate(daysSinceEpoch: today).year
+        var year = currentYear - currentYear % 100 + parts.year
+        if year > currentYear + 50 { year -= 100 }
+        return date(year: year, month: parts.month, day: parts.day, secondOfDay: parts.time)
+    }
+
+    /// The shared shape of the two forms above: `DD<sep>Mon<sep>Y… HH:MM:SS GMT` and the end of input.
+    private static func dayMonthYearTime(_ scanner: inout Scanner, separator: UInt8, yearDigits: Int)
+        -> (day: Int, month: Int, year: Int, time: Int)? {
+        guard let day = scanner.number(digits: 2), scanner.take(separator),
+              let month = scanner.month(), scanner.take(separator),
+              let year = scanner.number(digits: yearDigits), scanner.take(UInt8(ascii: " ")),
               let time = scanner.timeOfDay(), scanner.take(UInt8(ascii: " ")),
               scanner.letters() == "gmt", scanner.atEnd
         else { return nil }
-        let today = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
-        let currentYear = CivilCalendar.civilDate(daysSinceEpoch: today).year
-        var year = currentYear - currentYear % 100 + shortYear
-        if year > currentYear + 50 { year -= 100 }
-        return date(year: year, month: month, day: day, secondOfDay: time)
+        return (day, month, year, time)
     }
 
     /// `Mon DD HH:MM:SS YYYY` with the day padded by a space (`Nov  6`), after the day name and `" "`.

@@ -46,12 +46,9 @@ enum DestinationLoader {
         var policy = DeliveryPolicy()
         guard let f = reader.fields(node, context, allowed: deliveryKeys) else { return policy }
         if let v = reader.int(f["maxAttempts"], "\(context).maxAttempts", min: 1, max: 1_000_000) { policy.maxAttempts = v }
-        if let v = reader.duration(f["maxAge"], "\(context).maxAge") { policy.maxAge = v }
-        if let v = reader.duration(f["initialBackoff"], "\(context).initialBackoff") { policy.initialBackoff = v }
-        if let v = reader.duration(f["maxBackoff"], "\(context).maxBackoff") { policy.maxBackoff = v }
-        if policy.maxBackoff < policy.initialBackoff {
-            reader.error(at: f["maxBackoff"] ?? node, "\(context).maxBackoff must not be shorter than initialBackoff")
-        }
+        reader.durations(f, context, into: &policy,
+                         ["maxAge": \.maxAge, "initialBackoff": \.initialBackoff, "maxBackoff": \.maxBackoff],
+                         range: ("initialBackoff", "maxBackoff"), of: node)
         return policy
     }
 

@@ -33,14 +33,11 @@ enum ExportSettingsLoader {
         }
         if let v = reader.byteSize(f["maxFileBytes"], "\(context).maxFileBytes") { settings.maxFileBytes = v }
         if let v = reader.int(f["maxRedirects"], "\(context).maxRedirects", min: 0, max: 20) { settings.maxRedirects = v }
-        if let v = reader.duration(f["pollDeadline"], "\(context).pollDeadline") { settings.pollDeadline = v }
-        if let v = reader.duration(f["pollInitialDelay"], "\(context).pollInitialDelay") { settings.pollInitialDelay = v }
-        if let v = reader.duration(f["pollMaxDelay"], "\(context).pollMaxDelay") { settings.pollMaxDelay = v }
-        if settings.pollMaxDelay < settings.pollInitialDelay {
-            reader.error(at: f["pollMaxDelay"] ?? node, "\(context).pollMaxDelay must not be shorter than pollInitialDelay")
-        }
+        reader.durations(f, context, into: &settings,
+                         ["pollDeadline": \.pollDeadline, "pollInitialDelay": \.pollInitialDelay,
+                          "pollMaxDelay": \.pollMaxDelay, "stallTimeout": \.stallTimeout],
+                         range: ("pollInitialDelay", "pollMaxDelay"), of: node)
         settings.caFile = reader.string(f["caFile"], "\(context).caFile")
-        if let v = reader.duration(f["stallTimeout"], "\(context).stallTimeout") { settings.stallTimeout = v }
         if settings.pollInitialDelay <= .zero {
             reader.error(at: f["pollInitialDelay"] ?? node, "\(context).pollInitialDelay must be longer than zero")
         }

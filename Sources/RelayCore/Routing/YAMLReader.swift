@@ -114,6 +114,24 @@ final class YAMLReader {
         return value
     }
 
+    /// Reads each key of `properties` that `fields` has as a duration into that property of
+    /// `target`; a back-off range (`range`: the keys of its start and its ceiling) must not be upside down.
+    func durations<Root>(_ fields: [String: Node], _ context: String, into target: inout Root,
+                         _ properties: KeyValuePairs<String, WritableKeyPath<Root, Duration>>,
+                         range: (start: String, ceiling: String), of node: Node) {
+        var byKey: [String: WritableKeyPath<Root, Duration>] = [:]
+        for (key, property) in properties {
+            byKey[key] = property
+            if let value = duration(fields[key], "\(context).\(key)") { target[keyPath: property] = value }
+        }
+        guard let start = byKey[range.start], let ceiling = byKey[range.ceiling] else {
+            preconditionFailure("the range's keys must be among the properties")
+        }
+        if target[keyPath: ceiling] < target[keyPath: start] {
+            error(at: fields[range.ceiling] ?? node, "\(context).\(range.ceiling) must not be shorter than \(range.start)")
+        }
+    }
+
     func byteSize(_ node: Node?, _ context: String) -> Int? {
         guard let text = string(node, context) else { return nil }
         guard let value = ConfigValues.byteSize(text), value > 0 else {

@@ -4,11 +4,48 @@ import RelayCore
 import RelayOutbox
 
 enum ExportFraming {
+    static func started(job: ExportJob, files: [ExportManifest.File]) -> [UInt8] {
+        encode(Frame("export.started", job, Started(
+            apiUrl: ExportURLs.redacted(job.apiURL), fileCount: files.count,
+            files: files.map { FileEntry(url: ExportURLs.redacted($0.url), change: $0.change) })))
+    }
+
+    static func completed(job: ExportJob, progress: ExportProgress) -> [UInt8] {
+        encode(Frame("export.completed", job, Completed(
+            fileCount: progress.files.count, sha256: overallDigest(progress.files), totals: Totals(progress))))
+    }
+
+    static func failed(job: ExportJob, progress: ExportProgress, reason: String, upstreamStatus: Int?) -> [UInt8] {
+        encode(Frame("export.failed", job, Failed(
+            reason: reason, upstreamStatus: upstreamStatus, fileCount: progress.fileCount, totals: Totals(progress))))
+    }
+
+    /// What every framing event carries: its type and the notification it frames, then `details`'
+    /// own keys at the same level.
+    private struct Frame<Details: Encodable>: Encodable {
+        var type: String
+        var job: ExportJob
+        var details: Details
+
+        init(_ type: String, _ job: ExportJob, _ details: Details) {
+            self.type = type
+            self.job = job
+            self.details = details
+        }
+
+        private enum CodingKeys: String, CodingKey { case type, executionRef, eventId, source }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(job.executionRef.rawValue, forKey: .executionRef)
+            try container.encode(job.eventID.rawValue, forKey: .eventId)
+            try container.encode(job.source, forKey: .source)
+            try details.encode(to: encoder)
+        }
+    }
+
     private struct Started: Encodable {
-        var type = "export.started"
-        var executionRef: String
-        var eventId: String
-        var source: String
         var apiUrl: String
         var fileCount: Int
         var files: [FileEntry]
@@ -20,57 +57,57 @@ enum ExportFraming {
     }
 
     private struct Completed: Encodable {
-        var type = "export.completed"
-        var executionRef: String
-        var eventId: String
-        var source: String
         var fileCount: Int
-        var recordCount: Int64
-        var recordsMalformed: Int64
-        var recordsDead: Int64
-        var bytes: Int64
         /// SHA-256 of the bytes received for a one-file export; with several files, SHA-256 of
         /// their hex digests, one per line in file order (each file's own digest is in `files`).
         var sha256: String
-        var files: [ExportFileSummary]
+        var totals: Totals
+
+        private enum CodingKeys: String, CodingKey { case fileCount, sha256 }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(fileCount, forKey: .fileCount)
+            try container.encode(sha256, forKey: .sha256)
+            try totals.encode(to: encoder)
+        }
     }
 
     /// Sent instead of `export.completed` when the job is dead-lettered: why, and how far it got.
     private struct Failed: Encodable {
-        var type = "export.failed"
-        var executionRef: String
-        var eventId: String
-        var source: String
         var reason: String
         /// The export host's (or token endpoint's) HTTP status behind the failure, if one was.
         var upstreamStatus: Int?
         var fileCount: Int?
-        /// Confirmed by every destination so far (a replayed job resumes after them).
+        var totals: Totals
+
+        private enum CodingKeys: String, CodingKey { case reason, upstreamStatus, fileCount }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(reason, forKey: .reason)
+            try container.encodeIfPresent(upstreamStatus, forKey: .upstreamStatus)
+            try container.encodeIfPresent(fileCount, forKey: .fileCount)
+            try totals.encode(to: encoder)
+        }
+    }
+
+    /// How far a job got, in `export.completed` and `export.failed` alike: records confirmed by
+    /// every destination so far (a replayed job resumes after them), and the files' bytes and digests.
+    private struct Totals: Encodable {
         var recordCount: Int64
         var recordsMalformed: Int64
         var recordsDead: Int64
         var bytes: Int64
         var files: [ExportFileSummary]
-    }
 
-    static func started(job: ExportJob, files: [ExportManifest.File]) -> [UInt8] {
-        encode(Started(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source,
-                       apiUrl: ExportURLs.redacted(job.apiURL), fileCount: files.count,
-                       files: files.map { FileEntry(url: ExportURLs.redacted($0.url), change: $0.change) }))
-    }
-
-    static func completed(job: ExportJob, progress: ExportProgress) -> [UInt8] {
-        encode(Completed(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source,
-                         fileCount: progress.files.count, recordCount: progress.recordsSent,
-                         recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
-                         bytes: progress.bytesReceived, sha256: overallDigest(progress.files), files: progress.files))
-    }
-
-    static func failed(job: ExportJob, progress: ExportProgress, reason: String, upstreamStatus: Int?) -> [UInt8] {
-        encode(Failed(executionRef: job.executionRef.rawValue, eventId: job.eventID.rawValue, source: job.source, reason: reason,
-                      upstreamStatus: upstreamStatus, fileCount: progress.fileCount, recordCount: progress.recordsSent,
-                      recordsMalformed: progress.recordsMalformed, recordsDead: progress.recordsDead,
-                      bytes: progress.bytesReceived, files: progress.files))
+        init(_ progress: ExportProgress) {
+            recordCount = progress.recordsSent
+            recordsMalformed = progress.recordsMalformed
+            recordsDead = progress.recordsDead
+            bytes = progress.bytesReceived
+            files = progress.files
+        }
     }
 
     static func overallDigest(_ files: [ExportFileSummary]) -> String {
