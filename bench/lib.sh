@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# The setup shared by bench/ingest.sh, kafka-e2e.sh, kafka-drain.sh, http-sink.sh and export.sh; sourced,
-# not run:
+# The setup shared by bench/ingest.sh, kafka-e2e.sh, kafka-drain.sh, http-sink.sh, export.sh and
+# reliability.sh; sourced, not run:
 #   . "$(dirname "$0")/lib.sh"
 # Sourcing sets BENCH_DIR (this folder), ROOT (the repository), RELEASE_SCRATCH (the README's release
 # build folder) and BIN (the relay binary: RELAY_BIN, else the release build's).
@@ -109,6 +109,12 @@ wait_until() { # pid seconds command...
 # True when http://127.0.0.1:PORT/PATH answers 2xx within a second.
 http_ok() { curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1$2" 2>/dev/null; }
 
+# Print the status of GET http://127.0.0.1:PORT/PATH (000 when nothing answers within a second); with a
+# file, the body goes there.
+http_status() { # port path [body_file]
+  curl -s -o "${3:-/dev/null}" -w '%{http_code}' --max-time 1 "http://127.0.0.1:$1$2" 2>/dev/null || true
+}
+
 # Install the traps: the caller's cleanup on exit, exit 130 on SIGINT and 143 on SIGTERM.
 set_traps() {
   trap cleanup EXIT
@@ -180,6 +186,20 @@ pending_now() {
   awk -v d="$DEST" '$1 == d { print $2; found = 1 } END { if (!found) print 0 }' <<<"$out"
 }
 
+# Print the pending deliveries of every destination in $RUN/data together per `outbox stats`, "?" when
+# unreadable.
+pending_all() {
+  local out
+  out=$("$BIN" outbox stats --data-dir "$RUN/data" 2>/dev/null) || { echo "?"; return 0; }
+  awk 'NR > 1 && $2 ~ /^[0-9]+$/ { n += $2 } END { print n + 0 }' <<<"$out"
+}
+
+# Write every message's headers in a topic, from the beginning to its current end, one kcat `%h` line
+# per message (`name=value,name=value`) to FILE; false when kcat fails or takes over 60 s.
+topic_headers() { # bootstrap topic file
+  timeout 60 kcat -b "$1" -C -t "$2" -o beginning -e -q -f '%h\n' >"$3" 2>/dev/null
+}
+
 # Print the sum of the high-water marks over a topic's partitions (kcat), "?" when unreadable.
 hwm_sum() { # bootstrap topic
   local boot=$1 topic=$2 parts args=() p
@@ -190,6 +210,7 @@ hwm_sum() { # bootstrap topic
 }
 
 # Start `audience-relay mock-kafka --brokers $BROKERS` in $RUN; sets MOCK_PID and BOOT (bootstrap address).
+# `mock_brokers down|up` then takes all its brokers down or up (SIGUSR1 / SIGUSR2).
 start_mock() {
   "$BIN" mock-kafka --brokers "$BROKERS" >"$RUN/mock.boot" 2>"$RUN/mock.log" &
   MOCK_PID=$!
@@ -201,6 +222,16 @@ start_mock() {
   done
   BOOT=$(head -n1 "$RUN/mock.boot" 2>/dev/null || true)
   [[ -n $BOOT ]] || { echo "$SELF: mock-kafka printed no bootstrap address" >&2; cat "$RUN/mock.log" >&2; return 1; }
+}
+
+# Take every broker of the mock cluster MOCK_PID down or bring them back up; mock-kafka logs it in
+# $RUN/mock.log.
+mock_brokers() { # down|up
+  case $1 in
+    down) kill -USR1 "$MOCK_PID" ;;
+    up) kill -USR2 "$MOCK_PID" ;;
+    *) echo "$SELF: mock_brokers down|up (got '$1')" >&2; return 64 ;;
+  esac
 }
 
 # Write a routing table: $SOURCE (sitecore-export) routed as $ROUTE to the Kafka destination $DEST.
@@ -228,8 +259,11 @@ EOF
 
 # Start `serve` with $RUN/routes.yaml and $RUN/data on a free port (log level RELAY_LOG_LEVEL, default
 # warning); sets RELAY_PID, PORT (does not wait).
-launch_relay() {
-  PORT=$(free_port)
+launch_relay() { launch_relay_on "$(free_port)"; }
+
+# The same on the given port (a restart on the same address, after a kill, say).
+launch_relay_on() { # port
+  PORT=$1
   "$BIN" serve --config "$RUN/routes.yaml" --data-dir "$RUN/data" --listen "127.0.0.1:$PORT" \
     --log-level "${RELAY_LOG_LEVEL:-warning}" >>"$RUN/relay.log" 2>&1 &
   RELAY_PID=$!

@@ -198,7 +198,8 @@ struct Export: AsyncParsableCommand {
 struct MockKafka: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mock-kafka",
-        abstract: "Run librdkafka's mock Kafka cluster on loopback; prints its bootstrap address, runs until SIGTERM.")
+        abstract: "Run librdkafka's mock Kafka cluster on loopback; prints its bootstrap address, runs until SIGTERM. "
+            + "SIGUSR1 takes every broker down, SIGUSR2 brings them back up.")
     @Option(help: "Number of mock brokers.") var brokers: Int = 3
     func run() async throws { try await MockKafkaCommand.run(brokers: brokers) }
 }
