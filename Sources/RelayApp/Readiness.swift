@@ -37,6 +37,9 @@ final class Readiness: Sendable {
     }
 
     private func outboxFailure() async -> String? {
+        // A failed commit of events counts for a while even when the probe's one small row still fits
+        // (a nearly full disk); bounded, so a pod taken out of the load balancer gets a fresh verdict.
+        if let failure = outbox.recentCommitFailure(within: probeInterval * 3) { return "the last commit of events failed: \(failure)" }
         if let last = lastProbe.withLock({ $0 }), ContinuousClock.now - last.at < probeInterval { return last.failure }
         var failure: String?
         do {

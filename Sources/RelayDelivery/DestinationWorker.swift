@@ -296,8 +296,8 @@ final class DestinationWorker: Sendable {
         var changes: [DeliveryStateChange] = []
         changes.reserveCapacity(batch.count)
         for (index, pending) in batch.enumerated() {
-            let attempt = pending.attempts + 1
             let outcome = index < outcomes.count ? outcomes[index] : .retry(after: nil, reason: "sink returned no outcome")
+            let attempt = pending.attempts + (outcome.countsAsAttempt ? 1 : 0)
             let id = pending.item.deliveryID
             switch retryPolicy.verdict(on: outcome, attempt: attempt, createdAt: pending.createdAt, now: now) {
             case .delivered:

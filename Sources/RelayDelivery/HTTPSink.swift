@@ -100,13 +100,13 @@ package final class HTTPSink: Sink {
     package func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {
         guard !batch.isEmpty else { return [] }
         guard !isShutDown.load(ordering: .acquiring) else {
-            return batch.map { _ in .retry(after: nil, reason: "the HTTP sink \(name) is shut down") }
+            return batch.map { _ in .notSent(after: nil, reason: "the HTTP sink \(name) is shut down") }
         }
         var outcomes: [DeliveryOutcome]
         if batch.count == 1 {
             outcomes = [await deliverItem(batch[0])]
         } else {
-            outcomes = [DeliveryOutcome](repeating: .retry(after: nil, reason: "not attempted"), count: batch.count)
+            outcomes = [DeliveryOutcome](repeating: .notSent(after: nil, reason: "not attempted"), count: batch.count)
             await withTaskGroup(of: (Int, DeliveryOutcome).self) { group in
                 for (index, item) in batch.enumerated() {
                     group.addTask { (index, await self.deliverItem(item)) }
@@ -165,17 +165,17 @@ package final class HTTPSink: Sink {
             return .dead(reason: problem + "; not sent")
         }
         if let rejection = breaker.withLock({ [now = clock()] in $0.rejection(now: now) }) {
-            return .retry(after: rejection.retryAfter, reason: rejection.reason)
+            return .notSent(after: rejection.retryAfter, reason: rejection.reason)
         }
         guard await slots.acquire() else {
-            return .retry(after: nil, reason: "cancelled while waiting to send")
+            return .notSent(after: nil, reason: "cancelled while waiting to send")
         }
         defer { slots.release() }
 
         let ticket: CircuitBreaker.Ticket
         switch breaker.withLock({ [now = clock()] in $0.admit(now: now) }) {
         case .rejected(let rejection):
-            return .retry(after: rejection.retryAfter, reason: rejection.reason)
+            return .notSent(after: rejection.retryAfter, reason: rejection.reason)
         case .admitted(let admitted):
             ticket = admitted
         }

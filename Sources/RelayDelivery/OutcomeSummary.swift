@@ -12,7 +12,7 @@ struct OutcomeSummary {
             switch outcome {
             case .delivered:
                 continue
-            case .retry(_, let reason):
+            case .retry(_, let reason), .notSent(_, let reason):
                 retries += 1
                 if firstReason == nil { firstReason = reason }
             case .dead(let reason):

@@ -27,6 +27,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Largest number of appends one commit carried (observability and tests).
     let largestGroup = Atomic<Int>(0)
+    /// The last commit's failure, when it failed (cleared by the next commit that works).
+    let lastFailure = Mutex<(at: ContinuousClock.Instant, reason: String)?>(nil)
 
     init(database: DatabasePool, mode: CommitMode, commits: CommitSignal) {
         self.database = database
@@ -112,9 +114,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             // Announced before the callers hear back, so a delivery never waits for the next idle tick.
             commits.announce(work)
+            lastFailure.withLock { $0 = nil }
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch {
             let failure = StoreUnavailable(reason: Self.describe(error))
+            lastFailure.withLock { $0 = (ContinuousClock.now, failure.reason) }
             for pending in batch { pending.continuation.resume(throwing: failure) }
         }
     }

@@ -52,6 +52,15 @@ package final class SQLiteOutbox: EventStore, Sendable {
         try await writer.append(event)
     }
 
+    /// Why the last commit of events failed, when it did within `window` and none has worked since
+    /// (`/readyz`: a small probe row may still fit where a group of events no longer does).
+    package func recentCommitFailure(within window: Duration) -> String? {
+        writer.lastFailure.withLock { last in
+            guard let last, ContinuousClock.now - last.at < window else { return nil }
+            return last.reason
+        }
+    }
+
     /// Largest number of events committed by one transaction so far.
     package var largestCommitGroup: Int { writer.largestGroup.load(ordering: .relaxed) }
 

@@ -33,6 +33,36 @@ struct ReadinessTests {
         }
     }
 
+    /// A nearly full disk: the probe's one row is updated in place and still fits, events no longer
+    /// do. The failed commits alone make the relay not ready, naming why.
+    @Test func eventsThatNoLongerFitMakeTheRelayNotReadyWhileTheProbeStillFits() async throws {
+        try await Self.withRuntime(routes: """
+            version: 1
+            sources:
+              sitecore: {kind: sitecore-export, path: /hooks/sitecore}
+            destinations:
+              events: {type: kafka, brokers: embedded, topic: events}
+            routes:
+              - {name: all, source: [sitecore], to: [events]}
+            """) { runtime, client in
+            #expect(try await client.get("/readyz").status == 200)  // the probe's row exists from here on
+            try runtime.outbox.limitPageCount(1)  // not one page more: an update in place fits, new events do not
+            let example = try String(contentsOf: RelayBinary.repositoryRoot.appendingPathComponent("routes/examples/sitecore-notification.json"), encoding: .utf8)
+            let exampleRef = try #require(example.firstMatch(of: /"executionRef": *"([^"]+)"/)).1
+            var status = 200
+            for _ in 0..<500 where status == 200 {
+                let body = example.replacingOccurrences(of: exampleRef, with: UUID().uuidString.lowercased())
+                status = try await client.post("/hooks/sitecore", body: Array(body.utf8)).status
+            }
+            #expect(status == 503)
+            try await Task.sleep(for: .seconds(3.2))  // past the cached probe, which now writes in place and works
+            let answer = try await client.get("/readyz")
+            let detail = answer.json["detail"] as? String ?? ""
+            #expect(answer.status == 503)
+            #expect(detail.contains("outbox: the last commit of events failed: outbox write failed"), "\(detail)")
+        }
+    }
+
     @Test func aDestinationThatIsDownIsNamed() async throws {
         // Nothing listens on the Kafka port, and the HTTP destination refuses connections: once librdkafka
         // reports its brokers (every 5 s) and the breaker has opened (2 failures), both are named.

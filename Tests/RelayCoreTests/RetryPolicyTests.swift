@@ -39,6 +39,10 @@ import Testing
         (.retry(after: nil, reason: "HTTP 503"), 6, .gaveUp(reason: "gave up after 6 attempt(s): HTTP 503")),
         (.retry(after: .seconds(1), reason: "timeout"), 7, .gaveUp(reason: "gave up after 7 attempt(s): timeout")),
         (.retry(after: .seconds(3601), reason: "HTTP 429"), 1, .gaveUp(reason: "gave up after 0s (max age 3600s): HTTP 429")),
+        // Turned away unsent: no attempt, so never out of attempts; only the age ends it.
+        (.notSent(after: .seconds(20), reason: "circuit open"), 6, .retry(at: Date(timeIntervalSince1970: 1_000_020), reason: "circuit open")),
+        (.notSent(after: nil, reason: "shut down"), 0, .retry(at: Date(timeIntervalSince1970: 1_000_000.25), reason: "shut down")),
+        (.notSent(after: .seconds(3601), reason: "circuit open"), 99, .gaveUp(reason: "gave up after 0s (max age 3600s): circuit open")),
     ]
 
     /// Every sink outcome against the policy: delivered stays delivered, dead is refused at any

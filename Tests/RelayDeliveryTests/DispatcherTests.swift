@@ -97,6 +97,24 @@ import Testing
         }
     }
 
+    /// A delivery the sink turned away unsent (breaker open, shutting down) was no attempt: it
+    /// waits as long as it takes without using up `maxAttempts`.
+    @Test func deliveriesTurnedAwayUnsentDoNotUseUpAttempts() async throws {
+        let turnedAway = Mutex(0)
+        let sink = TestSink { _ in
+            turnedAway.withLock { n in
+                n += 1
+                return n <= 5 ? .notSent(after: .milliseconds(10), reason: "circuit open after 5 consecutive failures") : .delivered
+            }
+        }
+        try await DispatcherHarness.run(destinations: [destination("a", maxAttempts: 2)], sinks: ["a": sink]) { h in
+            try await h.accept("x", to: ["a"])
+            #expect(await eventually { sink.delivered.count == 1 })
+            #expect(try await h.outbox.deadLetters(destination: "a", limit: 10).isEmpty)
+            #expect(sink.attempts.map(\.item.attempt) == [1, 1, 1, 1, 1, 1])
+        }
+    }
+
     @Test func sinkVerdictDeadIsRecordedWithItsReason() async throws {
         let sink = TestSink { _ in .dead(reason: "HTTP 400: {\"error\":\"bad\"}") }
         try await DispatcherHarness.run(destinations: [destination("a")], sinks: ["a": sink]) { h in

@@ -61,6 +61,16 @@ package enum DeliveryOutcome: Sendable, Equatable {
     case delivered
     /// Try again later; `after` is the destination's own hint (Retry-After), if any.
     case retry(after: Duration?, reason: String)
+    /// Not sent at all (the circuit breaker is open, the sink is shutting down, the task was
+    /// cancelled before sending): try again later, but this was no attempt, so it does not use
+    /// up `maxAttempts` (the delivery's `maxAge` still applies).
+    case notSent(after: Duration?, reason: String)
     /// Will never succeed as is: dead-letter with this reason.
     case dead(reason: String)
+
+    /// Whether the delivery was tried (false for ``notSent(after:reason:)``).
+    package var countsAsAttempt: Bool {
+        if case .notSent = self { return false }
+        return true
+    }
 }

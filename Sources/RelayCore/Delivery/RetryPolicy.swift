@@ -35,10 +35,11 @@ package struct RetryPolicy: Sendable {
         case gaveUp(reason: String)
     }
 
-    /// The verdict on attempt number `attempt` (1-based) of a delivery first tried or created at
-    /// `createdAt`, which came to `outcome` at `now`. A retry honours the destination's
-    /// `Retry-After` over the back-off; it gives up after `maxAttempts`, or when the next try
-    /// would fall past `maxAge`.
+    /// The verdict on a delivery first tried or created at `createdAt` whose latest try came to
+    /// `outcome` at `now`; `attempt` (1-based) counts the attempts made, this one included when
+    /// it was one (see ``DeliveryOutcome/countsAsAttempt``). A retry honours the destination's
+    /// `Retry-After` over the back-off; it gives up after `maxAttempts` real attempts, or when
+    /// the next try would fall past `maxAge`.
     package func verdict(on outcome: DeliveryOutcome, attempt: Int, createdAt: Date, now: Date) -> Verdict {
         switch outcome {
         case .delivered:
@@ -49,12 +50,19 @@ package struct RetryPolicy: Sendable {
             if attempt >= policy.maxAttempts {
                 return .gaveUp(reason: "gave up after \(attempt) attempt(s): \(error)")
             }
-            let next = now.addingTimeInterval(delay(afterAttempt: attempt, retryAfter: retryAfter).seconds)
-            if next.timeIntervalSince(createdAt) > policy.maxAge.seconds {
-                return .gaveUp(reason: "gave up after \(Int(now.timeIntervalSince(createdAt)))s (max age \(Int(policy.maxAge.seconds))s): \(error)")
-            }
-            return .retry(at: next, reason: error)
+            return retry(at: now.addingTimeInterval(delay(afterAttempt: attempt, retryAfter: retryAfter).seconds),
+                         createdAt: createdAt, now: now, error: error)
+        case .notSent(let retryAfter, let error):
+            return retry(at: now.addingTimeInterval(delay(afterAttempt: max(attempt, 1), retryAfter: retryAfter).seconds),
+                         createdAt: createdAt, now: now, error: error)
         }
+    }
+
+    private func retry(at next: Date, createdAt: Date, now: Date, error: String) -> Verdict {
+        if next.timeIntervalSince(createdAt) > policy.maxAge.seconds {
+            return .gaveUp(reason: "gave up after \(Int(now.timeIntervalSince(createdAt)))s (max age \(Int(policy.maxAge.seconds))s): \(error)")
+        }
+        return .retry(at: next, reason: error)
     }
 }
 

@@ -174,6 +174,8 @@ enum RecordDelivery {
             var again: [Int] = []
             var hint: Duration?
             var lastReason = "the sink returned no outcome"
+            // Only a round in which something was actually sent uses up an attempt.
+            var tried = outcomes.count < pending.count
             // A sink that answers fewer outcomes than items leaves the rest to be sent again.
             let answered = min(outcomes.count, pending.count)
             again.append(contentsOf: pending[answered...])
@@ -184,16 +186,18 @@ enum RecordDelivery {
                 case .dead(let reason):
                     dead += 1
                     if deadReason == nil { deadReason = "\(destination.name): \(reason)" }
-                case .retry(let after, let reason):
+                case .retry(let after, let reason), .notSent(let after, let reason):
                     again.append(index)
                     lastReason = reason
                     if let after { hint = max(hint ?? .zero, after) }
                 }
+                tried = tried || outcome.countsAsAttempt
             }
             if again.isEmpty { return (dead, deadReason) }
             if Task.isCancelled { throw .retry("cancelled while \(destination.name) was retrying \(what)") }
             let now = Date()
-            switch policy.verdict(on: .retry(after: hint, reason: lastReason), attempt: attempt, createdAt: started, now: now) {
+            let failure: DeliveryOutcome = tried ? .retry(after: hint, reason: lastReason) : .notSent(after: hint, reason: lastReason)
+            switch policy.verdict(on: failure, attempt: attempt, createdAt: started, now: now) {
             case .retry(let at, _):
                 do {
                     try await Task.sleep(for: .seconds(max(0, at.timeIntervalSince(now))))
@@ -205,7 +209,7 @@ enum RecordDelivery {
             case .delivered:
                 return (dead, deadReason)  // not a verdict on a failure
             }
-            attempt += 1
+            if tried { attempt += 1 }
             pending = again
         }
     }
