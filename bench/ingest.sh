@@ -527,7 +527,7 @@ ratio_lines() { # label round|* [emit]
   if [[ $round != "*" ]] && has_mode grouped; then
     p99=$(p99_of "$round" grouped); verdict=$(verdict_of "$p99" "<$P99_TARGET_MS")
     out+="  relay p99 = $p99 ms (< $P99_TARGET_MS) $verdict"
-    [[ -z $emit ]] || result_line ingest "round=$round" metric=relay_p99 "relay=$p99" unit=ms "value=$p99" \
+    [[ -z $emit ]] || result_line ingest "round=$round" metric=relay_p99 unit=ms "value=$p99" \
       "target=<$P99_TARGET_MS" "verdict=$verdict" >>"$RESULT_LINES"
   fi
   echo "$out"

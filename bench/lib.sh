@@ -112,9 +112,12 @@ ensure_venv() {
   "$VENV/bin/python" -c "$check" || { echo "$SELF: $VENV cannot import them after pip install (log: $log)" >&2; exit 1; }
 }
 
-# Print one machine-readable result line for bench/run: `RESULT name=NAME key=value ...`. Values must
-# not contain spaces. Keys bench/run reads: name, round, metric, relay, peer, unit, value, target (">=1.5",
-# "<20", "<=0.6"), verdict (PASS | MISS | FAIL); others are shown as they are.
+# Print one machine-readable result line for bench/run: `RESULT name=NAME key=value ...` (spaces in
+# values become "_"). Keys bench/run reads: name (the benchmark), round, metric, value, unit, target
+# (">=1.5", "<20", "<=0.6"; free text when the script decides), verdict (PASS | MISS | FAIL); a line
+# with a target and a verdict is a row of RESULTS.md's table. A metric with a "/" is a ratio of
+# relay=FIGURE to peer=FIGURE (both in unit); otherwise value is in unit. Other keys are shown as
+# they are.
 result_line() { # name key=value...
   local line="RESULT name=$1" kv
   shift
