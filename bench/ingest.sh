@@ -517,7 +517,7 @@ ratio_lines() { # label round|* [emit]
     p=$(rps_of "$round" "$mode")
     if ((g > 0 && p > 0)); then
       ratio=$(calc "printf \"%.3f\", $g / $p"); verdict=$(verdict_of "$ratio" ">=$target")
-      out+=$(printf '  %s = %.2f (>= %s) %s' "$(label_of "$mode")" "$ratio" "$target" "$verdict")
+      out+=$(printf '  %s = %.3f (>= %s) %s' "$(label_of "$mode")" "$ratio" "$target" "$verdict")
     else
       ratio="-"; verdict=FAIL; out+="  $(label_of "$mode") = n/a"
     fi
@@ -558,8 +558,8 @@ echo "== cpu during the measured runs (cores; busy = whole machine, others = not
 grep -E '^round ' "$NOTES" | sed 's/^/  /'
 if [[ ${VERBOSE:-0} == 1 ]]; then echo; cat "$NOTES"; fi
 # Each run's figures, then the ratios (bench/run reads these lines).
-awk -F'\t' '{ printf "RESULT name=ingest round=%s metric=%s_rps value=%s unit=req/s p50_ms=%s p99_ms=%s check=%s\n",
-  $1, $2, $3, $4, $5, ($9 ~ /^ok/ ? "ok" : "FAIL") }' "$RESULTS"
+awk -F'\t' '{ printf "RESULT name=ingest round=%s metric=%s_rps value=%s unit=req/s p50_ms=%s p99_ms=%s others_cores=%s check=%s\n",
+  $1, $2, $3, $4, $5, $8, ($9 ~ /^ok/ ? "ok" : "FAIL") }' "$RESULTS"
 cat "$RESULT_LINES"
 
 if ((FAILED)); then
