@@ -105,6 +105,26 @@ def details_text(row, skip=CORE_KEYS):
     return " ".join(f"{k}={v}" for k, v in row.items() if k not in skip)
 
 
+def summary_table(targets):
+    """One row per (benchmark, measure): the rounds' figures joined with " / ", PASS only when every round passed."""
+    groups = {}
+    for r in targets:
+        groups.setdefault((r["name"], r.get("metric", "?")), []).append(r)
+    lines = ["| benchmark | measure | relay | peer | value | target | result |", "|---|---|---:|---:|---:|---|---|"]
+    for (name, _), members in groups.items():
+        verdicts = [m["verdict"] for m in members]
+        passed = verdicts.count("PASS")
+        result = "PASS" if passed == len(verdicts) else f"**{'FAIL' if 'FAIL' in verdicts else 'MISS'}**"
+        if 0 < passed < len(verdicts):
+            result += f" ({passed} of {len(verdicts)} rounds pass)"
+
+        def joined(key, members=members):
+            return " / ".join(number(m.get(key, "")) for m in members) if any(m.get(key) for m in members) else ""
+        lines.append(f"| {name} | {measure_text(members[0])} | {joined('relay')} | {joined('peer')} | "
+                     f"{' / '.join(value_text(m) for m in members)} | {target_text(members[0]['target'])} | {result} |")
+    return lines
+
+
 def machine_lines(args):
     commit = sh("git", "rev-parse", "--short", "HEAD", cwd=args.root)
     subject = sh("git", "log", "-1", "--format=%s", cwd=args.root)
@@ -148,7 +168,11 @@ def write_markdown(args, rows, runs, chart_name):
            f"Written by `bench/run` ({'`QUICK=1`, smaller settings' if args.mode != 'full' else 'full run'}) "
            f"on {now}; wall time {wall // 60} min {wall % 60:02d} s. Do not edit: run `bench/run` again.", ""]
     out += machine_lines(args)
-    out += ["", "## Targets", "",
+    out += ["", "## Summary", "",
+            "One row per measure; figures of the rounds separated by /. The README's \"Performance and "
+            "guarantees\" quotes this table.", ""]
+    out += summary_table(targets)
+    out += ["", "## Per round", "",
             "Every figure comes from this run; each ratio compares the relay with its peer measured in the same "
             "round (alternating order). MISS is reported as measured.", "",
             "| benchmark | round | measure | relay | peer | value | target | result |",
