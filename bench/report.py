@@ -85,7 +85,10 @@ def target_text(target):
 
 
 def measure_text(row):
-    metric, unit = row.get("metric", "?"), row.get("unit", "")
+    """The metric with its unit; for a line without one (e.g. the reliability run's), its other keys."""
+    if "metric" not in row:
+        return details_text(row) or "?"
+    metric, unit = row["metric"], row.get("unit", "")
     return f"{metric} ({unit})" if unit else metric
 
 
@@ -109,7 +112,7 @@ def summary_table(targets):
     """One row per (benchmark, measure): the rounds' figures joined with " / ", PASS only when every round passed."""
     groups = {}
     for r in targets:
-        groups.setdefault((r["name"], r.get("metric", "?")), []).append(r)
+        groups.setdefault((r["name"], r.get("metric") or measure_text(r)), []).append(r)
     lines = ["| benchmark | measure | relay | peer | value | target | result |", "|---|---|---:|---:|---:|---|---|"]
     for (name, _), members in groups.items():
         verdicts = [m["verdict"] for m in members]
@@ -168,9 +171,12 @@ def write_markdown(args, rows, runs, chart_name):
            f"Written by `bench/run` ({'`QUICK=1`, smaller settings' if args.mode != 'full' else 'full run'}) "
            f"on {now}; wall time {wall // 60} min {wall % 60:02d} s. Do not edit: run `bench/run` again.", ""]
     out += machine_lines(args)
+    failed = [run["name"] for run in runs if run["status"] not in ("0", "skipped")]
     out += ["", "## Summary", "",
             "One row per measure; figures of the rounds separated by /. The README's \"Performance and "
             "guarantees\" quotes this table.", ""]
+    if failed:
+        out += [f"**Failed or timed out: {', '.join(failed)}** (see Runs and their logs).", ""]
     out += summary_table(targets)
     out += ["", "## Per round", "",
             "Every figure comes from this run; each ratio compares the relay with its peer measured in the same "
@@ -190,7 +196,7 @@ def write_markdown(args, rows, runs, chart_name):
             out.append(f"| {r['name']} | {r.get('round', '')} | {r.get('metric', '')} | {value_text(r)} {r.get('unit', '')} | "
                        f"{details_text(r)} |")
         out.append("")
-    detailed = [r for r in targets if details_text(r)]
+    detailed = [r for r in targets if details_text(r) and "metric" in r]
     if detailed:
         out += ["## Details of the target rows", ""]
         out += [f"- {r['name']} round {r.get('round', '')} {r.get('metric', '')}: {details_text(r)}" for r in detailed]
