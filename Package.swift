@@ -95,6 +95,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // bench/ingest.sh's peer: the framework's ceiling (decode + JSON answer, nothing stored).
+        .executableTarget(name: "bench-hummingbird-peer", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "bench/peers/hummingbird"),
 
         // Test-only helpers shared by the test targets (a raw HTTP client for hostile requests).
         .target(name: "RelayTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/RelayTestSupport"),

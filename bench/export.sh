@@ -38,6 +38,8 @@
 #      framing events), raw >= records.
 # Reported: records/s, MB/s (10^6 bytes) and peak RSS (MiB) of both pipelines; ratio relay/raw records/s
 # per round and on the mean (target >= 70%); in MEMORY=1 mode the relay's peak RSS (target < 128 MiB).
+# Per round also `RESULT name=export metric=relay/raw ...` (or metric=peak_rss with MEMORY=1) lines
+# (bench/lib.sh result_line) for bench/run.
 # `others` = CPU the rest of the machine used meanwhile (other people's jobs on this shared box).
 #
 # Environment: N (1000000 records), ROUNDS (2; 1 with MEMORY=1), MEMORY (0|1), SIZE (1GiB; bytes or
@@ -424,6 +426,16 @@ run_round() { # round
     [[ $hwm_raw =~ ^[0-9]+$ && $hwm_raw -ge $RECORDS ]] || { W_OK=0; W_NOTE="${W_NOTE:+$W_NOTE; }topic holds $hwm_raw"; }
     ((W_OK)) || FAILED=1
     add_row "$round" "$order" raw "$W_S" "$W_RPS" "$W_MBS" "$W_GZMBS" "$W_HWM" "$W_CPU" "$W_OTHERS" "$hwm_raw" "$RECORDS" "$W_OK" "${W_NOTE:--}"
+    local ratio="-" verdict=FAIL
+    if ((R_OK && W_OK)); then
+      ratio=$(calc "printf \"%.3f\", $R_RPS / $W_RPS"); verdict=$(verdict_of "$ratio" ">=$(calc "print $TARGET_PCT / 100")")
+    fi
+    result_line export "round=$round" metric=relay/raw "relay=$R_RPS" "peer=$W_RPS" unit=records/s "value=$ratio" \
+      "target=>=$(calc "print $TARGET_PCT / 100")" "verdict=$verdict" "records=$RECORDS" "order=$order" "relay_peak_rss_mib=$R_HWM"
+  fi
+  if [[ $MEMORY == 1 ]]; then
+    result_line export "round=$round" metric=peak_rss unit=MiB "value=$R_HWM" "target=<$MEM_LIMIT_MIB" \
+      "verdict=$( ((R_OK)) && verdict_of "$R_HWM" "<$MEM_LIMIT_MIB" || echo FAIL)" "records=$RECORDS"
   fi
   if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$RUN/data" "$RUN/perf.data"; fi
 }

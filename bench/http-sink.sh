@@ -23,7 +23,8 @@
 #             `top -H` snapshots TOP_AT s into the drain, and the requests nginx served (stub_status);
 #   5. checks the outbox with sqlite3: all N deliveries of the destination are delivered (passed by its
 #      cursor, or state 2 after a retry).
-# Reported: deliveries/s (N / drain time), wrk requests/s, their ratio (target >= 40%), spread over rounds.
+# Reported: deliveries/s (N / drain time), wrk requests/s, their ratio (target >= 40%), spread over rounds;
+# per round also a `RESULT name=http-sink metric=relay/wrk ...` line (bench/lib.sh result_line) for bench/run.
 #
 # Environment: N (200000), ROUNDS (2), DURATION (wrk seconds, 10), CONNECTIONS (wrk, 32), CONCURRENCY
 #   (the destination's, 32), KEYS (1000; the dispatcher sends one delivery per key at a time, so keep it
@@ -377,6 +378,9 @@ run_round() { # round
   fi
   ((count_ok)) || verdict="FAIL(check)"
   [[ $verdict == PASS ]] || { [[ $verdict == MISS ]] && MISSED=1 || FAILED=1; }
+  result_line http-sink "round=$round" metric=relay/wrk "relay=$dps" "peer=$WRK_RPS" unit=req/s \
+    "value=$( [[ $ratio == - ]] && echo - || calc "printf \"%.3f\", $ratio / 100")" "target=>=$(calc "print $TARGET_PCT / 100")" \
+    "verdict=$( [[ $verdict == FAIL* ]] && echo FAIL || echo "$verdict")" "n=$N" "order=$order" "relay_cores=$RELAY_CORES"
   printf '%s\n' "$round	$order	$N	$RELAY_S	$READY_S	$dps	$dps_ready	$WRK_RPS	$WRK_P99	$ratio	$OUTBOX_DELIVERED	$SERVED	$RELAY_CORES	$NGINX_CORES	$MACHINE_CORES	${WRK_CORES:--}	$WRK_NGINX_CORES	$verdict	$US_PER" >>"$RESULTS"
   if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$RUN/data" "$RUN/perf.data"; fi
 }

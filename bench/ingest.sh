@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Ingest benchmark: req/s and latency of POST /hooks/sitecore with the outbox in each commit mode.
+# Ingest benchmark: req/s and latency of POST /hooks/sitecore with the outbox in each commit mode,
+# beside peers answering the same requests.
 #
 #   bench/ingest.sh                      # DURATION=10 ROUNDS=1
 #   DURATION=10 ROUNDS=2 bench/ingest.sh # what bench/README.md reports
+#   MODES="grouped nginx hummingbird python" ROUNDS=2 bench/ingest.sh   # the relay beside its peers (bench/run)
 #
 # For each mode of the hidden `serve --commit-mode` flag (grouped = production group commit,
 # per-request = one transaction + fsync per request, none = answers 200 without storing) it starts
 # the release binary on a free loopback port with a fresh data dir, waits for /healthz, warms up,
 # runs `wrk -t1 -c64 -d${DURATION}s --latency -s bench/ingest.lua`, stops the server with SIGTERM
 # and (grouped, per-request) checks the rows in DIR/outbox.sqlite against the 200s wrk counted.
+# The peers take the same wrk command in the same way:
+#   nginx        one worker answering a fixed 200 JSON (the loopback ceiling);
+#   hummingbird  bench-hummingbird-peer (bench/peers/hummingbird): bare Hummingbird 2 decoding the
+#                body with JSONDecoder and answering JSON, nothing stored (the framework's ceiling);
+#   python       bench/peers/python_relay.py in bench/.venv: aiohttp + confluent-kafka with the relay's
+#                validation rules, producing to a mock cluster, no durability.
+# With python among the modes, one `audience-relay mock-kafka --brokers 3` serves the whole run and the
+# relay's route goes to it too (topics of their own), instead of the relay's embedded Kafka.
 # Rounds after the first run the modes in reversed order, then alternate (the machine is shared).
 #
 # Environment: DURATION (s, default 10), ROUNDS (default 1), WARMUP (s, default 2),
@@ -19,8 +29,12 @@
 #   when its server fails to start or dies mid-run, e.g. killed by another job on a shared machine),
 #   PERF=0 (skip counting fsyncs with `perf stat`), VERBOSE=1 (also print mid-run `top` snapshots).
 #   KEYS (default 1: every request has the example's friendlyId, the route's Kafka key; N rotates
-#   N values, which lets the dispatcher deliver in parallel while ingest is measured).
-# Exit: 0 when every run answered only 200s and stored what it acknowledged; 1 otherwise.
+#   N values, which lets the dispatcher deliver in parallel while ingest is measured),
+#   HUMMINGBIRD_BIN (the Hummingbird peer; default .build/release/bench-hummingbird-peer, built if missing).
+# Targets, per round: grouped/none >= 0.5, grouped/per-request >= 5, relay (grouped) / python >= 1.5,
+#   / nginx >= 0.15, / hummingbird >= 0.5, relay p99 < 20 ms; each printed with PASS/MISS and as a
+#   `RESULT name=ingest round=N metric=...` line (bench/lib.sh result_line) for bench/run.
+# Exit: 0 when every run answered only 200s and the relay stored what it acknowledged; 1 otherwise.
 # Loopback only; every wait is bounded; the server, wrk and the temp dir are cleaned up on exit.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -34,14 +48,34 @@ THREADS=${THREADS:-1}
 MODES=${MODES:-"grouped per-request none"}
 ROUTES="$BENCH_DIR/ingest-routes.yaml"
 LUA="$BENCH_DIR/ingest.lua"
-TARGET_VS_NONE=0.5
-TARGET_VS_PER_REQUEST=5
+P99_TARGET_MS=20
+BROKERS=3
+DEST=sitecore-events
+SOURCE=sitecore
+ROUTE=sitecore-notifications
 SELF=ingest.sh
 
+# The target of grouped / MODE req/s ("" = none): the relay's other commit modes, then the peers.
+target_of() {
+  case $1 in
+    none) echo 0.5 ;; per-request) echo 5 ;; python) echo 1.5 ;; nginx) echo 0.15 ;; hummingbird) echo 0.5 ;; *) echo "" ;;
+  esac
+}
+is_relay() { [[ $1 == grouped || $1 == per-request || $1 == none ]]; }
+stores() { [[ $1 == grouped || $1 == per-request ]]; }
+
 require_positive_ints DURATION ROUNDS WARMUP CONNECTIONS THREADS
+read -r -a mode_list <<<"$MODES"
+for mode in "${mode_list[@]}"; do
+  is_relay "$mode" || [[ $mode =~ ^(nginx|hummingbird|python)$ ]] ||
+    { echo "$SELF: unknown mode '$mode' (grouped, per-request, none, nginx, hummingbird, python)" >&2; exit 64; }
+done
+has_mode() { [[ " $MODES " == *" $1 "* ]]; }
 
 WORK=""
 SERVER_PID=""
+CPU_PID=""
+MOCK_PID=""
 BG_PIDS=()
 PERF_PID=""
 WRK_JOB=""
@@ -75,6 +109,7 @@ cleanup() {
   kill_job "$WRK_JOB"
   for pid in "${BG_PIDS[@]}" $PERF_PID; do kill -TERM "$pid" 2>/dev/null || true; done
   stop_server
+  stop_pid "$MOCK_PID" 10; MOCK_PID=""
   remove_work
   exit "$status"
 }
@@ -84,8 +119,26 @@ set_traps
 ensure_release_bin
 command -v wrk >/dev/null 2>&1 || apt_install wrk || { echo "$SELF: cannot install wrk" >&2; exit 1; }
 require_tools "" python3 curl top
+if has_mode nginx; then
+  [[ -n $(nginx_path) ]] || apt_install nginx || { echo "$SELF: cannot install nginx (apt-get install -y nginx)" >&2; exit 1; }
+  NGINX=$(nginx_path)
+fi
+has_mode hummingbird && ensure_peer_bin
+if has_mode python; then
+  ensure_venv
+  require_mock_kafka_bin
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-ingest-bench.XXXXXX")
+chmod 755 "$WORK" # nginx's worker runs as www-data/nobody when started by root
+if has_mode python; then
+  # One mock cluster for the run; the relay's route and the Python peer produce to it.
+  RUN=$WORK
+  start_mock || exit 1
+  RUN_TOPIC_TAG=$(run_tag)
+  ROUTES="$WORK/routes.yaml"
+  write_kafka_routes "$BOOT" "bench.ingest.relay.$RUN_TOPIC_TAG" "$ROUTES"
+fi
 
 # fsync counting (events per fsync = the mean commit group, roughly) when perf can read syscall tracepoints.
 FSYNC_EVENTS="syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync"
@@ -170,14 +223,60 @@ scrape_accepted() { # port -> server-side count of 200s (relay_ingest_total outc
   awk '/^relay_ingest_total\{/ && /outcome="accepted"/ { n += $NF } END { printf "%d\n", n }' <<<"$text"
 }
 
-start_server() { # mode dir -> sets SERVER_PID, PORT
+# nginx for the nginx mode: one worker, access log off, a fixed 200 JSON for POST /hooks/sitecore.
+write_nginx_conf() { # dir port
+  mkdir -p "$1/tmp"
+  cat >"$1/nginx.conf" <<EOF
+# Generated by bench/$SELF: the loopback ceiling, a fixed 200 JSON answer.
+worker_processes 1;
+daemon off;
+master_process on;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; multi_accept on; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+$(nginx_temp_paths "$1")
+  server {
+    listen 127.0.0.1:$2 backlog=4096;
+    default_type application/json;
+    location = /hooks/sitecore { return 200 '{"status":"accepted"}'; }
+    location = /healthz { return 200 'ok'; }
+    location / { return 404; }
+  }
+}
+EOF
+}
+
+start_server() { # mode dir -> sets SERVER_PID, CPU_PID (the process doing the work), PORT
   local mode=$1 dir=$2 attempt
   for attempt in 1 2 3; do
     PORT=$(free_port)
-    "$BIN" serve --config "$ROUTES" --data-dir "$dir/data" --listen "127.0.0.1:$PORT" \
-      --commit-mode "$mode" --log-level "${LOG_LEVEL:-warning}" >"$dir/server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_until "$SERVER_PID" 30 http_ok "$PORT" /healthz && return 0
+    case $mode in
+      nginx)
+        write_nginx_conf "$dir/nginx" "$PORT"
+        nginx_launch "$dir/nginx"
+        SERVER_PID=$NGINX_PID ;;
+      hummingbird)
+        "$PEER_BIN" "$PORT" >"$dir/server.log" 2>&1 &
+        SERVER_PID=$! ;;
+      python)
+        "$VENV/bin/python" "$BENCH_DIR/peers/python_relay.py" --port "$PORT" --brokers "$BOOT" \
+          --topic "bench.ingest.python.$RUN_TOPIC_TAG" >"$dir/server.log" 2>&1 &
+        SERVER_PID=$! ;;
+      *)
+        "$BIN" serve --config "$ROUTES" --data-dir "$dir/data" --listen "127.0.0.1:$PORT" \
+          --commit-mode "$mode" --log-level "${LOG_LEVEL:-warning}" >"$dir/server.log" 2>&1 &
+        SERVER_PID=$! ;;
+    esac
+    if wait_until "$SERVER_PID" 30 http_ok "$PORT" /healthz; then
+      CPU_PID=$SERVER_PID
+      if [[ $mode == nginx ]]; then CPU_PID=$(nginx_worker "$SERVER_PID"); fi
+      return 0
+    fi
+    if [[ $mode == nginx ]]; then cat "$dir/nginx/error.log" "$dir/nginx/stdout.log" >"$dir/server.log" 2>/dev/null; fi
     if kill -0 "$SERVER_PID" 2>/dev/null; then
       echo "ingest.sh: $mode server did not answer /healthz within 30 s" >&2
       tail -n 20 "$dir/server.log" >&2
@@ -244,18 +343,18 @@ run_mode() { # round mode attempt
   # A mid-run look at the machine: top's second frame (the first has no interval to measure).
   (set +e; sleep $((DURATION / 2 > 1 ? DURATION / 2 - 1 : 0))
    top -b -n2 -d1 -w 200 2>/dev/null | awk '/^top -/ { frame++ } frame == 2 && n++ < 14' >"$dir/top.txt"
-   top -b -n2 -d1 -H -w 200 -p "$SERVER_PID" 2>/dev/null |
+   top -b -n2 -d1 -H -w 200 -p "$CPU_PID" 2>/dev/null |
      awk '/^top -/ { frame++ } frame == 2 && n++ < 14 && n >= 7' >"$dir/top-threads.txt") &
   BG_PIDS+=($!)
-  if ((PERF)); then
+  if ((PERF)) && stores "$mode"; then
     timeout $((DURATION + 60)) perf stat -x, -o "$dir/perf.txt" -e "$FSYNC_EVENTS" -p "$SERVER_PID" >/dev/null 2>&1 &
     PERF_PID=$!
     sleep 0.2
   fi
-  cpu_snapshot "$SERVER_PID" "$dir/cpu-before.json"
+  cpu_snapshot "$CPU_PID" "$dir/cpu-before.json"
   local wrk_status=0
   run_wrk "$url" "$DURATION" "$tag" "$dir/wrk.txt" "$dir/wrk-time.txt" --latency || wrk_status=$?
-  cpu_snapshot "$SERVER_PID" "$dir/cpu-after.json"
+  cpu_snapshot "$CPU_PID" "$dir/cpu-after.json"
   if [[ -n $PERF_PID ]]; then
     kill -INT "$PERF_PID" 2>/dev/null || true
     wait "$PERF_PID" 2>/dev/null || true
@@ -264,11 +363,12 @@ run_mode() { # round mode attempt
   wait "${BG_PIDS[@]}" 2>/dev/null || true
   BG_PIDS=()
 
-  # Requests still in flight when wrk stopped finish now; wait until the server's count settles.
+  # Requests still in flight when wrk stopped finish now; wait until the relay's count settles.
   local accepted=0 previous=-1 i alive=1
   for ((i = 0; i < 50; i++)); do
     sleep 0.2
     kill -0 "$SERVER_PID" 2>/dev/null || { alive=0; break; }
+    is_relay "$mode" || break
     accepted=$(scrape_accepted "$PORT")
     [[ $accepted == "$previous" ]] && break
     previous=$accepted
@@ -317,7 +417,7 @@ run_mode() { # round mode attempt
     check="FAIL: exit status $STOP_STATUS after SIGTERM"
     FAILED=1
   fi
-  if [[ $mode != none ]]; then
+  if stores "$mode"; then
     local total tagged delivered undelivered
     if ! read -r total tagged delivered undelivered < <(count_events "$dir/data/outbox.sqlite" "$tag"); then
       stored="?"; check="FAIL: cannot read $dir/data/outbox.sqlite"; FAILED=1
@@ -352,7 +452,7 @@ run_mode() { # round mode attempt
       fi
     fi
   else
-    echo "    wrk counted $ok x 200 ($sent sent, $inflight in flight at the cut-off); nothing stored in this mode"
+    echo "    wrk counted $ok x 200 ($sent sent, $inflight in flight at the cut-off); nothing stored$(is_relay "$mode" && echo " in this mode")"
   fi
   [[ -n $sock_errors ]] && echo "    wrk: $sock_errors"
   local cpu
@@ -373,10 +473,10 @@ run_mode() { # round mode attempt
 }
 
 # ---------------------------------------------------------------- runs
-read -r -a mode_list <<<"$MODES"
 export KEYS=${KEYS:-1}
 echo "ingest benchmark: $(basename "$BIN") $(stat -c '%y' "$BIN" | cut -d. -f1), wrk -t$THREADS -c$CONNECTIONS" \
-  "-d${DURATION}s (+${WARMUP}s warm-up), rounds $ROUNDS, friendlyId keys $KEYS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  "-d${DURATION}s (+${WARMUP}s warm-up), rounds $ROUNDS, modes $MODES, friendlyId keys $KEYS, $(nproc) cores," \
+  "load $(cut -d' ' -f1-3 /proc/loadavg)$( [[ -n $MOCK_PID ]] && echo "; mock cluster $BOOT")"
 for ((round = 1; round <= ROUNDS; round++)); do
   if ((round % 2 == 1)); then order=("${mode_list[@]}"); else
     order=(); for ((i = ${#mode_list[@]} - 1; i >= 0; i--)); do order+=("${mode_list[i]}"); done
@@ -397,17 +497,40 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # ---------------------------------------------------------------- report
-ratio_line() { # label grouped none perreq
-  awk -v label="$1" -v g="$2" -v n="$3" -v p="$4" -v tn="$TARGET_VS_NONE" -v tp="$TARGET_VS_PER_REQUEST" 'BEGIN {
-    out = label
-    if (g > 0 && n > 0) { r = g / n; out = out sprintf("  grouped/none = %.2f (target >= %s) %s", r, tn, r >= tn ? "PASS" : "MISS") }
-    else out = out "  grouped/none = n/a"
-    if (g > 0 && p > 0) { r = g / p; out = out sprintf("   grouped/per-request = %.2f (target >= %s) %s", r, tp, r >= tp ? "PASS" : "MISS") }
-    else out = out "   grouped/per-request = n/a"
-    print out }'
-}
 rps_of() { # round mode (round "*" = mean over rounds)
   awk -F'\t' -v r="$1" -v m="$2" '($1 == r || r == "*") && $2 == m && $3 ~ /^[0-9]/ { s += $3; n++ } END { if (n) printf "%.0f", s / n; else print 0 }' "$RESULTS"
+}
+p99_of() { # round mode -> p99 ms, "-" when the run failed
+  awk -F'\t' -v r="$1" -v m="$2" '$1 == r && $2 == m && $5 ~ /^[0-9]/ { print $5; f = 1 } END { if (!f) print "-" }' "$RESULTS"
+}
+label_of() { if is_relay "$1"; then echo "grouped/$1"; else echo "relay/$1"; fi; }
+
+# Print the ratios of grouped to every other mode with a target (and, per round, the relay's p99), with
+# PASS/MISS; with "emit", also one RESULT line each (to RESULT_LINES) for bench/run.
+ratio_lines() { # label round|* [emit]
+  local label=$1 round=$2 emit=${3:-} out mode target g p ratio verdict p99
+  out=$label
+  g=$(rps_of "$round" grouped)
+  for mode in "${mode_list[@]}"; do
+    target=$(target_of "$mode")
+    [[ $mode != grouped && -n $target ]] || continue
+    p=$(rps_of "$round" "$mode")
+    if ((g > 0 && p > 0)); then
+      ratio=$(calc "printf \"%.3f\", $g / $p"); verdict=$(verdict_of "$ratio" ">=$target")
+      out+=$(printf '  %s = %.3f (>= %s) %s' "$(label_of "$mode")" "$ratio" "$target" "$verdict")
+    else
+      ratio="-"; verdict=FAIL; out+="  $(label_of "$mode") = n/a"
+    fi
+    [[ -z $emit ]] || result_line ingest "round=$round" "metric=$(label_of "$mode")" "relay=$g" "peer=$p" unit=req/s \
+      "value=$ratio" "target=>=$target" "verdict=$verdict" >>"$RESULT_LINES"
+  done
+  if [[ $round != "*" ]] && has_mode grouped; then
+    p99=$(p99_of "$round" grouped); verdict=$(verdict_of "$p99" "<$P99_TARGET_MS")
+    out+="  relay p99 = $p99 ms (< $P99_TARGET_MS) $verdict"
+    [[ -z $emit ]] || result_line ingest "round=$round" metric=relay_p99 unit=ms "value=$p99" \
+      "target=<$P99_TARGET_MS" "verdict=$verdict" >>"$RESULT_LINES"
+  fi
+  echo "$out"
 }
 
 echo
@@ -418,26 +541,30 @@ while IFS=$'\t' read -r round mode rps p50 p99 ok stored others check; do
 done <"$RESULTS"
 echo "(others = cores of the 2 used by processes other than this server and wrk during the run)"
 echo
-summary=""
-for ((round = 1; round <= ROUNDS; round++)); do
-  line=$(ratio_line "round $round:" "$(rps_of "$round" grouped)" "$(rps_of "$round" none)" "$(rps_of "$round" per-request)")
-  noise=$(awk -F'\t' -v r="$round" '$1 == r && $8 ~ /^[0-9]/ && $8 > m { m = $8 } END { if (m > 0.25) printf "  [noisy: other processes used up to %.2f cores]", m }' "$RESULTS")
-  echo "$line$noise"
-done
-if ((ROUNDS > 1)); then
-  summary=$(ratio_line "mean of $ROUNDS:" "$(rps_of '*' grouped)" "$(rps_of '*' none)" "$(rps_of '*' per-request)")
-  echo "$summary"
-else
-  summary=$line
+MISSED=0
+RESULT_LINES="$WORK/result-lines.txt"
+: >"$RESULT_LINES"
+if has_mode grouped; then
+  for ((round = 1; round <= ROUNDS; round++)); do
+    line=$(ratio_lines "round $round:" "$round" emit)
+    noise=$(awk -F'\t' -v r="$round" '$1 == r && $8 ~ /^[0-9]/ && $8 > m { m = $8 } END { if (m > 0.25) printf "  [noisy: other processes used up to %.2f cores]", m }' "$RESULTS")
+    echo "$line$noise"
+  done
+  ((ROUNDS > 1)) && ratio_lines "mean of $ROUNDS:" "*"
+  MISSED=$(grep -c ' verdict=[MF]' "$RESULT_LINES" || true)
 fi
 echo
 echo "== cpu during the measured runs (cores; busy = whole machine, others = not server nor wrk)"
 grep -E '^round ' "$NOTES" | sed 's/^/  /'
 if [[ ${VERBOSE:-0} == 1 ]]; then echo; cat "$NOTES"; fi
+# Each run's figures, then the ratios (bench/run reads these lines).
+awk -F'\t' '{ printf "RESULT name=ingest round=%s metric=%s_rps value=%s unit=req/s p50_ms=%s p99_ms=%s others_cores=%s check=%s\n",
+  $1, $2, $3, $4, $5, $8, ($9 ~ /^ok/ ? "ok" : "FAIL") }' "$RESULTS"
+cat "$RESULT_LINES"
 
 if ((FAILED)); then
   echo "ingest.sh: FAILED: a run answered non-200s, lost acknowledged events or did not complete" >&2
   exit 1
 fi
-if [[ ${STRICT:-0} == 1 && $summary == *MISS* ]]; then exit 2; fi
+if [[ ${STRICT:-0} == 1 ]] && ((MISSED)); then exit 2; fi
 exit 0

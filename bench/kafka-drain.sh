@@ -22,7 +22,8 @@
 #             -X compression.type=lz4` to its own topic, wall time of that command only (kcat exits
 #             after every delivery report);
 #   5. sums the high-water marks of both topics (kcat -Q), which must each be >= N.
-# Reported: messages/s of both (N / time), relay/kcat ratio (target >= 20%), spread over rounds.
+# Reported: messages/s of both (N / time), relay/kcat ratio (target >= 20%), spread over rounds; per
+# round also a `RESULT name=kafka-drain metric=relay/kcat ...` line (bench/lib.sh result_line) for bench/run.
 #
 # Environment: N (1000000), ROUNDS (2), KEYS (1000), BROKERS (3), POLL (s, 0.5), TOP_AT (s, 5),
 #   DRAIN_TIMEOUT (s, 1200), KCAT_TIMEOUT (s, 600), ORDER (alternate | relay-first | kcat-first),
@@ -252,6 +253,9 @@ run_round() { # round
   if ((!hwm_ok)); then verdict="FAIL(count)"; fi
   [[ $verdict == PASS ]] || { [[ $verdict == MISS ]] && MISSED=1 || FAILED=1; }
   echo "    high-water marks: relay topic $hwm_relay, kcat topic $hwm_kcat (>= $N expected); relay $relay_mps msg/s, kcat $kcat_mps msg/s, ratio $ratio%"
+  result_line kafka-drain "round=$round" metric=relay/kcat "relay=$relay_mps" "peer=$kcat_mps" unit=msg/s \
+    "value=$( [[ $ratio == - ]] && echo - || calc "printf \"%.3f\", $ratio / 100")" "target=>=$(calc "print $TARGET_PCT / 100")" \
+    "verdict=$( [[ $verdict == FAIL* ]] && echo FAIL || echo "$verdict")" "n=$N" "order=$order"
   printf '%s\n' "$round	$N	$order	$RELAY_S	$relay_mps	$READY_S	$relay_mps_ready	$METRIC_DONE_S	$KCAT_S	$kcat_mps	$ratio	$hwm_relay	$hwm_kcat	$verdict" >>"$RESULTS"
   if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$RUN/data" "$RUN/kcat-input.txt" "$RUN/perf.data"; fi
 }

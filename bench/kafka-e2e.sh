@@ -27,7 +27,9 @@
 # and le50 = the exact fraction of deliveries <= 50 ms; both cover deliveries reported inside the
 # load window), wrk's HTTP p99, time to drain after the load, relay and mock-kafka CPU.
 # Targets: delivered/s >= 95% of accepted/s; no growing backlog (slope < 1% of the accepted rate
-# per second and end backlog < 1 s of accepted traffic); p99 < 50 ms (le50 >= 0.99).
+# per second and end backlog < 1 s of accepted traffic); p99 < 50 ms (le50 >= 0.99); in the steady
+# profile, relay CPU <= 0.6 cores. Each run also prints them as `RESULT name=kafka-e2e-PROFILE ...`
+# lines (bench/lib.sh result_line) for bench/run.
 #
 # Environment: DURATION (s, 30), ROUNDS (2), WARMUP (s, 3), SAMPLE (s, 2), RATE (2000),
 #   CONNECTIONS (16), MAX_CONNECTIONS (64), THREADS (wrk threads, 1), KEYS (1000), BROKERS (3),
@@ -51,6 +53,7 @@ THREADS=${THREADS:-1}
 KEYS=${KEYS:-1000}
 BROKERS=${BROKERS:-3}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-60}
+STEADY_CPU_TARGET=0.6
 PROFILES=${PROFILES:-"steady max"}
 LUA="$BENCH_DIR/kafka-e2e.lua"
 METRICS_PY="$BENCH_DIR/kafka-metrics.py"
@@ -97,6 +100,8 @@ require_tools "apt-get install -y wrk kcat" wrk kcat python3 curl top
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relay-kafka-e2e.XXXXXX")
 RESULTS="$WORK/results.tsv"
+RESULT_LINES="$WORK/result-lines.txt"
+: >"$RESULT_LINES"
 printf '%s\n' "round	profile	conns	rate	accepted_ps	delivered_ps	ratio_pct	pending_end	pending_max	growth_pct	p99_ms	p99_bucket	le50	http_p99_ms	drain_s	kafka_check	relay_cpu	others_cpu	ratio_ok	backlog_ok	p99_ok	verdict" >"$RESULTS"
 FAILED=0
 MISSED=0
@@ -233,6 +238,7 @@ run_profile() { # round spec
   if [[ $wrk_status -ne 0 || -z $counts || $alive -eq 0 ]]; then
     echo "kafka-e2e.sh: run failed (wrk exit $wrk_status, relay alive $alive):" >&2
     tail -n 20 "$RUN/wrk.txt" >&2; tail -n 10 "$RUN/relay.log" >&2
+    result_line "kafka-e2e-$name" "round=$round" metric=delivered verdict=FAIL "note=wrk_exit_${wrk_status}_relay_alive_$alive" >>"$RESULT_LINES"
     FAILED=1
     return 0
   fi
@@ -272,6 +278,24 @@ run_profile() { # round spec
     verdict="FAIL(non200=$non200 ${sock:+sockerr})"; FAILED=1
   fi
 
+  local cpu_ok="-"
+  if [[ $name == steady ]]; then
+    cpu_ok=$(verdict_of "$relay_cpu" "<=$STEADY_CPU_TARGET")
+    [[ $cpu_ok == PASS ]] || MISSED=1
+  fi
+  {
+    result_line "kafka-e2e-$name" "round=$round" metric=delivered unit=% "value=$ratio" "target=>=95" \
+      "verdict=$( [[ $verdict == FAIL* || $kafka_check == FAIL* ]] && echo FAIL || echo "$ratio_ok")" \
+      "accepted_ps=$accepted_ps" "delivered_ps=$delivered_ps" "kafka=$kafka_check"
+    result_line "kafka-e2e-$name" "round=$round" metric=delivery_p99 unit=ms "value=$p99" "target=<50" "verdict=$p99_ok" \
+      "le50=$le50" "http_p99_ms=$http_p99"
+    result_line "kafka-e2e-$name" "round=$round" metric=backlog_end unit=events "value=$pending_end" \
+      "target=<1s_of_traffic,_not_growing" "verdict=$backlog_ok" "growth_pct=$growth"
+    if [[ $name == steady ]]; then
+      result_line "kafka-e2e-$name" "round=$round" metric=relay_cpu unit=cores "value=$relay_cpu" \
+        "target=<=$STEADY_CPU_TARGET" "verdict=$cpu_ok" "accepted_ps=$accepted_ps" "others=$others"
+    fi
+  } >>"$RESULT_LINES"
   printf '%s\n' "$round	$name	$conns	$rate	$accepted_ps	$delivered_ps	$ratio	$pending_end	$pending_max	$growth	$p99	$p99_bucket	$le50	$http_p99	$drain_s	$kafka_check	$relay_cpu	$others	$ratio_ok	$backlog_ok	$p99_ok	$verdict" >>"$RESULTS"
   echo "    accepted $ok x 200 in $(calc "printf \"%.1f\", $dur_us / 1e6")s = $accepted_ps/s (non-200 $non200${sock:+, $sock}); delivered in window $(field "$delta" delivered) = $delivered_ps/s ($ratio%); retries $(field "$delta" retry), dead $(field "$delta" dead)"
   echo "    delivery latency (relay histogram, deliveries in window: $(field "$delta" lat_count)): p50 ~$(field "$delta" lat_p50_ms) ms, p90 ~$(field "$delta" lat_p90_ms) ms, p99 ~$p99 ms ($p99_bucket bucket), mean $(field "$delta" lat_mean_ms) ms, <=50 ms: $le50; wrk HTTP p50 $(calc "printf \"%.1f\", $(field "$counts" p50_us) / 1000") ms, p99 $http_p99 ms"
@@ -300,6 +324,8 @@ done
 echo
 echo "=== Kafka end-to-end (mock cluster, $BROKERS brokers; DURATION=${DURATION}s, ROUNDS=$ROUNDS, KEYS=$KEYS) ==="
 python3 "$METRICS_PY" e2e-table "$RESULTS"
+echo "(steady profile: relay CPU target <= $STEADY_CPU_TARGET cores)"
+cat "$RESULT_LINES"
 ((FAILED)) && { echo "kafka-e2e.sh: some runs FAILED (see above)" >&2; exit 1; }
 ((MISSED)) && [[ ${STRICT:-0} == 1 ]] && exit 2
 exit 0

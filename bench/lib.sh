@@ -1,17 +1,23 @@
 # shellcheck shell=bash
-# The setup shared by bench/ingest.sh, kafka-e2e.sh, kafka-drain.sh, http-sink.sh, export.sh and
-# reliability.sh; sourced, not run:
+# The setup shared by bench/run and the benchmarks it runs (ingest.sh, kafka-e2e.sh, kafka-drain.sh,
+# http-sink.sh, export.sh, reliability.sh); sourced, not run:
 #   . "$(dirname "$0")/lib.sh"
-# Sourcing sets BENCH_DIR (this folder), ROOT (the repository), RELEASE_SCRATCH (the README's release
-# build folder) and BIN (the relay binary: RELAY_BIN, else the release build's).
+# Sourcing sets BENCH_DIR (this folder), ROOT (the repository), RELEASE_DIR (the README's release build,
+# `swift build -c release` into .build/release), BIN (the relay binary: RELAY_BIN, else the release
+# build's), PEER_BIN (the bare Hummingbird peer: HUMMINGBIRD_BIN, else the release build's) and VENV
+# (bench/.venv, the Python peer's and the chart's virtualenv).
 # Messages start with "$SELF:" (the caller's name). Some helpers read the caller's globals:
 # RUN (the current run's dir), DEST, SOURCE, ROUTE, BROKERS, PORT, WORK, NGINX; they set the globals
 # named in their comment (MOCK_PID, BOOT, RELAY_PID, PORT, NGINX_PID).
+# Every benchmark prints its figures as lines `RESULT name=NAME key=value ...` for bench/run (see
+# result_line below and bench/README.md).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
-RELEASE_SCRATCH="$ROOT/.build-release"
-BIN=${RELAY_BIN:-"$RELEASE_SCRATCH/release/audience-relay"}
+RELEASE_DIR="$ROOT/.build/release"
+BIN=${RELAY_BIN:-"$RELEASE_DIR/audience-relay"}
+PEER_BIN=${HUMMINGBIRD_BIN:-"$RELEASE_DIR/bench-hummingbird-peer"}
+VENV="$BENCH_DIR/.venv"
 
 # Exit 64 unless every named variable holds a positive integer.
 require_positive_ints() {
@@ -33,8 +39,8 @@ require_tools() {
 # Exit 1 unless BIN is executable, saying how to build it.
 require_bin() {
   if [[ ! -x $BIN ]]; then
-    echo "$SELF: $BIN missing; build it with" >&2
-    echo "  swift build -c release --scratch-path $RELEASE_SCRATCH --product audience-relay" >&2
+    echo "$SELF: $BIN missing; build it with (in $ROOT)" >&2
+    echo "  swift build -c release --product audience-relay" >&2
     exit 1
   fi
 }
@@ -45,28 +51,87 @@ require_mock_kafka_bin() {
   "$BIN" mock-kafka --help >/dev/null 2>&1 || { echo "$SELF: $BIN has no mock-kafka subcommand; rebuild it" >&2; exit 1; }
 }
 
-# Build the release binary when BIN is the release build's and it is missing, REBUILD=1, or (with
-# "stale") older than the newest file in Sources/; exit 1 when that fails. RELAY_BIN is never built.
-# A cold build takes ~4-8 min on 2 cores; its log is $RELEASE_SCRATCH/bench-build.log.
-ensure_release_bin() { # [stale]
-  [[ -z ${RELAY_BIN:-} ]] || { [[ -x $BIN ]] || { echo "$SELF: RELAY_BIN=$RELAY_BIN is not executable" >&2; exit 1; }; return 0; }
-  local why="" log="$RELEASE_SCRATCH/bench-build.log" newest
-  if [[ ! -x $BIN ]]; then
-    why="missing"
-  elif [[ ${REBUILD:-0} == 1 ]]; then
-    why="to be rebuilt (REBUILD=1)"
-  elif [[ ${1:-} == stale ]]; then
-    newest=$(find "$ROOT/Sources" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1)
-    awk -v b="$(stat -c %Y "$BIN")" -v s="$newest" 'BEGIN { exit !(s > b) }' && why="older than Sources"
-  fi
-  [[ -n $why ]] || return 0
-  mkdir -p "$RELEASE_SCRATCH"
-  echo "$SELF: $BIN is $why; building it (SwiftPM waits for another build of the same scratch path; log: $log)" >&2
-  if ! (cd "$ROOT" && timeout 1800 swift build -c release --scratch-path "$RELEASE_SCRATCH" --product audience-relay) >"$log" 2>&1; then
+# `swift build -c release --product PRODUCT` in ROOT (the README's release build, .build/release), under
+# `flock BUILD_LOCK` when BUILD_LOCK names a lock file (machines that serialise their builds); exit 1
+# when it fails. A cold build takes ~4-8 min on 2 cores; its log is .build/bench-build-PRODUCT.log.
+build_release_product() { # product why
+  local log="$ROOT/.build/bench-build-$1.log" lock=()
+  [[ -n ${BUILD_LOCK:-} ]] && lock=(flock "$BUILD_LOCK")
+  mkdir -p "$ROOT/.build"
+  echo "$SELF: $RELEASE_DIR/$1 is $2; building it (log: $log)" >&2
+  if ! (cd "$ROOT" && timeout 1800 "${lock[@]}" swift build -c release --product "$1") >"$log" 2>&1; then
     tail -n 30 "$log" >&2
-    echo "$SELF: release build failed (full log: $log)" >&2
+    echo "$SELF: release build of $1 failed (full log: $log)" >&2
     exit 1
   fi
+}
+
+# Why the release build of a product should be (re)built ("" when it need not): missing, REBUILD=1, or
+# (with "stale") older than the newest file under the given source folder.
+release_build_reason() { # binary [stale source_dir]
+  local newest
+  if [[ ! -x $1 ]]; then
+    echo "missing"
+  elif [[ ${REBUILD:-0} == 1 ]]; then
+    echo "to be rebuilt (REBUILD=1)"
+  elif [[ ${2:-} == stale ]]; then
+    newest=$(find "$3" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n1)
+    awk -v b="$(stat -c %Y "$1")" -v s="${newest:-0}" 'BEGIN { exit !(s > b) }' && echo "older than ${3#"$ROOT"/}"
+  fi
+  return 0
+}
+
+# Build the relay's release binary when BIN is the release build's and it is missing, REBUILD=1, or
+# (with "stale") older than the newest file in Sources/. RELAY_BIN is never built, only checked.
+ensure_release_bin() { # [stale]
+  [[ -z ${RELAY_BIN:-} ]] || { [[ -x $BIN ]] || { echo "$SELF: RELAY_BIN=$RELAY_BIN is not executable" >&2; exit 1; }; return 0; }
+  local why; why=$(release_build_reason "$BIN" "${1:-}" "$ROOT/Sources")
+  [[ -z $why ]] || build_release_product audience-relay "$why"
+}
+
+# The same for the bare Hummingbird peer (bench/peers/hummingbird); HUMMINGBIRD_BIN is never built.
+ensure_peer_bin() {
+  [[ -z ${HUMMINGBIRD_BIN:-} ]] || { [[ -x $PEER_BIN ]] || { echo "$SELF: HUMMINGBIRD_BIN=$HUMMINGBIRD_BIN is not executable" >&2; exit 1; }; return 0; }
+  local why; why=$(release_build_reason "$PEER_BIN" stale "$BENCH_DIR/peers/hummingbird")
+  [[ -z $why ]] || build_release_product bench-hummingbird-peer "$why"
+}
+
+# Make bench/.venv (python3 -m venv) with the packages of bench/requirements.txt (the Python peer relay
+# and the chart) unless it already imports them; exit 1 with the reason when pip cannot install them.
+ensure_venv() {
+  local check="import aiohttp, confluent_kafka, matplotlib"
+  [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c "$check" 2>/dev/null && return 0
+  echo "$SELF: installing the Python peer's and the chart's packages into $VENV (pip, bench/requirements.txt)" >&2
+  local log="$BENCH_DIR/.venv-install.log"
+  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q -r "$BENCH_DIR/requirements.txt"; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "$SELF: cannot install aiohttp, confluent-kafka and matplotlib into $VENV (log: $log): pip needs PyPI" \
+      "or a mirror of it (pip config list); remove $VENV to start over" >&2
+    exit 1
+  fi
+  "$VENV/bin/python" -c "$check" || { echo "$SELF: $VENV cannot import them after pip install (log: $log)" >&2; exit 1; }
+}
+
+# Print one machine-readable result line for bench/run: `RESULT name=NAME key=value ...` (spaces in
+# values become "_"). Keys bench/run reads: name (the benchmark), round, metric, value, unit, target
+# (">=1.5", "<20", "<=0.6"; free text when the script decides), verdict (PASS | MISS | FAIL); a line
+# with a target and a verdict is a row of RESULTS.md's table. A metric with a "/" is a ratio of
+# relay=FIGURE to peer=FIGURE (both in unit); otherwise value is in unit. Other keys are shown as
+# they are.
+result_line() { # name key=value...
+  local line="RESULT name=$1" kv
+  shift
+  for kv in "$@"; do line+=" ${kv// /_}"; done
+  echo "$line"
+}
+
+# PASS when the value meets the target (">=X", ">X", "<=X", "<X"), MISS when not, FAIL when it is no number.
+verdict_of() { # value target
+  [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || { echo FAIL; return 0; }
+  awk -v v="$1" -v t="$2" 'BEGIN {
+    if (t ~ /^>=/) ok = v >= substr(t, 3) + 0; else if (t ~ /^<=/) ok = v <= substr(t, 3) + 0
+    else if (t ~ /^>/) ok = v > substr(t, 2) + 0; else if (t ~ /^</) ok = v < substr(t, 2) + 0; else ok = 0
+    print ok ? "PASS" : "MISS" }'
 }
 
 # Install Debian packages quietly (apt-get update only when the plain install fails); false when it fails.
