@@ -1,4 +1,5 @@
 // FormatDetector: guesses an export's record format from its Content-Type, file name and first bytes.
+import RelayCore
 
 /// Picks a ``RecordFormat`` when a route does not name one. Checked in order:
 /// 1. the Content-Type (`application/x-ndjson`, `application/jsonl`, `application/json-seq`,

@@ -1,4 +1,5 @@
 // JSONElementCollector: gathers the bytes of one JSON array element or object member value.
+import RelayCore
 
 /// Finds the end of a JSON value with ``JSONValueScanner`` and hands out its bytes verbatim,
 /// copying only the part that arrived in earlier chunks. A value longer than the limit is

@@ -1,4 +1,5 @@
 // JSONFields: reads one scalar field of a record's JSON bytes without building a tree.
+import RelayCore
 
 /// A dotted path into nested objects, e.g. `identifiers.email`, prepared for matching raw keys.
 package struct JSONFieldPath: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 // JSONKeyReader: the key of a keyed object's member, read across chunk boundaries and decoded.
+import RelayCore
 
 /// Collects a key's raw bytes (between its quotes, escapes unresolved; bounded by the record
 /// limit) and decodes them once the closing quote arrives.

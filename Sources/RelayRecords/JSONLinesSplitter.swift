@@ -1,4 +1,5 @@
 // JSONLinesSplitter: JSON Lines / NDJSON, one JSON object per line, each line validated.
+import RelayCore
 
 /// Splits on line feeds (found with `memchr`) and validates each line with ``JSONValidator``.
 /// Blank lines are ignored; spaces, tabs, CR and the RFC 7464 record separator (0x1E) around

@@ -100,25 +100,6 @@ package enum JSONValue: Sendable, Hashable {
     }
 }
 
-extension JSONValue: Decodable {
-    package init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let string = try? container.decode(String.self) {
-            self = .string(string)
-        } else if let bool = try? container.decode(Bool.self) {
-            self = .bool(bool)
-        } else if let number = try? container.decode(Double.self) {
-            self = .number(number)
-        } else if let object = try? container.decode([String: JSONValue].self) {
-            self = .object(object)
-        } else {
-            self = .array(try container.decode([JSONValue].self))
-        }
-    }
-}
-
 /// A dotted path into a JSON document, e.g. `friendlyId` or `details.0.stage`.
 package struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     package let segments: [String]

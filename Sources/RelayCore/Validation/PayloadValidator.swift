@@ -90,6 +90,10 @@ package enum PayloadValidator {
     /// Joins the dedupe fields' values; `a.*.b` collects `b` from every entry of array `a`.
     static func dedupeKey(_ root: JSONValue, fields: [String]) -> String {
         fields.map { field -> String in
+            // A plain top-level name (the defaults: executionRef, status) needs no path parsing.
+            if !field.utf8.contains(UInt8(ascii: ".")), case .object(let object) = root {
+                return object[field]?.renderedText ?? ""
+            }
             let parts = field.components(separatedBy: ".*.")
             if parts.count == 2, case .array(let items)? = root.value(at: FieldPath(parts[0])) {
                 return items.map { $0.value(at: FieldPath(parts[1]))?.renderedText ?? "" }.joined(separator: ",")
