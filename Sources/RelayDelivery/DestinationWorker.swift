@@ -27,6 +27,10 @@ package struct WorkerLimits: Sendable {
     /// quarter of the sink's batch size waits this long for more deliveries (many tiny batches cost far
     /// more per delivery than a few full ones; other sinks send at once, a slow request must not hold others).
     package var batchLinger: Duration = .milliseconds(10)
+    /// Rows committed this soon after the last read wait for the next one, so a steady trickle is read
+    /// (and sent) a few at a time instead of one by one: at 2,000 events/s that is one read per ~10 rows
+    /// instead of one per commit, each read costing a wake-up, a query and a batch of its own.
+    package var readLinger: Duration = .milliseconds(5)
     package init() {}
 }
 
@@ -73,6 +77,8 @@ final class DestinationWorker: Sendable {
         var lastBatchStart = ContinuousClock.now
         /// Deliveries are ready but wait for a fuller batch (`batchLinger`).
         var lingering = false
+        /// Rows were appended but their read waits out `readLinger`.
+        var readLingering = false
         var lastRescan = ContinuousClock.now
         var batchesInFlight = 0
         /// Reads of the outbox failing in a row: back-off and rate-limited logging.
@@ -211,6 +217,9 @@ final class DestinationWorker: Sendable {
         if state.lingering {
             timeout = min(timeout, max(.zero, state.lastBatchStart + limits.batchLinger - ContinuousClock.now))
         }
+        if state.readLingering {
+            timeout = min(timeout, max(.zero, state.lastLoad + limits.readLinger - ContinuousClock.now))
+        }
         if state.readFailures.consecutive > 0 {
             timeout = max(.milliseconds(1), min(timeout, state.nextReadAllowed - ContinuousClock.now))
         }
@@ -236,6 +245,12 @@ final class DestinationWorker: Sendable {
         // Once caught up, read again when rows were appended, or every idle tick in case a wake was missed.
         let appended = rowsAppended.exchange(false, ordering: .acquiringAndReleasing)
         guard !state.caughtUp || appended || ContinuousClock.now - state.lastLoad >= limits.idleTick else { return }
+        if state.caughtUp, appended, ContinuousClock.now - state.lastLoad < limits.readLinger {
+            rowsAppended.store(true, ordering: .releasing)
+            state.readLingering = true
+            return
+        }
+        state.readLingering = false
         state.lastLoad = ContinuousClock.now
         let asked = min(limits.window - state.schedule.count, 5_000)
         let after = state.loadedThrough
