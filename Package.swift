@@ -110,7 +110,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "RelayRecordsTests", dependencies: ["RelayRecords", "RelayGzip"]),
+        .testTarget(name: "RelayRecordsTests", dependencies: ["RelayRecords", "RelayGzip", "RelayTestSupport"]),
         .testTarget(name: "RelayExportTests", dependencies: [
             "RelayExport", "RelayGzip", "RelayRecords", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),
