@@ -10,6 +10,11 @@ import Testing
         ("", "empty"),
         (String(repeating: "[", count: 65) + String(repeating: "]", count: 65), "deeper than 64"),
         ("{\"s\": \"" + String(repeating: "[", count: 1000) + "\"}", nil),
+        // A repeated name (caught by the fuzz invariant "the stored body reads back as what was validated"): the relay
+        // validated the first value, readers of the stored body (JSONSerialization, Python, JavaScript) see the last.
+        ("{\"status\": \"PROCESSING\", \"status\": \"SUCCESS\"}", "appears twice"),
+        ("{\"a\": 1, \"d\": [{\"b\": 1, \"\\u0062\": 2}]}", "appears twice"),
+        ("{\"a\": {\"a\": 1}, \"b\": [{\"a\": 1}, {\"a\": 2}], \"c\": \"x:y\", \"e\": \"\\\":\"}", nil),
     ] as [(String, String?)])
     func parse(_ text: String, _ failure: String?) {
         do {

@@ -18,8 +18,8 @@ package enum JSONBodyParser {
         guard String(validating: body, as: UTF8.self) != nil else {
             throw BodyParseError("body is not valid UTF-8")
         }
-        let depth = maxNestingDepth(body)
-        if depth > maxDepth {
+        let shape = shape(body)
+        if shape.deepest > maxDepth {
             throw BodyParseError("JSON nesting is deeper than \(maxDepth) levels")
         }
         let value: JSONValue
@@ -31,12 +31,18 @@ package enum JSONBodyParser {
         guard case .object(let object) = value else {
             throw BodyParseError("top-level JSON value must be an object, got \(value.typeDescription)")
         }
+        // A name twice in one object: JSONDecoder keeps the first value, most readers of the stored body
+        // (JSONSerialization, Python, JavaScript) the last, so what was validated is not what they would see.
+        if memberCount(value) != shape.names {
+            throw BodyParseError("a member name appears twice in one JSON object; names must be unique")
+        }
         return object
     }
 
-    /// Deepest bracket nesting outside string literals (stops counting once past the limit).
-    static func maxNestingDepth(_ body: [UInt8]) -> Int {
-        var depth = 0, deepest = 0
+    /// Deepest bracket nesting outside string literals (stops counting once past the limit), and the
+    /// number of `:` outside them: in well-formed JSON, one per object member.
+    static func shape(_ body: [UInt8]) -> (deepest: Int, names: Int) {
+        var depth = 0, deepest = 0, names = 0
         var inString = false, escaped = false
         for byte in body {
             if inString {
@@ -47,17 +53,27 @@ package enum JSONBodyParser {
             }
             switch byte {
             case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: ":"): names += 1
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 depth += 1
                 if depth > deepest {
                     deepest = depth
-                    if deepest > maxDepth { return deepest }
+                    if deepest > maxDepth { return (deepest, names) }
                 }
             case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
             default: break
             }
         }
-        return deepest
+        return (deepest, names)
+    }
+
+    /// Members of every object in `value`, nested ones included.
+    static func memberCount(_ value: JSONValue) -> Int {
+        switch value {
+        case .object(let object): return object.values.reduce(object.count) { $0 + memberCount($1) }
+        case .array(let items): return items.reduce(0) { $0 + memberCount($1) }
+        default: return 0
+        }
     }
 
     private static func describe(_ error: any Error) -> String {
