@@ -90,6 +90,11 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // Fuzz entry points over the production parsers (payload validation, routing-table loader) and their invariants.
+        .target(name: "RelayFuzzing", dependencies: ["RelayCore"]),
+        // libFuzzer targets when built by bench/fuzz.sh (-sanitize=fuzzer -DRELAY_FUZZING); otherwise they replay input files.
+        .executableTarget(name: "fuzz-payload", dependencies: ["RelayFuzzing"]),
+        .executableTarget(name: "fuzz-routes", dependencies: ["RelayFuzzing"]),
         .executableTarget(name: "audience-relay", dependencies: [
             "RelayApp", "RelayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -103,6 +108,8 @@ let package = Package(
         // Test-only helpers shared by the test targets (a raw HTTP client for hostile requests).
         .target(name: "RelayTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/RelayTestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
+        // Replays the checked-in fuzz corpus (fuzz/corpus) and seeded mutations of it through the fuzz entry points.
+        .testTarget(name: "RelayFuzzingTests", dependencies: ["RelayFuzzing", "RelayCore", "RelayTestSupport"]),
         .testTarget(name: "RelayOutboxTests", dependencies: [
             "RelayOutbox", "RelayCore", "RelayTestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -114,7 +121,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "RelayRecordsTests", dependencies: ["RelayRecords", "RelayGzip"]),
+        .testTarget(name: "RelayRecordsTests", dependencies: ["RelayRecords", "RelayGzip", "RelayTestSupport"]),
         .testTarget(name: "RelayExportTests", dependencies: [
             "RelayExport", "RelayGzip", "RelayRecords", "RelayCore", "RelayOutbox", "RelayCurl", "RelayDelivery", "RelayTestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -9,10 +9,7 @@ package enum RoutingTableFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             return .failure(ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read file (missing or unreadable)")]))
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            return .failure(ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "file is not valid UTF-8")]))
-        }
-        return RoutingTableLoader.load(yaml: text, file: path)
+        return RoutingTableLoader.load(contents: data, file: path)
     }
 
     /// Load, validate and resolve secrets: what `serve` runs with.

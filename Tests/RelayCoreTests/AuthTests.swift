@@ -37,5 +37,14 @@ import Testing
         #expect(ConfigValues.byteSize("1MiB") == 1 << 20)
         #expect(ConfigValues.byteSize("64KiB") == 65536)
         #expect(ConfigValues.byteSize("big") == nil)
+        // Out of range is not a value: these trapped, so `routes check` and a reload crashed (fuzz-routes found the
+        // duration; the size overflow sat next to it).
+        #expect(ConfigValues.duration("1e39s") == nil)
+        #expect(ConfigValues.duration("9300000000000000000ms") == nil)
+        #expect(ConfigValues.duration("1e300") == nil)
+        #expect(ConfigValues.duration("inf") == nil)
+        #expect(ConfigValues.duration("1e12s") == .milliseconds(1_000_000_000_000_000))
+        #expect(ConfigValues.byteSize("9999999999999GiB") == nil)
+        #expect(ConfigValues.byteSize("9223372036854775807B") == Int.max)
     }
 }

@@ -1,6 +1,7 @@
-// Test helpers: run a RecordSplitter over a body cut into chunks, and a seeded random generator.
+// Test helpers: run a RecordSplitter over a body cut into chunks.
 
 @testable import RelayRecords
+import RelayTestSupport
 
 /// Everything a splitter produced for one body: its items and the error that stopped it, if any.
 struct SplitOutcome: Equatable, CustomStringConvertible {
@@ -94,23 +95,6 @@ enum SplitHarness {
         let byteByByte = split(format, body, chunkSizes: Array(repeating: 1, count: body.count), limits: limits)
         if byteByByte != whole { return "byte by byte:\n\(byteByByte)\n--- whole:\n\(whole)" }
         return nil
-    }
-}
-
-/// SplitMix64: a small deterministic generator, so failures reproduce.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,6 +1,7 @@
 // Random bodies in every format: the splitters never trap and give the same output for any chunking.
 
 @testable import RelayRecords
+import RelayTestSupport
 import Testing
 
 @Suite struct SplitterFuzzTests {

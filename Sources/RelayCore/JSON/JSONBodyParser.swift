@@ -23,6 +23,8 @@ package enum JSONBodyParser {
             value = parsedValue
         case .failure(.invalidUTF8):
             throw BodyParseError("body is not valid UTF-8")
+        case .failure(.duplicateName(let name)):
+            throw BodyParseError("member name \(JSONString.quoted(name)) appears twice in one JSON object; names must be unique")
         case .failure(.tooDeep):
             throw BodyParseError("JSON nesting is deeper than \(maxDepth) levels")
         case .failure(.malformed(let message, let offset)):

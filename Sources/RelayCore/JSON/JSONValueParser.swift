@@ -3,11 +3,13 @@
 
 /// Recursive descent over the body, bounded by `maxDepth` (so the recursion is too). Strings are
 /// cut out by their closing quote and decoded by ``JSONStringCodec``; numbers follow RFC 8259's
-/// grammar exactly and must fit a Double. A repeated key keeps its last value.
+/// grammar exactly and must fit a Double. A member name repeated in one object is refused: the relay
+/// would validate one value while readers of the stored body (which pick the first or the last) see another.
 struct JSONValueParser {
     enum Failure: Error {
         case invalidUTF8
         case tooDeep
+        case duplicateName(String)
         /// What was wrong, at which byte offset.
         case malformed(String, offset: Int)
     }
@@ -64,7 +66,8 @@ struct JSONValueParser {
             skipSpace()
             guard i < end, base[i] == UInt8(ascii: ":") else { throw unexpected("where ':' was expected") }
             i += 1
-            members[key] = try value(depth: depth)
+            let member = try value(depth: depth)
+            if members.updateValue(member, forKey: key) != nil { throw .duplicateName(key) }
             skipSpace()
             guard i < end else { throw .malformed("unexpected end of input, expected ',' or '}'", offset: i) }
             if base[i] == UInt8(ascii: ",") {

@@ -9,10 +9,15 @@ package enum ConfigValues {
             let number = text.dropLast(suffix.count)
             if suffix == "s", number.hasSuffix("m") { continue }
             guard let value = Double(number), value >= 0 else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
+            return milliseconds(value * scale * 1000)
         }
         guard let seconds = Double(text), seconds >= 0 else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        return milliseconds(seconds * 1000)
+    }
+
+    /// nil when `value` (`1e39s`, `inf`) is not a whole number of milliseconds that fits in Int64 once rounded.
+    private static func milliseconds(_ value: Double) -> Duration? {
+        Int64(exactly: value.rounded()).map { .milliseconds($0) }
     }
 
     /// `1048576`, `64KiB`, `1MiB`, `2MB` and so on.
@@ -20,7 +25,8 @@ package enum ConfigValues {
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             guard let value = Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value >= 0 else { return nil }
-            return value * scale
+            let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : bytes
         }
         guard let value = Int(text), value >= 0 else { return nil }
         return value

@@ -1,9 +1,18 @@
 // Parses, validates and resolves a routing-table YAML document into a RoutingTable, collecting every error.
+import Foundation
 import Yams
 
 package enum RoutingTableLoader {
     static let topLevelKeys: Set<String> = ["version", "sources", "destinations", "routes"]
     static let reservedPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
+    /// The bytes of a routing-table file, as `routes check`, `serve` and a reload read them. `file` only labels errors.
+    package static func load(contents: Data, file: String) -> Result<RoutingTable, ConfigErrors> {
+        guard let text = String(data: contents, encoding: .utf8) else {
+            return .failure(ConfigErrors([ConfigError(file: file, line: 1, column: 1, message: "file is not valid UTF-8")]))
+        }
+        return load(yaml: text, file: file)
+    }
 
     /// `file` is only used to label errors.
     package static func load(yaml: String, file: String) -> Result<RoutingTable, ConfigErrors> {
