@@ -13,8 +13,9 @@ package enum JSONStringCodec {
     }
 
     /// Decodes the contents of a JSON string (the bytes between the quotes), resolving escapes.
-    /// A lone UTF-16 surrogate becomes U+FFFD. Nil when the contents are not a valid JSON string.
-    package static func decode(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> String? {
+    /// A lone UTF-16 surrogate becomes U+FFFD, or with `refusingLoneSurrogates` makes the string
+    /// invalid (as most JSON readers do). Nil when the contents are not a valid JSON string.
+    package static func decode(_ base: UnsafePointer<UInt8>, from: Int, to: Int, refusingLoneSurrogates: Bool = false) -> String? {
         guard ByteSearch.firstIndex(of: UInt8(ascii: "\\"), in: base, from: from, to: to) != nil else {
             let span = UnsafeBufferPointer(start: base + from, count: to - from)
             if span.contains(where: { $0 < 0x20 }) || !UTF8Check.isValid(base, from: from, to: to) { return nil }
@@ -51,7 +52,7 @@ package enum JSONStringCodec {
                     scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 }
-                let decoded = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                guard let decoded = Unicode.Scalar(scalar) ?? (refusingLoneSurrogates ? nil : "\u{FFFD}") else { return nil }
                 UTF8.encode(decoded) { out.append($0) }
                 continue
             default:

@@ -2,7 +2,8 @@
 // depth and the JSON grammar as it goes (no Foundation decoder, no second pass over the bytes).
 
 /// Recursive descent over the body, bounded by `maxDepth` (so the recursion is too). Strings are
-/// cut out by their closing quote and decoded by ``JSONStringCodec``; numbers follow RFC 8259's
+/// cut out by their closing quote and decoded by ``JSONStringCodec`` (a lone `\\uD83D` surrogate is
+/// refused, as other readers of the stored body would refuse it); numbers follow RFC 8259's
 /// grammar exactly and must fit a Double. A member name repeated in one object is refused: the relay
 /// would validate one value while readers of the stored body (which pick the first or the last) see another.
 struct JSONValueParser {
@@ -122,9 +123,9 @@ struct JSONValueParser {
             }
             j = quote + 1
         }
-        guard let text = JSONStringCodec.decode(base, from: start, to: j) else {
+        guard let text = JSONStringCodec.decode(base, from: start, to: j, refusingLoneSurrogates: true) else {
             if !UTF8Check.isValid(base, from: start, to: j) { throw .invalidUTF8 }
-            throw .malformed("invalid string (a control character or a bad escape)", offset: i)
+            throw .malformed("invalid string (a control character, a bad escape or a lone surrogate)", offset: i)
         }
         i = j + 1
         return text
