@@ -69,16 +69,7 @@ struct JSONValueParser {
             i += 1
             let member = try value(depth: depth)
             if members.updateValue(member, forKey: key) != nil { throw .duplicateName(key) }
-            skipSpace()
-            guard i < end else { throw .malformed("unexpected end of input, expected ',' or '}'", offset: i) }
-            if base[i] == UInt8(ascii: ",") {
-                i += 1
-            } else if base[i] == UInt8(ascii: "}") {
-                i += 1
-                return .object(members)
-            } else {
-                throw unexpected("where ',' or '}' was expected")
-            }
+            if try closesAfterMember(UInt8(ascii: "}")) { return .object(members) }
         }
     }
 
@@ -93,17 +84,22 @@ struct JSONValueParser {
         }
         while true {
             items.append(try value(depth: depth))
-            skipSpace()
-            guard i < end else { throw .malformed("unexpected end of input, expected ',' or ']'", offset: i) }
-            if base[i] == UInt8(ascii: ",") {
-                i += 1
-            } else if base[i] == UInt8(ascii: "]") {
-                i += 1
-                return .array(items)
-            } else {
-                throw unexpected("where ',' or ']' was expected")
-            }
+            if try closesAfterMember(UInt8(ascii: "]")) { return .array(items) }
         }
+    }
+
+    /// After a member or element: true past the container's `close`, false past a comma.
+    private mutating func closesAfterMember(_ close: UInt8) throws(Failure) -> Bool {
+        skipSpace()
+        let expected = "',' or '\(Character(Unicode.Scalar(close)))'"
+        guard i < end else { throw .malformed("unexpected end of input, expected \(expected)", offset: i) }
+        if base[i] == UInt8(ascii: ",") {
+            i += 1
+            return false
+        }
+        guard base[i] == close else { throw unexpected("where \(expected) was expected") }
+        i += 1
+        return true
     }
 
     /// The string opening at `i`; leaves `i` after its closing quote.
