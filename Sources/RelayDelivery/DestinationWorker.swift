@@ -28,9 +28,9 @@ package struct WorkerLimits: Sendable {
     /// more per delivery than a few full ones; other sinks send at once, a slow request must not hold others).
     package var batchLinger: Duration = .milliseconds(10)
     /// Rows committed this soon after the last read wait for the next one, so a steady trickle is read
-    /// (and sent) a few at a time instead of one by one: at 2,000 events/s that is one read per ~10 rows
+    /// (and sent) a few at a time instead of one by one: at 2,000 events/s that is one read per ~20 rows
     /// instead of one per commit, each read costing a wake-up, a query and a batch of its own.
-    package var readLinger: Duration = .milliseconds(5)
+    package var readLinger: Duration = .milliseconds(10)
     package init() {}
 }
 

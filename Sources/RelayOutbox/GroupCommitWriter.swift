@@ -31,9 +31,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// than `fullGroup` appends waits up to `commitLinger` for more: at 2,000 requests/s that is one
     /// fsync per few requests instead of one each. Under load the queue is never that short, so
     /// nothing waits; after a quiet spell the first append is committed at once.
-    static let commitLinger: TimeInterval = 0.001
+    static let commitLinger: TimeInterval = 0.002
     static let trickleWindow: TimeInterval = 0.010
-    static let fullGroup = 8
+    static let fullGroup = 16
     private var lastCommitEnded = Date.distantPast
     /// The writer waits out `commitLinger` (under the lock): an append wakes it only once the group is full.
     private var lingering = false
