@@ -10,15 +10,7 @@ import Testing
 @Suite(.serialized)
 struct ReadinessTests {
     @Test func anOutboxThatCannotTakeAWriteMakesTheRelayNotReady() async throws {
-        try await Self.withRuntime(routes: """
-            version: 1
-            sources:
-              sitecore: {kind: sitecore-export, path: /hooks/sitecore}
-            destinations:
-              events: {type: kafka, brokers: embedded, topic: events}
-            routes:
-              - {name: all, source: [sitecore], to: [events]}
-            """) { runtime, client in
+        try await Self.withRuntime(routes: Self.oneKafkaDestination) { runtime, client in
             let ready = try await client.get("/readyz")
             #expect(ready.status == 200, "\(ready.bodyText)")
             try runtime.outbox.setReadOnly(true)
@@ -36,15 +28,7 @@ struct ReadinessTests {
     /// A nearly full disk: the probe's one row is updated in place and still fits, events no longer
     /// do. The failed commits alone make the relay not ready, naming why.
     @Test func eventsThatNoLongerFitMakeTheRelayNotReadyWhileTheProbeStillFits() async throws {
-        try await Self.withRuntime(routes: """
-            version: 1
-            sources:
-              sitecore: {kind: sitecore-export, path: /hooks/sitecore}
-            destinations:
-              events: {type: kafka, brokers: embedded, topic: events}
-            routes:
-              - {name: all, source: [sitecore], to: [events]}
-            """) { runtime, client in
+        try await Self.withRuntime(routes: Self.oneKafkaDestination) { runtime, client in
             #expect(try await client.get("/readyz").status == 200)  // the probe's row exists from here on
             try runtime.outbox.limitPageCount(1)  // not one page more: an update in place fits, new events do not
             let example = try String(contentsOf: RelayBinary.repositoryRoot.appendingPathComponent("routes/examples/sitecore-notification.json"), encoding: .utf8)
@@ -94,6 +78,16 @@ struct ReadinessTests {
             #expect(detail.contains("destination lost-http: circuit breaker open"), "\(detail)")
         }
     }
+
+    static let oneKafkaDestination = """
+        version: 1
+        sources:
+          sitecore: {kind: sitecore-export, path: /hooks/sitecore}
+        destinations:
+          events: {type: kafka, brokers: embedded, topic: events}
+        routes:
+          - {name: all, source: [sitecore], to: [events]}
+        """
 
     static func withRuntime(routes: String, _ body: (RelayRuntime, RawHTTPClient) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ready-\(UUID().uuidString)").path

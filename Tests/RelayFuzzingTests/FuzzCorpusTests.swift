@@ -51,24 +51,24 @@ import Testing
     }
 
     @Test func mutatedPayloadsKeepEveryInvariant() {
-        var mutator = SeededMutator(seed: 20, corpus: Self.corpus("payload").map(\.bytes), tokens: SeededMutator.jsonTokens)
-        for round in 0..<3000 {
-            let input = mutator.next()
-            let report = PayloadFuzzing.check(input)
-            if !report.violations.isEmpty {
-                Issue.record("round \(round), input \(input): \(report)")
-                return
-            }
-        }
+        Self.firstViolation(corpus: "payload", tokens: SeededMutator.jsonTokens, rounds: 3000,
+                            show: { "\($0)" }, check: { PayloadFuzzing.check($0) })
     }
 
     @Test func mutatedRoutingTablesKeepEveryInvariant() {
-        var mutator = SeededMutator(seed: 20, corpus: Self.corpus("routes").map(\.bytes), tokens: SeededMutator.yamlTokens)
-        for round in 0..<1000 {
+        Self.firstViolation(corpus: "routes", tokens: SeededMutator.yamlTokens, rounds: 1000,
+                            show: { String(decoding: $0, as: UTF8.self) }, check: { RoutesFuzzing.check($0) })
+    }
+
+    /// Feeds `rounds` seeded mutations of a corpus to `check` and records the first input that broke an invariant.
+    private static func firstViolation(corpus name: String, tokens: [String], rounds: Int,
+                                       show: ([UInt8]) -> String, check: ([UInt8]) -> FuzzReport) {
+        var mutator = SeededMutator(seed: 20, corpus: corpus(name).map(\.bytes), tokens: tokens)
+        for round in 0..<rounds {
             let input = mutator.next()
-            let report = RoutesFuzzing.check(input)
+            let report = check(input)
             if !report.violations.isEmpty {
-                Issue.record("round \(round), input \(String(decoding: input, as: UTF8.self)): \(report)")
+                Issue.record("round \(round), input \(show(input)): \(report)")
                 return
             }
         }
