@@ -15,9 +15,11 @@
 #   4. in alternating order (odd rounds relay first, even rounds kcat first):
 #      relay: starts `serve` and times from the start until `audience-relay outbox stats` shows 0
 #             pending (polled every POLL=0.5 s, one poll after another); also records when /healthz
-#             first answered, when relay_deliveries_total{outcome="delivered"} reached N (/metrics,
-#             same polls), the relay's per-thread CPU over the drain (/proc/PID/task) and a
-#             `top -H` snapshot TOP_AT s into the drain;
+#             first answered (from the /healthz probe below; without it, from these polls, which ask
+#             /healthz only between two `outbox stats` runs and so report it 2-4 s late at N=1e6),
+#             when relay_deliveries_total{outcome="delivered"} reached N (/metrics, same polls), the
+#             relay's per-thread CPU over the drain (/proc/PID/task) and a `top -H` snapshot TOP_AT s
+#             into the drain;
 #      kcat:  `kcat -P -K '\t' -l FILE -X enable.idempotence=true -X acks=all -X linger.ms=5
 #             -X compression.type=lz4` to its own topic, wall time of that command only (kcat exits
 #             after every delivery report);
@@ -30,6 +32,7 @@
 #   POLL_WITH (stats = every poll runs `outbox stats` and reads /metrics, as specified; metrics = the
 #   polls read only /metrics and `outbox stats` runs once the delivered counter reaches N: a check of
 #   how much the polling itself costs, since one `outbox stats` scans all N rows, ~0.3-0.5 s of CPU),
+#   HEALTHZ_EVERY (s between /healthz probes during the relay drain, 0.1; 0 = no probe),
 #   PERF=1 (also `perf record -g` the relay for PERF_SECONDS=10 s mid-drain and print the top symbols),
 #   RELAY_BIN, KEEP=1 (keep the temp dir: databases, kcat file, logs), STRICT=1 (exit 2 on a missed
 #   target).
@@ -52,6 +55,7 @@ ORDER=${ORDER:-alternate}
 PERF=${PERF:-0}
 POLL_WITH=${POLL_WITH:-stats}
 PERF_SECONDS=${PERF_SECONDS:-10}
+HEALTHZ_EVERY=${HEALTHZ_EVERY:-0.1}
 FILL_PY="$BENCH_DIR/kafka-drain-fill.py"
 METRICS_PY="$BENCH_DIR/kafka-metrics.py"
 DEST=sitecore-events
@@ -110,6 +114,31 @@ cpu_line() {
 }
 snap() { echo "$(now) $(proc_ticks "$MOCK_PID") $(machine_ticks)"; }
 
+# Asks /healthz every HEALTHZ_EVERY s until killed, one line per probe: "s_since_t0 latency_s http_code"
+# (code 000 = no answer: not listening yet, or no answer within 5 s).
+healthz_probe() { # t0 file
+  local t0=$1 out=$2 t line
+  while :; do
+    t=$(now)
+    line=$(curl -s -o /dev/null --max-time 5 -w '%{time_total} %{http_code}' "http://127.0.0.1:$PORT/healthz" 2>/dev/null || true)
+    echo "$(calc "printf \"%.3f\", $t - $t0") ${line:-5 000}" >>"$out"
+    sleep "$HEALTHZ_EVERY"
+  done
+}
+
+# "first answer after X s; N probes while draining: latency p50 / p99 / max, M over 100 ms" from a probe file.
+healthz_summary() { # file
+  awk '$3 == 200 && first == "" { first = $1 + $2 } first != "" { n++; l[n] = $2 * 1000; at[n] = $1; if ($3 != 200) bad++; if ($2 > 0.1) slow++ }
+    END {
+      if (first == "") { print "never answered"; exit }
+      for (i = 1; i <= n; i++) for (j = i; j > 1 && l[j - 1] > l[j]; j--) { x = l[j]; l[j] = l[j - 1]; l[j - 1] = x; y = at[j]; at[j] = at[j - 1]; at[j - 1] = y }
+      printf "first answer %.2f s after start; %d probes from then on: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d over 100 ms, %d failed; slowest (s into the drain:ms)",
+        first, n, l[int(n * 0.5) + (n * 0.5 > int(n * 0.5))], l[int(n * 0.99) + (n * 0.99 > int(n * 0.99))], l[n], slow, bad
+      for (i = n; i > 0 && i > n - 5; i--) printf " %.1f:%.0f", at[i], l[i]
+      printf "\n"
+    }' "$1"
+}
+
 # ---------------------------------------------------------------- phases
 relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
   local t0 t_ready="" t_metric="" t_done="" p d deadline top_job="" perf_pid=""
@@ -119,6 +148,8 @@ relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
   t0=$(now)
   launch_relay
   deadline=$(calc "printf \"%.3f\", $t0 + $DRAIN_TIMEOUT")
+  : >"$RUN/healthz-probes.txt"
+  if [[ $HEALTHZ_EVERY != 0 ]]; then healthz_probe "$t0" "$RUN/healthz-probes.txt" & BG_PIDS+=("$!"); fi
   (sleep "$TOP_AT"; top -b -n2 -d1 -H -w 200 -p "$RELAY_PID" 2>/dev/null | awk '/^top -/ { f++ } f == 2 && n++ < 20 && n >= 7' >"$RUN/top-threads.txt") &
   top_job=$!; BG_PIDS+=("$top_job")
   if [[ $PERF == 1 ]]; then
@@ -147,6 +178,7 @@ relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
   RELAY_DELIVERED=$(delivered_now)
   [[ -z $t_metric && $RELAY_DELIVERED != "?" && $RELAY_DELIVERED -ge $N ]] && t_metric=$(now)
   curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$RUN/metrics-end.prom" 2>/dev/null || true
+  local pid; for pid in "${BG_PIDS[@]}"; do [[ $pid == "$top_job" || $pid == "$perf_pid" ]] || kill "$pid" 2>/dev/null || true; done
   kill -0 "$top_job" 2>/dev/null && { kill "$top_job" 2>/dev/null || true; }
   wait "$top_job" 2>/dev/null || true
   if [[ -n $perf_pid ]]; then wait "$perf_pid" 2>/dev/null || true; fi
@@ -154,12 +186,17 @@ relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
   stop_pid "$RELAY_PID" 60; RELAY_PID=""
   [[ -n $t_done ]] && RELAY_S=$(calc "printf \"%.2f\", $t_done - $t0")
   [[ -n $t_ready ]] && READY_S=$(calc "printf \"%.2f\", $t_ready - $t0")
+  # The loop above asks /healthz only between two `outbox stats` polls (each a full scan, 1-3 s at N=1e6),
+  # so its first answer says more about that poll than about the relay: the probe's own, when it ran, counts.
+  local probed; probed=$(awk '$3 == 200 { printf "%.2f", $1 + $2; exit }' "$RUN/healthz-probes.txt")
+  [[ -n $probed ]] && READY_S=$probed
   [[ -n $t_metric ]] && METRIC_DONE_S=$(calc "printf \"%.2f\", $t_metric - $t0")
   local hz; hz=$(getconf CLK_TCK)
   echo "    relay: $( [[ -n $t_done ]] && echo "0 pending after ${RELAY_S}s" || echo "NOT drained") (healthz after ${READY_S}s," \
     "delivered counter = $RELAY_DELIVERED, reached N after ${METRIC_DONE_S}s); retries" \
     "$(python3 "$METRICS_PY" value "$RUN/metrics-end.prom" relay_deliveries_total destination=$DEST outcome=retry 2>/dev/null || echo "?"), dead" \
     "$(python3 "$METRICS_PY" value "$RUN/metrics-end.prom" relay_deliveries_total destination=$DEST outcome=dead 2>/dev/null || echo "?")"
+  [[ -s $RUN/healthz-probes.txt ]] && echo "    /healthz probe (every ${HEALTHZ_EVERY}s): $(healthz_summary "$RUN/healthz-probes.txt")"
   echo "    relay polls (every 8th, s:pending/delivered): $(awk 'NR % 8 == 1 { printf "%s:%s/%s ", $1, $2, $3 } END { printf "%s:%s/%s (%d polls)", $1, $2, $3, NR }' "$RUN/drain-polls.txt")"
   echo "    during the relay drain: $(cpu_line "$s0" "$s1")"
   if [[ -s $RUN/thread-ticks.txt ]]; then

@@ -136,8 +136,11 @@ final class DestinationWorker: Sendable {
         await withTaskGroup(of: Void.self) { group in
             while !Task.isCancelled {
                 let now = clock()
-                for completion in completions.withLock({ list in defer { list.removeAll() }; return list }) {
-                    apply(completion, to: &state, now: now)
+                let taken = completions.withLock { list in defer { list.removeAll() }; return list }
+                for (index, completion) in taken.enumerated() {
+                    // Each can be thousands of rows: other tasks (the listener's too) get the pool in between.
+                    if index > 0 { await Task.yield() }
+                    await apply(completion, to: &state, now: now)
                 }
                 let isStopping = stopping.load(ordering: .relaxed)
                 if !isStopping {
@@ -257,7 +260,7 @@ final class DestinationWorker: Sendable {
         state.loading = true
         if state.caughtUp {
             // A few new rows: read them here, so they go out in this same turn of the loop.
-            apply(await load(after: after, limit: asked), to: &state, now: now)
+            await apply(await load(after: after, limit: asked), to: &state, now: now)
             return
         }
         group.addTask {
@@ -310,7 +313,9 @@ final class DestinationWorker: Sendable {
         let now = clock()
         var changes: [DeliveryStateChange] = []
         changes.reserveCapacity(batch.count)
+        var pacer = PoolPacer()
         for (index, pending) in batch.enumerated() {
+            await pacer.step()
             let outcome = index < outcomes.count ? outcomes[index] : .retry(after: nil, reason: "sink returned no outcome")
             let attempt = pending.attempts + (outcome.countsAsAttempt ? 1 : 0)
             let id = pending.item.deliveryID
@@ -332,13 +337,16 @@ final class DestinationWorker: Sendable {
         doorbell.ring()
     }
 
-    private func apply(_ completion: Completion, to state: inout State, now: Date) {
+    /// Thousands of rows at a time: paced, so the loop does not hold a pool thread for all of them.
+    private func apply(_ completion: Completion, to state: inout State, now: Date) async {
+        var pacer = PoolPacer()
         switch completion {
         case .loaded(let rows, let asked):
             state.loading = false
             state.readFailures.succeeded()
             state.caughtUp = rows.count < asked
             for row in rows {
+                await pacer.step()
                 state.loadedThrough = row.item.deliveryID
                 state.ledger.loaded(row.item.deliveryID)
                 state.schedule.add(row, now: now)
@@ -350,6 +358,7 @@ final class DestinationWorker: Sendable {
         case .sent(let batch, let changes):
             state.batchesInFlight -= 1
             for (pending, change) in zip(batch, changes) {
+                await pacer.step()
                 let id = change.deliveryID
                 state.ledger.note(change, of: pending)
                 switch change.outcome {

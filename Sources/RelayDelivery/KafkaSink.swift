@@ -73,10 +73,17 @@ package final class KafkaSink: Sink {
             handOver.finish(turn)
             return []
         }
-        // The dispatcher starts this on its own loop (to fix the turn); the building happens elsewhere.
+        // The dispatcher starts this on its own loop (to fix the turn); the building happens elsewhere,
+        // a slice at a time, so a 5,000-message batch does not hold a pool thread for tens of ms.
         await Task.yield()
         var repeated = RepeatedHeaderValues()
-        let messages = batch.map { message(for: $0, repeated: &repeated) }
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(batch.count)
+        var pacer = PoolPacer()
+        for item in batch {
+            messages.append(message(for: item, repeated: &repeated))
+            await pacer.step()
+        }
         return await produce(messages, turn: turn)
     }
 
