@@ -140,7 +140,7 @@ final class DestinationWorker: Sendable {
                 for (index, completion) in taken.enumerated() {
                     // Each can be thousands of rows: other tasks (the listener's too) get the pool in between.
                     if index > 0 { await Task.yield() }
-                    await apply(completion, to: &state, now: now)
+                    apply(completion, to: &state, now: now)
                 }
                 let isStopping = stopping.load(ordering: .relaxed)
                 if !isStopping {
@@ -260,7 +260,7 @@ final class DestinationWorker: Sendable {
         state.loading = true
         if state.caughtUp {
             // A few new rows: read them here, so they go out in this same turn of the loop.
-            await apply(await load(after: after, limit: asked), to: &state, now: now)
+            apply(await load(after: after, limit: asked), to: &state, now: now)
             return
         }
         group.addTask {
@@ -313,40 +313,38 @@ final class DestinationWorker: Sendable {
         let now = clock()
         var changes: [DeliveryStateChange] = []
         changes.reserveCapacity(batch.count)
-        var pacer = PoolPacer()
-        for (index, pending) in batch.enumerated() {
-            await pacer.step()
-            let outcome = index < outcomes.count ? outcomes[index] : .retry(after: nil, reason: "sink returned no outcome")
-            let attempt = pending.attempts + (outcome.countsAsAttempt ? 1 : 0)
-            let id = pending.item.deliveryID
-            switch retryPolicy.verdict(on: outcome, attempt: attempt, createdAt: pending.createdAt, now: now) {
-            case .delivered:
-                changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .delivered))
-                metrics.delivered.increment()
-                metrics.latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(pending.item.receivedAt)) * 1e9))
-            case .retry(let at, let reason):
-                changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .retry(nextAttemptAt: at, error: reason)))
-                metrics.retried.increment()
-            case .refused(let reason), .gaveUp(let reason):
-                changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .dead(reason: reason)))
-                metrics.dead.increment()
-                logger.warning("delivery dead-lettered", metadata: ["delivery_id": "\(id)", "reason": "\(reason)"])
+        await PoolPacer.slices(of: batch.count) { range in
+            for index in range {
+                let pending = batch[index]
+                let outcome = index < outcomes.count ? outcomes[index] : .retry(after: nil, reason: "sink returned no outcome")
+                let attempt = pending.attempts + (outcome.countsAsAttempt ? 1 : 0)
+                let id = pending.item.deliveryID
+                switch retryPolicy.verdict(on: outcome, attempt: attempt, createdAt: pending.createdAt, now: now) {
+                case .delivered:
+                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .delivered))
+                    metrics.delivered.increment()
+                    metrics.latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(pending.item.receivedAt)) * 1e9))
+                case .retry(let at, let reason):
+                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .retry(nextAttemptAt: at, error: reason)))
+                    metrics.retried.increment()
+                case .refused(let reason), .gaveUp(let reason):
+                    changes.append(DeliveryStateChange(deliveryID: id, attempts: attempt, outcome: .dead(reason: reason)))
+                    metrics.dead.increment()
+                    logger.warning("delivery dead-lettered", metadata: ["delivery_id": "\(id)", "reason": "\(reason)"])
+                }
             }
         }
         completions.withLock { $0.append(.sent(batch: batch, changes: changes)) }
         doorbell.ring()
     }
 
-    /// Thousands of rows at a time: paced, so the loop does not hold a pool thread for all of them.
-    private func apply(_ completion: Completion, to state: inout State, now: Date) async {
-        var pacer = PoolPacer()
+    private func apply(_ completion: Completion, to state: inout State, now: Date) {
         switch completion {
         case .loaded(let rows, let asked):
             state.loading = false
             state.readFailures.succeeded()
             state.caughtUp = rows.count < asked
             for row in rows {
-                await pacer.step()
                 state.loadedThrough = row.item.deliveryID
                 state.ledger.loaded(row.item.deliveryID)
                 state.schedule.add(row, now: now)
@@ -358,7 +356,6 @@ final class DestinationWorker: Sendable {
         case .sent(let batch, let changes):
             state.batchesInFlight -= 1
             for (pending, change) in zip(batch, changes) {
-                await pacer.step()
                 let id = change.deliveryID
                 state.ledger.note(change, of: pending)
                 switch change.outcome {

@@ -79,10 +79,8 @@ package final class KafkaSink: Sink {
         var repeated = RepeatedHeaderValues()
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(batch.count)
-        var pacer = PoolPacer()
-        for item in batch {
-            messages.append(message(for: item, repeated: &repeated))
-            await pacer.step()
+        await PoolPacer.slices(of: batch.count) { range in
+            for index in range { messages.append(message(for: batch[index], repeated: &repeated)) }
         }
         return await produce(messages, turn: turn)
     }

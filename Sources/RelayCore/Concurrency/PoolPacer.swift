@@ -5,26 +5,24 @@
 // that never suspends holds its thread for tens of milliseconds; two of them and `/healthz` waits
 // that long (issue 19: a slowest probe of 45-306 ms during 1M-row drains on a busy machine).
 
-package struct PoolPacer {
-    /// Steps between two yields: a few hundred deliveries' worth of work, well under 1 ms.
+package enum PoolPacer {
+    /// Items per slice: a few hundred deliveries' worth of work, well under 1 ms.
     package static let defaultEvery = 256
 
-    private let every: Int
-    private let yield: () async -> Void
-    private var count = 0
-
-    /// `yield` is `Task.yield()` unless a test counts the calls.
-    package init(every: Int = Self.defaultEvery, yield: @escaping () async -> Void = { await Task.yield() }) {
-        self.every = max(1, every)
-        self.yield = yield
-    }
-
-    /// Counts one step; every `every` steps, suspends so other tasks waiting for the pool run first.
-    package mutating func step() async {
-        count += 1
-        if count >= every {
-            count = 0
-            await yield()
+    /// Calls `body` with consecutive ranges covering `0..<count`, each at most `every` long, and
+    /// suspends (`yield`, `Task.yield()` unless a test counts the calls) between two of them. The
+    /// loop inside `body` stays synchronous: a suspension point in every iteration instead made the
+    /// compiler keep the loop's state in the task's frame, and cost ~13% of the Kafka drain.
+    package static func slices(of count: Int, every: Int = defaultEvery,
+                               yield: () async -> Void = { await Task.yield() },
+                               _ body: (Range<Int>) -> Void) async {
+        let every = max(1, every)
+        var start = 0
+        while start < count {
+            if start > 0 { await yield() }
+            let end = min(start + every, count)
+            body(start..<end)
+            start = end
         }
     }
 }
