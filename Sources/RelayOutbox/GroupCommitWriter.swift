@@ -32,9 +32,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// fsync per few requests instead of one each. Under load the queue is never that short, so
     /// nothing waits; after a quiet spell the first append is committed at once.
     static let commitLinger: TimeInterval = 0.002
-    static let trickleWindow: TimeInterval = 0.010
+    static let trickleWindow: Duration = .milliseconds(10)
     static let fullGroup = 16
-    private var lastCommitEnded = Date.distantPast
+    /// Monotonic, so a wall-clock step cannot make a quiet spell look like a trickle (nil before the first commit).
+    private var lastCommitEnded: ContinuousClock.Instant?
     /// The writer waits out `commitLinger` (under the lock): an append wakes it only once the group is full.
     private var lingering = false
     /// The last commit's failure, when it failed (cleared by the next commit that works).
@@ -91,7 +92,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
             if mode == .grouped, !stopped, queue.count < Self.fullGroup,
-               Date().timeIntervalSince(lastCommitEnded) < Self.trickleWindow {
+               let last = lastCommitEnded, ContinuousClock.now - last < Self.trickleWindow {
                 let deadline = Date(timeIntervalSinceNow: Self.commitLinger)
                 lingering = true
                 while queue.count < Self.fullGroup && !stopped && condition.wait(until: deadline) {}
@@ -107,7 +108,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             condition.unlock()
             commit(batch)
-            lastCommitEnded = Date()
+            lastCommitEnded = ContinuousClock.now
         }
     }
 
