@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "RelayOutbox", dependencies: [
             "RelayCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // The bulk drain reads column bytes in place (sqlite3_column_*), without a Swift value per row.
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),

@@ -31,6 +31,13 @@ package struct WorkerLimits: Sendable {
     /// (and sent) a few at a time instead of one by one: at 2,000 events/s that is one read per ~20 rows
     /// instead of one per commit, each read costing a wake-up, a query and a batch of its own.
     package var readLinger: Duration = .milliseconds(10)
+    /// A Kafka destination's backlog (a read that fills its page, nothing waiting for a retry) is
+    /// streamed from the outbox into the producer without per-row scheduling (``KafkaBulkDrain``).
+    package var bulkDrain = true
+    /// Messages of a bulk drain handed to the producer and not yet confirmed (librdkafka holds a copy of
+    /// each: ~32 MiB of ~500-byte events). Enough to cover the reports' round trip at full speed; below
+    /// librdkafka's `queue.buffering.max.messages` (100,000).
+    package var bulkWindow: Int = 65_536
     package init() {}
 }
 
@@ -53,6 +60,10 @@ final class DestinationWorker: Sendable {
     private let rowsAppended = Atomic<Bool>(true)
     /// Failed record attempts tolerated while stopping before the rest is left to be delivered again.
     private static let recordAttemptsWhenStopping = 3
+    /// How the destination's backlog is drained in bulk, when its sink and store allow it (Kafka, SQLite).
+    private let bulk: (sink: KafkaSink, reader: any QueuedRowReader)?
+    /// After a bulk drain ended early, how long the scheduled path runs before the next one.
+    private static let bulkPauseAfterEarlyEnd: Duration = .seconds(1)
 
     private enum Completion: Sendable {
         case loaded(rows: [PendingDelivery], asked: Int)
@@ -86,6 +97,9 @@ final class DestinationWorker: Sendable {
         /// No read before this (back-off after a failed read).
         var nextReadAllowed = ContinuousClock.now
         var recordFailures = RepeatedFailure()
+        /// No bulk drain before this (after one that ended early, so a failing destination is not retried
+        /// in bulk at once).
+        var bulkAllowedAfter = ContinuousClock.now
     }
 
     init(destination: DestinationConfig, sink: any Sink, queue: any DeliveryQueue, retryPolicy: RetryPolicy,
@@ -101,6 +115,11 @@ final class DestinationWorker: Sendable {
         logger[metadataKey: "destination"] = "\(destination.name)"
         self.logger = logger
         self.metrics = DeliveryMetrics(destination: destination.name)
+        if limits.bulkDrain, let sink = sink as? KafkaSink, let reader = queue as? any QueuedRowReader {
+            bulk = (sink, reader)
+        } else {
+            bulk = nil
+        }
     }
 
     /// New rows were committed for this destination.
@@ -145,6 +164,10 @@ final class DestinationWorker: Sendable {
                 let isStopping = stopping.load(ordering: .relaxed)
                 if !isStopping {
                     await startLoading(&state, now: now, group: &group)
+                    if canDrainInBulk(state) {
+                        await drainInBulk(&state)
+                        continue
+                    }
                     if state.caughtUp, !state.loading, ContinuousClock.now - state.lastRescan >= limits.rescanInterval {
                         state.lastRescan = ContinuousClock.now
                         _ = await loadRetrying(&state, now: now)
@@ -246,6 +269,8 @@ final class DestinationWorker: Sendable {
         }
         guard !state.loading, hasRoom(state) else { return }
         // Once caught up, read again when rows were appended, or every idle tick in case a wake was missed.
+        // A backlog to drain in bulk: what is loaded goes out first, then the bulk drain takes over.
+        guard !prefersBulk(state) else { return }
         let appended = rowsAppended.exchange(false, ordering: .acquiringAndReleasing)
         guard !state.caughtUp || appended || ContinuousClock.now - state.lastLoad >= limits.idleTick else { return }
         if state.caughtUp, appended, ContinuousClock.now - state.lastLoad < limits.readLinger {
@@ -268,6 +293,54 @@ final class DestinationWorker: Sendable {
             self.completions.withLock { $0.append(completion) }
             self.doorbell.ring()
         }
+    }
+
+    // MARK: - Bulk drain
+
+    /// A backlog is waiting (the last read filled its page) and nothing waits for a retry: loading stops,
+    /// so what is in memory drains and the bulk drain can start.
+    private func prefersBulk(_ state: State) -> Bool {
+        bulk != nil && !state.caughtUp && state.schedule.nextDue == nil && !isPaused
+            && state.readFailures.consecutive == 0 && ContinuousClock.now >= state.bulkAllowedAfter
+    }
+
+    /// Nothing of the destination is pending in memory or unwritten: the cursor is all there is.
+    private func canDrainInBulk(_ state: State) -> Bool {
+        prefersBulk(state) && !state.retryingBacklog && !state.loading && state.schedule.count == 0
+            && state.batchesInFlight == 0 && !state.ledger.hasSomethingToRecord && !state.ledger.recording
+    }
+
+    /// Runs a ``KafkaBulkDrain`` from the committed cursor, then hands the destination back to the
+    /// scheduled path at the cursor the drain committed.
+    private func drainInBulk(_ state: inout State) async {
+        guard let bulk, let encoder = bulk.sink.bulkEncoder(capacity: limits.bulkWindow) else {
+            state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd
+            return
+        }
+        let start = state.ledger.cursor.committed
+        let drain = KafkaBulkDrain(destination: destination.name, reader: bulk.reader, queue: queue, encoder: encoder,
+                                   limits: limits, metrics: metrics, clock: clock,
+                                   shouldEnd: { [self] in stopping.load(ordering: .relaxed) || isPaused })
+        logger.info("draining backlog in bulk", metadata: ["from_delivery_id": "\(start)"])
+        let began = ContinuousClock.now
+        let outcome = await drain.run(from: start)
+        var metadata: Logger.Metadata = [
+            "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\((ContinuousClock.now - began).seconds)",
+            "reads": "\(outcome.reads)", "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
+            "reading_seconds": "\(outcome.readingTook.seconds)",
+        ]
+        if let reason = outcome.endedBecause {
+            metadata["ended_because"] = "\(reason)"
+            state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd
+            logger.warning("bulk drain ended early; the scheduled path takes over", metadata: metadata)
+        } else {
+            logger.info("bulk drain ended", metadata: metadata)
+        }
+        // Rows after the committed cursor (a failed one, delivered ones behind it) are read again.
+        state.ledger = OutcomeLedger(committed: outcome.committed)
+        state.loadedThrough = outcome.committed
+        state.caughtUp = outcome.caughtUp
+        state.lastLoad = ContinuousClock.now
     }
 
     private func load(after: Int64, limit: Int) async -> Completion {

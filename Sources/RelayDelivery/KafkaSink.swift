@@ -187,6 +187,16 @@ package final class KafkaSink: Sink {
         await clusters.releaseProducer(for: destination)
     }
 
+    /// An encoder producing queued outbox rows straight into a lane on the destination's topic (the
+    /// bulk drain); nil when the sink is shut down or its producer cannot be had (the scheduled path
+    /// then reports why).
+    func bulkEncoder(capacity: Int) -> KafkaBulkEncoder? {
+        guard !isShutDown.load(ordering: .acquiring), let producer = try? clusters.producer(for: destination),
+              producer.raisedFatalError == nil,
+              let lane = producer.openLane(topic: destination.topic, capacity: capacity) else { return nil }
+        return KafkaBulkEncoder(lane: lane, maxMessageBytes: maxMessageBytes)
+    }
+
     // MARK: - Messages
 
     /// The CloudEvents binary-mode message for `item` on the destination's topic: the attributes of

@@ -10,6 +10,9 @@ import Logging
 package final class KafkaProducer: Sendable {
     package let configuration: KafkaProducerConfiguration
     private let core: ProducerCore
+    /// The librdkafka handle, for lanes producing from their own thread; valid while ``ProducerCore``
+    /// lets them in (`enterLaneProduce`).
+    private nonisolated(unsafe) let handle: OpaquePointer
 
     /// Creates the librdkafka producer and starts its poll thread.
     /// Throws a non-retriable ``KafkaError`` for an invalid configuration.
@@ -36,6 +39,7 @@ package final class KafkaProducer: Sendable {
         thread.start()
         self.configuration = configuration
         self.core = core
+        self.handle = client.pointer
     }
 
     deinit {
@@ -63,6 +67,14 @@ package final class KafkaProducer: Sendable {
             let submitted = core.submit(batch)
             onHandedOver()
             if !submitted { batch.fail(with: .producerShutDown) }
+        }
+    }
+
+    /// A lane producing into `topic` from the caller's thread, at most `capacity` messages outstanding
+    /// (rounded up to a power of two); nil once the producer is stopping.
+    package func openLane(topic: String, capacity: Int) -> KafkaProduceLane? {
+        core.openLane { id in
+            KafkaProduceLane(id: id, topic: topic, capacity: capacity, producer: self, core: core, handle: handle)
         }
     }
 

@@ -1,5 +1,6 @@
 // State shared between a producer's callers and its poll thread: submitted batches, stop request, waiters.
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
@@ -20,6 +21,13 @@ final class ProducerCore: Sendable {
         var wakeQueue: RdKafkaQueue?
         var fatalError: KafkaError?
         var brokerStatus: KafkaBrokerStatus?
+        /// Open produce lanes by id (their reports are routed to them).
+        var lanes: [UInt32: KafkaProduceLane] = [:]
+        var nextLaneID: UInt32 = 0
+        /// Lane `produce` calls under way on callers' threads (the handle must outlive them).
+        var laneProducers = 0
+        /// Set before the handle is destroyed: lanes produce nothing more.
+        var lanesClosed = false
     }
 
     private let state: Mutex<State>
@@ -78,9 +86,61 @@ final class ProducerCore: Sendable {
         }
     }
 
-    /// Poll thread, before it destroys the client: nobody may wake the queue any more.
+    /// Poll thread, before it destroys the client: nobody may wake the queue or produce any more. Waits
+    /// out lane `produce` calls under way (each is a few microseconds).
     func detachQueue() {
-        state.withLock { $0.wakeQueue = nil }
+        while true {
+            let idle = state.withLock { state in
+                state.wakeQueue = nil
+                state.lanesClosed = true
+                return state.laneProducers == 0
+            }
+            if idle { return }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+    }
+
+    // MARK: - Lanes
+
+    /// Registers a lane under a fresh id (top bit set, so its opaque values never match a batch's); nil
+    /// once the producer is stopping.
+    func openLane(_ make: (UInt32) -> KafkaProduceLane) -> KafkaProduceLane? {
+        state.withLock { state in
+            guard state.stopDeadline == nil, !state.lanesClosed else { return nil }
+            repeat {
+                state.nextLaneID &+= 1
+            } while state.lanes[state.nextLaneID | 0x8000_0000] != nil
+            let id = state.nextLaneID | 0x8000_0000
+            let lane = make(id)
+            state.lanes[id] = lane
+            return lane
+        }
+    }
+
+    func lane(_ id: UInt32) -> KafkaProduceLane? {
+        state.withLock { $0.lanes[id] }
+    }
+
+    func removeLane(_ id: UInt32) {
+        _ = state.withLock { $0.lanes.removeValue(forKey: id) }
+    }
+
+    /// Lanes still registered, with their outstanding messages (the flush at stop waits for them).
+    var laneOutstanding: Int {
+        state.withLock { state in state.lanes.values.reduce(0) { $0 + $1.outstandingUnreported } }
+    }
+
+    /// Before a lane calls into librdkafka: false once the handle is going away.
+    func enterLaneProduce() -> Bool {
+        state.withLock { state in
+            guard !state.lanesClosed else { return false }
+            state.laneProducers += 1
+            return true
+        }
+    }
+
+    func leaveLaneProduce() {
+        state.withLock { $0.laneProducers -= 1 }
     }
 
     /// Poll thread, after librdkafka is destroyed: releases everyone waiting for the shutdown.

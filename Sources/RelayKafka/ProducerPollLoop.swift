@@ -27,6 +27,9 @@ final class ProducerPollLoop {
     private var topics: [String: OpaquePointer] = [:]
     private var lastTopic: (name: String, handle: OpaquePointer)?
     private var errorCache: [Int32: KafkaError] = [:]
+    /// Reports of one event for the lane they belong to, handed over together.
+    private var laneReports: [(sequence: UInt32, error: rd_kafka_resp_err_t)] = []
+    private var currentLane: KafkaProduceLane?
     private var raisedFatal: KafkaError?
 
     /// Reused `rd_kafka_produceva` argument array.
@@ -222,6 +225,7 @@ final class ProducerPollLoop {
                 for position in 0..<count {
                     if let message = reportBuffer[position] { deliver(message) }
                 }
+                flushLaneReports()
             }
         case RD_KAFKA_EVENT_ERROR:
             handleError(event: event)
@@ -238,6 +242,10 @@ final class ProducerPollLoop {
         let bits = UInt(bitPattern: message.pointee._private)
         let id = UInt32(truncatingIfNeeded: bits >> 32)
         let index = Int(bits & 0xFFFF_FFFF)
+        if id & 0x8000_0000 != 0 {
+            deliverToLane(id, sequence: UInt32(truncatingIfNeeded: index), error: message.pointee.err)
+            return
+        }
         guard let batch = batch(for: id), index < batch.messages.count else {
             logger.error("delivery report for an unknown message", metadata: ["opaque": "\(bits)"])
             return
@@ -249,6 +257,25 @@ final class ProducerPollLoop {
         } else {
             record(.failure(deliveryError(err)), batch, index)
         }
+    }
+
+    /// Collects a lane message's report; a closed lane's reports are dropped (its owner stopped caring).
+    private func deliverToLane(_ id: UInt32, sequence: UInt32, error: rd_kafka_resp_err_t) {
+        if let currentLane, currentLane.id != id { flushLaneReports() }
+        if currentLane == nil {
+            guard let lane = core.lane(id) else { return }
+            currentLane = lane
+        }
+        laneReports.append((sequence, error))
+    }
+
+    private func flushLaneReports() {
+        guard let lane = currentLane else { return }
+        currentLane = nil
+        laneReports.withUnsafeBufferPointer { reports in
+            lane.record(reports) { self.deliveryError($0) }
+        }
+        laneReports.removeAll(keepingCapacity: true)
     }
 
     private func batch(for id: UInt32) -> ProducerBatch? {
@@ -305,10 +332,10 @@ final class ProducerPollLoop {
     /// Serves reports until every batch is complete or `deadline` passes; then purges what is
     /// left so every waiting `send` returns.
     private func drain(until deadline: ContinuousClock.Instant) {
-        while !inflight.isEmpty, let remaining = milliseconds(until: deadline) {
+        while !inflight.isEmpty || core.laneOutstanding > 0, let remaining = milliseconds(until: deadline) {
             serve(timeoutMilliseconds: min(100, remaining))
         }
-        guard !inflight.isEmpty else { return }
+        guard !inflight.isEmpty || core.laneOutstanding > 0 else { return }
         let undelivered = inflight.values.reduce(0) { $0 + $1.remaining }
         logger.warning("flush timed out; purging undelivered messages", metadata: ["messages": "\(undelivered)"])
         rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)

@@ -12,16 +12,18 @@ struct DispatcherHarness {
 
     static func run(destinations: [DestinationConfig], sinks: [String: any Sink], directory: String? = nil,
                     random: @escaping @Sendable () -> Double = { 0.5 }, clock: @escaping @Sendable () -> Date = { Date() },
+                    limits configure: (inout WorkerLimits) -> Void = { _ in }, logger given: Logger? = nil,
                     _ body: (DispatcherHarness) async throws -> Void) async throws {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("dispatch-\(UUID().uuidString)").path
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
+        var logger = given ?? Logger(label: "test")
+        if given == nil { logger.logLevel = .error }
         let outbox = try SQLiteOutbox(dataDirectory: dir, logger: logger)
         defer { outbox.close() }
         var limits = WorkerLimits()
         limits.idleTick = .milliseconds(20)
         limits.rescanInterval = .milliseconds(100)
+        configure(&limits)
         let dispatcher = Dispatcher(destinations: destinations, sinks: sinks, queue: outbox, limits: limits,
                                     random: random, clock: clock, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: logger))

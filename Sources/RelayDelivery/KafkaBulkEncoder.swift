@@ -1,0 +1,103 @@
+// Queued outbox rows as Kafka messages on a produce lane, shaped exactly as KafkaSink.deliver shapes them.
+import Foundation
+import RelayCore
+import RelayKafka
+import RelayOutbox
+
+/// Produces queued rows into a ``KafkaProduceLane`` straight from the stored bytes: the value is the body,
+/// the key the rendered key, the headers the CloudEvents attributes, `content-type` and the route's
+/// headers, in ``KafkaSink``'s order (KafkaBulkDrainTests compares the two). Used by one thread at a time
+/// (the outbox's reader, one chunk after another), hence `@unchecked Sendable`.
+final class KafkaBulkEncoder: @unchecked Sendable {
+    /// Why ``take(_:)`` refused a row: the drain either waits (the lane is full) or ends before it.
+    enum Refusal: Equatable {
+        case laneFull
+        /// The message would exceed `message.max.bytes`; the scheduled path dead-letters it with its size.
+        case oversized(deliveryID: Int64)
+        /// librdkafka refused it; the scheduled path sends it and classifies the error.
+        case refused(deliveryID: Int64, reason: String)
+    }
+
+    let lane: KafkaProduceLane
+    private let maxMessageBytes: Int
+    private(set) var refusal: Refusal?
+    /// The last source seen, and its `ce_source` value.
+    private var source: (name: [UInt8], attribute: [UInt8]) = ([], [])
+    /// The last stored header text with escapes seen, decoded (texts without are read in place).
+    private var escapedHeaders: (text: [UInt8], headers: [(name: [UInt8], value: [UInt8])]) = ([], [])
+
+    init(lane: KafkaProduceLane, maxMessageBytes: Int) {
+        self.lane = lane
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    func clearRefusal() {
+        refusal = nil
+    }
+
+    /// Produces `row`; false (with ``refusal`` set) when it was not produced.
+    func take(_ row: QueuedRow) -> Bool {
+        if !Self.equal(row.source, source.name) {
+            let name = String(decoding: row.source, as: UTF8.self)
+            source = (Array(row.source), Array(CloudEvents.source(for: name).utf8))
+        }
+        // KafkaSink's estimate (value + key + header names and values + the record overhead), with the
+        // stored header text for the route's headers: never less than their bytes, so a row that does not
+        // fit this way is left to the scheduled path, which measures exactly.
+        let size = row.body.count + (row.key?.count ?? 0) + KafkaSink.messageOverheadBytes
+            + Self.fixedHeaderBytes + row.eventID.count + source.attribute.count + row.eventType.count
+            + (row.subject.map { Self.subjectName.utf8CodeUnitCount + $0.count } ?? 0) + row.headerText.count
+        guard size <= maxMessageBytes else {
+            refusal = .oversized(deliveryID: row.deliveryID)
+            return false
+        }
+        let enqueued = CloudEvents.withTimeBytes(secondsSince1970: row.receivedAt) { time in
+            lane.produce(tag: row.deliveryID, stamp: row.receivedAt, key: row.key, value: row.body,
+                         headerCount: 8) { writer in
+                writeHeaders(row, time: time, into: writer)
+            }
+        }
+        switch enqueued {
+        case .queued:
+            return true
+        case .full:
+            refusal = .laneFull
+        case .refused(let error):
+            refusal = .refused(deliveryID: row.deliveryID, reason: "\(error)")
+        }
+        return false
+    }
+
+    private func writeHeaders(_ row: QueuedRow, time: UnsafeRawBufferPointer, into writer: KafkaHeaderWriter) {
+        Self.specVersion.withUnsafeBytes { writer.add("ce_specversion", $0) }
+        writer.add("ce_id", row.eventID)
+        source.attribute.withUnsafeBytes { writer.add("ce_source", $0) }
+        writer.add("ce_type", row.eventType)
+        if let subject = row.subject { writer.add(Self.subjectName, subject) }
+        writer.add("ce_time", time)
+        Self.contentType.withUnsafeBytes { writer.add("content-type", $0) }
+        let inPlace = QueuedRow.withHeaderBytes(row.headerText) { name, value in writer.add(name, value) }
+        guard !inPlace else { return }
+        if !Self.equal(row.headerText, escapedHeaders.text) {
+            let decoded = QueuedRow.decodeHeaders(row.headerText).map { (name: Array($0.name.utf8), value: Array($0.value.utf8)) }
+            escapedHeaders = (Array(row.headerText), decoded)
+        }
+        for header in escapedHeaders.headers {
+            header.name.withUnsafeBytes { name in header.value.withUnsafeBytes { writer.add(name, $0) } }
+        }
+    }
+
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ array: [UInt8]) -> Bool {
+        bytes.count == array.count && array.withUnsafeBytes { array in
+            bytes.count == 0 || memcmp(bytes.baseAddress!, array.baseAddress!, bytes.count) == 0
+        }
+    }
+
+    private static let specVersion = Array("1.0".utf8)
+    private static let contentType = Array("application/json".utf8)
+    private static let subjectName: StaticString = "ce_subject"
+    /// Names and fixed values of the headers every message has: ce_specversion, ce_id, ce_source,
+    /// ce_type, ce_time (24-byte value), content-type.
+    private static let fixedHeaderBytes = "ce_specversion".utf8.count + specVersion.count + "ce_id".utf8.count
+        + "ce_source".utf8.count + "ce_type".utf8.count + "ce_time".utf8.count + 24 + "content-type".utf8.count + contentType.count
+}

@@ -1,0 +1,275 @@
+// A stream of messages produced straight from the caller's thread into one topic, with their delivery
+// reports tallied in produce order: the outbox's bulk drain, without a Swift value per message.
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// Messages produced one at a time from borrowed bytes (librdkafka copies them), each tagged with the
+/// caller's id (an outbox delivery id). Reports are tallied in produce order: ``takeConfirmed(_:)``
+/// hands out the tags of the longest delivered prefix; the first failed report stops the lane (the
+/// prefix ends before it and ``failure`` says why). At most ``capacity`` messages are outstanding.
+///
+/// One producing caller at a time (the lane's owner, which may hop threads between calls); the
+/// producer's poll thread records reports.
+package final class KafkaProduceLane: Sendable {
+    /// The high half of every message's opaque value; lanes have the top bit set (batches do not).
+    let id: UInt32
+    package let capacity: Int
+    package let topic: String
+    private let core: ProducerCore
+    // Sendable: librdkafka handles are thread-safe for producing; the lane keeps its producer alive.
+    private nonisolated(unsafe) let handle: OpaquePointer
+    /// NUL-terminated; librdkafka finds its topic object by name on each produce (a handle of our own
+    /// would have to be destroyed before the client, which a lane cannot promise).
+    private nonisolated(unsafe) let topicName: UnsafeMutablePointer<CChar>
+    private let producer: KafkaProducer
+    private let state: Mutex<State>
+
+    private struct State {
+        var tags: [Int64]
+        var stamps: [Double]
+        /// 0 pending, 1 delivered, 2 failed.
+        var status: [UInt8]
+        /// Sequence numbers: [confirmed, produced) are outstanding or reported past the prefix.
+        var confirmed: UInt64 = 0
+        var produced: UInt64 = 0
+        var reported = 0
+        var failure: KafkaError?
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    /// What became of one ``produce(tag:stamp:key:value:headerCount:headers:)``.
+    package enum Enqueued: Sendable {
+        case queued
+        /// Not produced: the lane holds `capacity` messages, librdkafka's local queue is full, or the
+        /// lane stopped after a failure. Try again after ``waitForReports(timeout:)``.
+        case full
+        /// librdkafka refused this message (too large, unknown topic, producer closed); not produced.
+        case refused(KafkaError)
+    }
+
+    init(id: UInt32, topic: String, capacity: Int, producer: KafkaProducer, core: ProducerCore, handle: OpaquePointer) {
+        self.id = id
+        self.topic = topic
+        var size = 1
+        while size < capacity { size <<= 1 }
+        self.capacity = size
+        self.producer = producer
+        self.core = core
+        self.handle = handle
+        self.topicName = strdup(topic)
+        state = Mutex(State(tags: Array(repeating: 0, count: size), stamps: Array(repeating: 0, count: size),
+                            status: Array(repeating: 0, count: size)))
+    }
+
+    deinit {
+        free(topicName)
+    }
+
+    /// Messages produced and not yet passed by the confirmed prefix.
+    package var outstanding: Int {
+        state.withLock { Int($0.produced - $0.confirmed) }
+    }
+
+    /// Messages produced and not reported yet.
+    var outstandingUnreported: Int {
+        state.withLock { Int($0.produced - $0.confirmed) - $0.reported }
+    }
+
+    /// The first failed report (the lane produces nothing after it).
+    package var failure: KafkaError? {
+        state.withLock { $0.failure }
+    }
+
+    /// Produces one message; `headers` adds its headers (`headerCount` is a capacity hint). The bytes
+    /// are copied before this returns.
+    package func produce(tag: Int64, stamp: Double, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                         headerCount: Int, headers: (KafkaHeaderWriter) -> Void) -> Enqueued {
+        guard let list = rd_kafka_headers_new(headerCount) else {
+            return .refused(KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "cannot allocate a header list"))
+        }
+        headers(KafkaHeaderWriter(list: list))
+        // The slot is taken before the message is handed over: its report may come back before
+        // rd_kafka_produceva returns (the caller's thread can be preempted right there).
+        let sequence: UInt64? = state.withLock { state in
+            guard state.failure == nil, state.produced - state.confirmed < UInt64(capacity) else { return nil }
+            let sequence = state.produced
+            let slot = Int(sequence & UInt64(capacity - 1))
+            state.tags[slot] = tag
+            state.stamps[slot] = stamp
+            state.status[slot] = 0
+            state.produced = sequence + 1
+            return sequence
+        }
+        guard let sequence else {
+            rd_kafka_headers_destroy(list)
+            return .full
+        }
+        let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id) << 32 | UInt(truncatingIfNeeded: sequence & 0xFFFF_FFFF))
+        guard core.enterLaneProduce() else {
+            giveBack(sequence, headers: list)
+            return .refused(.producerShutDown)
+        }
+        let error = rdkafkaProduce(key: key, value: value, headers: list, opaque: opaque)
+        core.leaveLaneProduce()
+        guard let error else { return .queued }
+        giveBack(sequence, headers: list)
+        if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            rd_kafka_error_destroy(error)
+            return .full
+        }
+        return .refused(KafkaError(consuming: error))
+    }
+
+    /// A message that was not handed over gets no report: its slot (the newest) is released, and its
+    /// header list is still ours.
+    private func giveBack(_ sequence: UInt64, headers: OpaquePointer) {
+        state.withLock { $0.produced = sequence }
+        rd_kafka_headers_destroy(headers)
+    }
+
+    private func rdkafkaProduce(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, headers: OpaquePointer,
+                                opaque: UnsafeMutableRawPointer?) -> OpaquePointer? {
+        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { arguments in
+            arguments[0].vtype = RD_KAFKA_VTYPE_TOPIC
+            arguments[0].u.cstr = UnsafePointer(topicName)
+            arguments[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+            arguments[1].u.i = RD_KAFKA_MSG_F_COPY
+            arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
+            arguments[2].u.ptr = opaque
+            arguments[3].vtype = RD_KAFKA_VTYPE_HEADERS
+            arguments[3].u.headers = headers
+            arguments[4].vtype = RD_KAFKA_VTYPE_VALUE
+            arguments[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress) ?? KafkaProduceLaneEmpty.byte
+            arguments[4].u.mem.size = value.count
+            var count = 5
+            if let key {
+                arguments[5].vtype = RD_KAFKA_VTYPE_KEY
+                arguments[5].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress) ?? KafkaProduceLaneEmpty.byte
+                arguments[5].u.mem.size = key.count
+                count = 6
+            }
+            return rd_kafka_produceva(handle, arguments.baseAddress, count)
+        }
+    }
+
+    /// Passes `body` the tag and stamp of every message newly added to the delivered prefix, in produce
+    /// order; returns their count.
+    @discardableResult
+    package func takeConfirmed(_ body: (_ tag: Int64, _ stamp: Double) -> Void) -> Int {
+        state.withLock { state in
+            var count = 0
+            let mask = UInt64(capacity - 1)
+            while state.confirmed < state.produced, state.status[Int(state.confirmed & mask)] == 1 {
+                let slot = Int(state.confirmed & mask)
+                body(state.tags[slot], state.stamps[slot])
+                state.confirmed += 1
+                count += 1
+            }
+            state.reported -= count
+            return count
+        }
+    }
+
+    /// Whether every produced message was reported (delivered or failed).
+    package var allReported: Bool {
+        state.withLock { state in state.reported == Int(state.produced - state.confirmed) }
+    }
+
+    /// Suspends until a report arrives after this call (or `timeout` passes, or one is already unseen).
+    package func waitForReports(timeout: Duration) async {
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.wakeWaiter()
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state in
+                guard !Self.hasUnseenReports(state, capacity: capacity) else { return true }
+                state.waiter?.resume()
+                state.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        timer.cancel()
+    }
+
+    /// The prefix can move (a delivered message at its head), or everything produced was reported.
+    private static func hasUnseenReports(_ state: State, capacity: Int) -> Bool {
+        let outstanding = Int(state.produced - state.confirmed)
+        guard outstanding > 0 else { return false }
+        return state.status[Int(state.confirmed & UInt64(capacity - 1))] == 1 || state.reported == outstanding
+    }
+
+    private func wakeWaiter() {
+        let waiter = state.withLock { state in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Poll thread: the reports of one delivery-report event for this lane (sequence low bits, error).
+    func record(_ reports: UnsafeBufferPointer<(sequence: UInt32, error: rd_kafka_resp_err_t)>, failure: (rd_kafka_resp_err_t) -> KafkaError) {
+        // Made before taking the lock: `failure` may consult the producer's own state.
+        let firstFailure = reports.first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { failure($0.error) }
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let mask = UInt64(capacity - 1)
+            for report in reports {
+                // The full sequence is the one within `capacity` below `produced` with these low bits.
+                let low = UInt64(report.sequence)
+                var sequence = (state.produced & ~0xFFFF_FFFF) | low
+                if sequence >= state.produced { sequence &-= 1 << 32 }
+                guard sequence >= state.confirmed, sequence < state.produced else { continue }
+                let slot = Int(sequence & mask)
+                guard state.status[slot] == 0 else { continue }
+                state.reported += 1
+                if report.error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    state.status[slot] = 1
+                } else {
+                    state.status[slot] = 2
+                    if state.failure == nil { state.failure = firstFailure }
+                }
+            }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Stops tallying: later reports of this lane are dropped. Call once the lane is no longer used.
+    package func close() {
+        core.removeLane(id)
+        wakeWaiter()
+    }
+}
+
+/// A non-null address for empty values, keys and header values (null would mean "absent").
+private enum KafkaProduceLaneEmpty {
+    nonisolated(unsafe) static let byte: UnsafeMutableRawPointer = {
+        let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+        byte.storeBytes(of: 0, as: UInt8.self)
+        return byte
+    }()
+}
+
+/// Adds headers to one message's librdkafka header list (names and values are copied).
+package struct KafkaHeaderWriter {
+    fileprivate let list: OpaquePointer
+    private static var empty: UnsafeRawPointer { UnsafeRawPointer(KafkaProduceLaneEmpty.byte) }
+
+    package func add(_ name: StaticString, _ value: UnsafeRawBufferPointer) {
+        name.withUTF8Buffer { name in
+            name.withMemoryRebound(to: CChar.self) { name in
+                _ = rd_kafka_header_add(list, name.baseAddress, name.count, value.baseAddress ?? Self.empty, value.count)
+            }
+        }
+    }
+
+    package func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        name.withMemoryRebound(to: CChar.self) { name in
+            _ = rd_kafka_header_add(list, name.baseAddress ?? UnsafePointer(KafkaProduceLaneEmpty.byte.assumingMemoryBound(to: CChar.self)),
+                                    name.count, value.baseAddress ?? Self.empty, value.count)
+        }
+    }
+}
