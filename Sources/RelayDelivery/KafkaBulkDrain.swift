@@ -70,16 +70,29 @@ struct KafkaBulkDrain {
             encoder.clearRefusal()
             let room = lane.capacity - lane.outstanding
             if !readAll, room >= Self.chunk / 2 {
+                let limit = min(room, Self.chunk)
+                guard encoder.beginChunk(limit: limit) else {
+                    outcome.endedBecause = lane.failure.map { "delivery failed: \($0)" } ?? "the producer is shutting down"
+                    break
+                }
                 do {
                     let encoder = self.encoder
-                    let visit = try await reader.visitQueued(destination: destination, afterID: lastRead, limit: min(room, Self.chunk)) {
+                    let visit = try await reader.visitQueued(destination: destination, afterID: lastRead, limit: limit) {
                         encoder.take($0)
                     }
+                    encoder.endChunk()
                     lastRead = visit.lastTakenID ?? lastRead
                     readAll = visit.reachedEnd
                     outcome.reads += 1
                     if readAll { outcome.readingTook = ContinuousClock.now - began }
+                    if encoder.refusal == .laneFull {
+                        // The lane's slots or librdkafka's queue ran out mid-chunk: let reports free some.
+                        let waitBegan = ContinuousClock.now
+                        await lane.waitForReports(timeout: .milliseconds(10))
+                        outcome.waitedForReports += ContinuousClock.now - waitBegan
+                    }
                 } catch {
+                    encoder.endChunk()
                     outcome.endedBecause = "cannot read queued deliveries: \(error)"
                     break
                 }

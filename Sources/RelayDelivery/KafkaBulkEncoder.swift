@@ -26,6 +26,9 @@ final class KafkaBulkEncoder: @unchecked Sendable {
     /// The last stored header text with escapes seen, decoded (texts without are read in place).
     private var escapedHeaders: (text: [UInt8], headers: [(name: [UInt8], value: [UInt8])]) = ([], [])
 
+    /// The slots of the chunk being read (between ``beginChunk(limit:)`` and ``endChunk()``).
+    private var chunk: KafkaLaneChunk?
+
     init(lane: KafkaProduceLane, maxMessageBytes: Int) {
         self.lane = lane
         self.maxMessageBytes = maxMessageBytes
@@ -33,6 +36,17 @@ final class KafkaBulkEncoder: @unchecked Sendable {
 
     func clearRefusal() {
         refusal = nil
+    }
+
+    /// Reserves lane slots for the next read of up to `limit` rows; false when the lane has none free.
+    func beginChunk(limit: Int) -> Bool {
+        chunk = lane.beginChunk(limit: limit)
+        return chunk != nil
+    }
+
+    func endChunk() {
+        if let chunk { lane.endChunk(chunk) }
+        chunk = nil
     }
 
     /// Produces `row`; false (with ``refusal`` set) when it was not produced.
@@ -51,9 +65,12 @@ final class KafkaBulkEncoder: @unchecked Sendable {
             refusal = .oversized(deliveryID: row.deliveryID)
             return false
         }
+        guard chunk != nil else {
+            refusal = .laneFull
+            return false
+        }
         let enqueued = CloudEvents.withTimeBytes(secondsSince1970: row.receivedAt) { time in
-            lane.produce(tag: row.deliveryID, stamp: row.receivedAt, key: row.key, value: row.body,
-                         headerCount: 8) { writer in
+            chunk!.produce(tag: row.deliveryID, stamp: row.receivedAt, key: row.key, value: row.body, headerCount: 8) { writer in
                 writeHeaders(row, time: time, into: writer)
             }
         }

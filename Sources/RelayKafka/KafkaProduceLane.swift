@@ -9,8 +9,11 @@ import Synchronization
 /// hands out the tags of the longest delivered prefix; the first failed report stops the lane (the
 /// prefix ends before it and ``failure`` says why). At most ``capacity`` messages are outstanding.
 ///
-/// One producing caller at a time (the lane's owner, which may hop threads between calls); the
-/// producer's poll thread records reports.
+/// Messages are produced in chunks (``beginChunk(limit:)``, ``KafkaLaneChunk/produce``, ``endChunk(_:)``)
+/// by one caller at a time: a chunk reserves its slots under the lane's lock once, and each message
+/// then takes the next slot without locking (the poll thread, which records reports under the lock,
+/// never waits on the producing thread). ``takeConfirmed(_:)``, ``outstanding`` and ``allReported``
+/// are for the owner between chunks.
 package final class KafkaProduceLane: Sendable {
     /// The high half of every message's opaque value; lanes have the top bit set (batches do not).
     let id: UInt32
@@ -18,31 +21,35 @@ package final class KafkaProduceLane: Sendable {
     package let topic: String
     private let core: ProducerCore
     // Sendable: librdkafka handles are thread-safe for producing; the lane keeps its producer alive.
-    private nonisolated(unsafe) let handle: OpaquePointer
+    fileprivate nonisolated(unsafe) let handle: OpaquePointer
     /// NUL-terminated; librdkafka finds its topic object by name on each produce (a handle of our own
     /// would have to be destroyed before the client, which a lane cannot promise).
-    private nonisolated(unsafe) let topicName: UnsafeMutablePointer<CChar>
+    fileprivate nonisolated(unsafe) let topicName: UnsafeMutablePointer<CChar>
     private let producer: KafkaProducer
+    /// Rings of `capacity` slots, indexed by sequence number modulo `capacity`. Tag and stamp are written
+    /// by the producing caller before its message is handed over and read by the owner under `state`'s
+    /// lock; a slot's status (0 pending, 1 delivered, 2 failed) is reset by the producing caller and
+    /// set by the poll thread under the lock (librdkafka orders the reset before the report).
+    fileprivate nonisolated(unsafe) let tags: UnsafeMutablePointer<Int64>
+    fileprivate nonisolated(unsafe) let stamps: UnsafeMutablePointer<Double>
+    fileprivate nonisolated(unsafe) let status: UnsafeMutablePointer<UInt8>
     private let state: Mutex<State>
 
     private struct State {
-        var tags: [Int64]
-        var stamps: [Double]
-        /// 0 pending, 1 delivered, 2 failed.
-        var status: [UInt8]
-        /// Sequence numbers: [confirmed, produced) are outstanding or reported past the prefix.
+        /// Sequence numbers: [confirmed, produced) are outstanding (or reserved by an open chunk).
         var confirmed: UInt64 = 0
         var produced: UInt64 = 0
+        /// Reports recorded for sequences at or after `confirmed`.
         var reported = 0
         var failure: KafkaError?
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    /// What became of one ``produce(tag:stamp:key:value:headerCount:headers:)``.
+    /// What became of one ``KafkaLaneChunk/produce(tag:stamp:key:value:headerCount:headers:)``.
     package enum Enqueued: Sendable {
         case queued
-        /// Not produced: the lane holds `capacity` messages, librdkafka's local queue is full, or the
-        /// lane stopped after a failure. Try again after ``waitForReports(timeout:)``.
+        /// Not produced: the chunk's slots are used up, or librdkafka's local queue is full. Try again in
+        /// a new chunk after ``waitForReports(timeout:)``.
         case full
         /// librdkafka refused this message (too large, unknown topic, producer closed); not produced.
         case refused(KafkaError)
@@ -58,12 +65,20 @@ package final class KafkaProduceLane: Sendable {
         self.core = core
         self.handle = handle
         self.topicName = strdup(topic)
-        state = Mutex(State(tags: Array(repeating: 0, count: size), stamps: Array(repeating: 0, count: size),
-                            status: Array(repeating: 0, count: size)))
+        tags = .allocate(capacity: size)
+        tags.initialize(repeating: 0, count: size)
+        stamps = .allocate(capacity: size)
+        stamps.initialize(repeating: 0, count: size)
+        status = .allocate(capacity: size)
+        status.initialize(repeating: 0, count: size)
+        state = Mutex(State())
     }
 
     deinit {
         free(topicName)
+        tags.deallocate()
+        stamps.deallocate()
+        status.deallocate()
     }
 
     /// Messages produced and not yet passed by the confirmed prefix.
@@ -81,54 +96,34 @@ package final class KafkaProduceLane: Sendable {
         state.withLock { $0.failure }
     }
 
-    /// Produces one message; `headers` adds its headers (`headerCount` is a capacity hint). The bytes
-    /// are copied before this returns.
-    package func produce(tag: Int64, stamp: Double, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-                         headerCount: Int, headers: (KafkaHeaderWriter) -> Void) -> Enqueued {
-        guard let list = rd_kafka_headers_new(headerCount) else {
-            return .refused(KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "cannot allocate a header list"))
+    /// Reserves up to `limit` slots for the messages of one chunk; nil when none is free, after a failed
+    /// report, or once the producer is closing. End it with ``endChunk(_:)``.
+    package func beginChunk(limit: Int) -> KafkaLaneChunk? {
+        guard core.enterLaneProduce() else { return nil }
+        let reserved: (start: UInt64, count: Int)? = state.withLock { state in
+            let free = capacity - Int(state.produced - state.confirmed)
+            guard state.failure == nil, free > 0, limit > 0 else { return nil }
+            let count = min(free, limit)
+            // Reserved before any message is handed over: a report may come back before produce returns.
+            defer { state.produced += UInt64(count) }
+            return (state.produced, count)
         }
-        headers(KafkaHeaderWriter(list: list))
-        // The slot is taken before the message is handed over: its report may come back before
-        // rd_kafka_produceva returns (the caller's thread can be preempted right there).
-        let sequence: UInt64? = state.withLock { state in
-            guard state.failure == nil, state.produced - state.confirmed < UInt64(capacity) else { return nil }
-            let sequence = state.produced
-            let slot = Int(sequence & UInt64(capacity - 1))
-            state.tags[slot] = tag
-            state.stamps[slot] = stamp
-            state.status[slot] = 0
-            state.produced = sequence + 1
-            return sequence
+        guard let reserved else {
+            core.leaveLaneProduce()
+            return nil
         }
-        guard let sequence else {
-            rd_kafka_headers_destroy(list)
-            return .full
+        return KafkaLaneChunk(lane: self, start: reserved.start, reserved: reserved.count)
+    }
+
+    /// Gives back the chunk's unused slots (no report will come for them).
+    package func endChunk(_ chunk: KafkaLaneChunk) {
+        state.withLock { state in
+            state.produced = chunk.start + UInt64(chunk.used)
         }
-        let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id) << 32 | UInt(truncatingIfNeeded: sequence & 0xFFFF_FFFF))
-        guard core.enterLaneProduce() else {
-            giveBack(sequence, headers: list)
-            return .refused(.producerShutDown)
-        }
-        let error = rdkafkaProduce(key: key, value: value, headers: list, opaque: opaque)
         core.leaveLaneProduce()
-        guard let error else { return .queued }
-        giveBack(sequence, headers: list)
-        if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-            rd_kafka_error_destroy(error)
-            return .full
-        }
-        return .refused(KafkaError(consuming: error))
     }
 
-    /// A message that was not handed over gets no report: its slot (the newest) is released, and its
-    /// header list is still ours.
-    private func giveBack(_ sequence: UInt64, headers: OpaquePointer) {
-        state.withLock { $0.produced = sequence }
-        rd_kafka_headers_destroy(headers)
-    }
-
-    private func rdkafkaProduce(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, headers: OpaquePointer,
+    fileprivate func rdkafkaProduce(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, headers: OpaquePointer,
                                 opaque: UnsafeMutableRawPointer?) -> OpaquePointer? {
         withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { arguments in
             arguments[0].vtype = RD_KAFKA_VTYPE_TOPIC
@@ -160,9 +155,9 @@ package final class KafkaProduceLane: Sendable {
         state.withLock { state in
             var count = 0
             let mask = UInt64(capacity - 1)
-            while state.confirmed < state.produced, state.status[Int(state.confirmed & mask)] == 1 {
+            while state.confirmed < state.produced, status[Int(state.confirmed & mask)] == 1 {
                 let slot = Int(state.confirmed & mask)
-                body(state.tags[slot], state.stamps[slot])
+                body(tags[slot], stamps[slot])
                 state.confirmed += 1
                 count += 1
             }
@@ -184,7 +179,7 @@ package final class KafkaProduceLane: Sendable {
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state in
-                guard !Self.hasUnseenReports(state, capacity: capacity) else { return true }
+                guard !hasUnseenReports(state) else { return true }
                 state.waiter?.resume()
                 state.waiter = continuation
                 return false
@@ -195,10 +190,10 @@ package final class KafkaProduceLane: Sendable {
     }
 
     /// The prefix can move (a delivered message at its head), or everything produced was reported.
-    private static func hasUnseenReports(_ state: State, capacity: Int) -> Bool {
+    private func hasUnseenReports(_ state: State) -> Bool {
         let outstanding = Int(state.produced - state.confirmed)
         guard outstanding > 0 else { return false }
-        return state.status[Int(state.confirmed & UInt64(capacity - 1))] == 1 || state.reported == outstanding
+        return status[Int(state.confirmed & UInt64(capacity - 1))] == 1 || state.reported == outstanding
     }
 
     private func wakeWaiter() {
@@ -222,12 +217,12 @@ package final class KafkaProduceLane: Sendable {
                 if sequence >= state.produced { sequence &-= 1 << 32 }
                 guard sequence >= state.confirmed, sequence < state.produced else { continue }
                 let slot = Int(sequence & mask)
-                guard state.status[slot] == 0 else { continue }
+                guard status[slot] == 0 else { continue }
                 state.reported += 1
                 if report.error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    state.status[slot] = 1
+                    status[slot] = 1
                 } else {
-                    state.status[slot] = 2
+                    status[slot] = 2
                     if state.failure == nil { state.failure = firstFailure }
                 }
             }
@@ -241,6 +236,48 @@ package final class KafkaProduceLane: Sendable {
     package func close() {
         core.removeLane(id)
         wakeWaiter()
+    }
+}
+
+/// The slots one ``KafkaProduceLane/beginChunk(limit:)`` reserved, taken one message at a time.
+package struct KafkaLaneChunk {
+    fileprivate let lane: KafkaProduceLane
+    fileprivate let start: UInt64
+    fileprivate let reserved: Int
+    /// Messages handed over so far (they hold the first `used` slots).
+    package private(set) var used = 0
+
+    fileprivate init(lane: KafkaProduceLane, start: UInt64, reserved: Int) {
+        self.lane = lane
+        self.start = start
+        self.reserved = reserved
+    }
+
+    /// Produces one message into the next slot; `headers` adds its headers (`headerCount` is a capacity
+    /// hint). The bytes are copied before this returns.
+    package mutating func produce(tag: Int64, stamp: Double, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                                  headerCount: Int, headers: (KafkaHeaderWriter) -> Void) -> KafkaProduceLane.Enqueued {
+        guard used < reserved else { return .full }
+        guard let list = rd_kafka_headers_new(headerCount) else {
+            return .refused(KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "cannot allocate a header list"))
+        }
+        headers(KafkaHeaderWriter(list: list))
+        let sequence = start + UInt64(used)
+        let slot = Int(sequence & UInt64(lane.capacity - 1))
+        lane.tags[slot] = tag
+        lane.stamps[slot] = stamp
+        lane.status[slot] = 0
+        let opaque = UnsafeMutableRawPointer(bitPattern: UInt(lane.id) << 32 | UInt(truncatingIfNeeded: sequence & 0xFFFF_FFFF))
+        guard let error = lane.rdkafkaProduce(key: key, value: value, headers: list, opaque: opaque) else {
+            used += 1
+            return .queued
+        }
+        rd_kafka_headers_destroy(list)  // still ours after a failed produce
+        if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            rd_kafka_error_destroy(error)
+            return .full
+        }
+        return .refused(KafkaError(consuming: error))
     }
 }
 
