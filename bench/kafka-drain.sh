@@ -29,9 +29,10 @@
 #
 # Environment: N (1000000), ROUNDS (2), KEYS (1000), BROKERS (3), POLL (s, 0.5), TOP_AT (s, 5),
 #   DRAIN_TIMEOUT (s, 1200), KCAT_TIMEOUT (s, 600), ORDER (alternate | relay-first | kcat-first),
-#   POLL_WITH (stats = every poll runs `outbox stats` and reads /metrics, as specified; metrics = the
-#   polls read only /metrics and `outbox stats` runs once the delivered counter reaches N: a check of
-#   how much the polling itself costs, since one `outbox stats` scans all N rows, ~0.3-0.5 s of CPU),
+#   POLL_WITH (metrics = the default: polls read /metrics and `outbox stats` runs once the delivered
+#   counter reaches N, then every poll until it shows 0 pending; stats = every poll also runs `outbox
+#   stats`, which scans all N rows, 0.3-0.6 s of CPU each: on 2 cores that polling takes a third to half
+#   of a core from the relay while it drains, and kcat pays nothing alike),
 #   HEALTHZ_EVERY (s between /healthz probes during the relay drain, 0.1; 0 = no probe),
 #   PERF=1 (also `perf record -g` the relay for PERF_SECONDS=10 s mid-drain and print the top symbols),
 #   RELAY_BIN, KEEP=1 (keep the temp dir: databases, kcat file, logs), STRICT=1 (exit 2 on a missed
@@ -53,7 +54,7 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-1200}
 KCAT_TIMEOUT=${KCAT_TIMEOUT:-600}
 ORDER=${ORDER:-alternate}
 PERF=${PERF:-0}
-POLL_WITH=${POLL_WITH:-stats}
+POLL_WITH=${POLL_WITH:-metrics}
 PERF_SECONDS=${PERF_SECONDS:-10}
 HEALTHZ_EVERY=${HEALTHZ_EVERY:-0.1}
 FILL_PY="$BENCH_DIR/kafka-drain-fill.py"
