@@ -328,6 +328,7 @@ final class DestinationWorker: Sendable {
             "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\((ContinuousClock.now - began).seconds)",
             "reads": "\(outcome.reads)", "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
             "reading_seconds": "\(outcome.readingTook.seconds)",
+            "first_report_after_seconds": "\(outcome.firstConfirmedAfter?.seconds ?? 0)",
         ]
         if let reason = outcome.endedBecause {
             metadata["ended_because"] = "\(reason)"

@@ -32,6 +32,9 @@ struct KafkaBulkDrain {
         var waitedForReports: Duration = .zero
         /// From the start until the last row was read and produced (the rest waited for reports).
         var readingTook: Duration = .zero
+        /// From the start until the first delivery report confirmed a message (the producer's warm-up:
+        /// connections, the topic's metadata, the idempotent producer id).
+        var firstConfirmedAfter: Duration?
     }
 
     let destination: String
@@ -105,6 +108,7 @@ struct KafkaBulkDrain {
                 outcome.waitedForReports += ContinuousClock.now - began
             }
             outcome.delivered += takeConfirmed(lane, through: &deliveredThrough)
+            if outcome.firstConfirmedAfter == nil, outcome.delivered > 0 { outcome.firstConfirmedAfter = ContinuousClock.now - began }
             if ContinuousClock.now >= nextRecord, deliveredThrough > outcome.committed {
                 nextRecord = ContinuousClock.now + limits.recordInterval
                 if await record(deliveredThrough) { outcome.committed = deliveredThrough }

@@ -43,6 +43,7 @@ package final class KafkaSink: Sink {
         maxConcurrentBatches: Int = 4
     ) throws(KafkaError) {
         let producer = try clusters.acquireProducer(for: destination)
+        producer.warmUp(topic: destination.topic)
         self.name = name
         self.destination = destination
         self.clusters = clusters

@@ -78,6 +78,22 @@ package final class KafkaProducer: Sendable {
         }
     }
 
+    /// Asks the cluster for `topic`'s metadata now, on a thread of its own, so the first message to it
+    /// does not wait for librdkafka's once-a-second scan of unknown topics (a backlog drained at
+    /// start-up waited a full second for its first delivery report). Best effort: failures are ignored.
+    package func warmUp(topic: String) {
+        Thread { [self] in
+            guard core.enterLaneProduce() else { return }
+            defer { core.leaveLaneProduce() }
+            guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { return }
+            defer { rd_kafka_topic_destroy(topicHandle) }
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            if rd_kafka_metadata(handle, 0, topicHandle, &metadata, 2_000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                rd_kafka_metadata_destroy(metadata)
+            }
+        }.start()
+    }
+
     /// Flushes outstanding messages (up to `flushTimeout`; what is left is purged and reported
     /// as retriable errors), stops the poll thread and destroys the librdkafka handle.
     /// Blocks the calling thread until that is done; idempotent.
