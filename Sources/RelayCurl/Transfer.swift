@@ -13,6 +13,8 @@ final class Transfer: @unchecked Sendable {
     private let pool: EasyHandlePool
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let followRedirects: Bool
+    /// The request's URL (what ``result()`` reports when no redirect was followed).
+    private let url: String
 
     /// Header lines of the latest response, status line excluded; reset at every status line.
     private(set) var headerBytes: [UInt8] = []
@@ -29,16 +31,20 @@ final class Transfer: @unchecked Sendable {
     let stream: StreamBuffer?
     /// Set under the core's lock; a cancelled transfer is never added to the multi handle.
     var cancelRequested = false
+    /// Batch mode: the batch and the item this transfer carries; the outcome goes to the batch's handlers.
+    var batch: CurlBatch?
+    var batchIndex = 0
     /// The request's check of the connected address, asked by libcurl's pre-request callback.
     private let peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
     /// Set by the worker when ``peerCheck`` refused a peer; turns libcurl's abort into `refusedPeer`.
     private var peerRefusal: CurlError?
 
     private init(
-        easy: EasyHandle, pool: EasyHandlePool, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?,
+        easy: EasyHandle, pool: EasyHandlePool, url: String, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?,
         peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
     ) {
         self.easy = easy
+        self.url = url
         self.peerCheck = peerCheck
         self.pool = pool
         self.followRedirects = followRedirects
@@ -65,7 +71,7 @@ final class Transfer: @unchecked Sendable {
             throw CurlError(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed", kind: .other)
         }
         let transfer = Transfer(
-            easy: easy, pool: pool, followRedirects: request.followRedirects,
+            easy: easy, pool: pool, url: request.url, followRedirects: request.followRedirects,
             maxBodyBytes: max(0, maxBodyBytes),
             stream: streaming ? StreamBuffer(limit: max(1, configuration.streamBufferBytes)) : nil,
             peerCheck: request.peerCheck
@@ -299,6 +305,8 @@ final class Transfer: @unchecked Sendable {
         } else if let completion {
             self.completion = nil
             completion.resume(returning: failure)
+        } else if let batch {
+            batch.handlers.completed(batchIndex, failure.map { .failure($0) } ?? .success(result()))
         }
     }
 
@@ -308,11 +316,11 @@ final class Transfer: @unchecked Sendable {
         HTTPResponseHead(status: status, headers: parseHeaderLines(headerBytes))
     }
 
-    func result(for request: HTTPRequestSpec) -> HTTPResult {
+    func result() -> HTTPResult {
         var totalMicros: curl_off_t = 0
         _ = relay_curl_getinfo_off_t(easy.raw, CURLINFO_TOTAL_TIME_T, &totalMicros)
-        var effectiveURL = request.url
-        if request.followRedirects {
+        var effectiveURL = url
+        if followRedirects {
             var pointer: UnsafeMutablePointer<CChar>?
             if relay_curl_getinfo_string(easy.raw, CURLINFO_EFFECTIVE_URL, &pointer) == CURLE_OK, let pointer {
                 effectiveURL = String(cString: pointer)
