@@ -37,6 +37,8 @@ package final class HTTPSink: Sink {
     let batchShare: Int
 
     let signingKey: [UInt8]?
+    /// `signingKey`'s HMAC key schedule, computed once.
+    let signer: StandardWebhooks.Signer?
     let client: CurlClient
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -72,6 +74,7 @@ package final class HTTPSink: Sink {
         self.maxConcurrentBatches = 2
         self.batchShare = (concurrency + maxConcurrentBatches - 1) / maxConcurrentBatches
         self.signingKey = signingKey
+        self.signer = signingKey.map { StandardWebhooks.Signer(key: $0) }
         self.client = client
         self.clock = clock
         self.slots = RequestSlots(limit: concurrency)
