@@ -128,6 +128,9 @@ package final class HTTPSink: Sink {
         }
         if sendable > 0 {
             if await slots.acquire() {
+                // Built (and signed) here, on the pool, while the worker threads are busy with other batches'
+                // requests: the worker thread, which every request of the client passes through, only starts them.
+                run.prepare { makeRequest(for: $0) }
                 // One worker thread builds, sends and classifies the whole batch; this task waits once.
                 await client.executeBatch(count: batch.count, holding: 1, window: slots.limit, share: batchShare, maxBodyBytes: Self.bodyExcerptBytes, handlers: CurlBatchHandlers(
                     request: { [self] index in startRequest(index, of: run) },
@@ -197,8 +200,7 @@ package final class HTTPSink: Sink {
         case .admitted(let ticket):
             run.tickets[index] = ticket
         }
-        // Built (and signed) only now that it can go out, so the timestamp is fresh.
-        return makeRequest(for: run.items[index])
+        return run.requests[index]
     }
 
     /// Classifies the answer (or failure) of item `index` and tells the breaker.

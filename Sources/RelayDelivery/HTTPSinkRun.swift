@@ -1,5 +1,6 @@
 // HTTPSinkRun: the outcomes and breaker tickets of one batch while the client's worker thread sends it.
 import RelayCore
+import RelayCurl
 
 /// One `deliver` call's state. Threading: filled by the calling task before the batch is handed to the
 /// client, then only by the client's worker thread (through the batch handlers), then read by the calling
@@ -9,6 +10,9 @@ final class HTTPSinkRun: @unchecked Sendable {
     private(set) var outcomes: [DeliveryOutcome]
     private var settled: [Bool]
     var tickets: [CircuitBreaker.Ticket?]
+    /// The request of each item not settled before sending (built once a slot was free, so that its
+    /// `webhook-timestamp` is at most one batch old when it goes out).
+    private(set) var requests: [HTTPRequestSpec?] = []
 
     init(items: [DeliveryItem]) {
         self.items = items
@@ -19,6 +23,10 @@ final class HTTPSinkRun: @unchecked Sendable {
     }
 
     func isSettled(_ index: Int) -> Bool { settled[index] }
+
+    func prepare(_ build: (DeliveryItem) -> HTTPRequestSpec) {
+        requests = items.indices.map { settled[$0] ? nil : build(items[$0]) }
+    }
 
     func settle(_ index: Int, _ outcome: DeliveryOutcome) {
         outcomes[index] = outcome
