@@ -14,8 +14,8 @@ package struct CurlBatchHandlers: Sendable {
     package var tryAcquireSlot: @Sendable () -> Bool
     /// Gives back a slot the batch no longer needs (no item left to start on it, or another batch wants it).
     package var releaseSlot: @Sendable () -> Void
-    /// Whether another batch waits for a slot: a batch holding more than its share then gives one back
-    /// each time one of its requests ends.
+    /// Whether another batch shares the slots (running or waiting for its first): a batch then takes no
+    /// slot beyond its share, and one holding more gives one back each time one of its requests ends.
     package var slotWanted: @Sendable () -> Bool
 
     package init(
@@ -66,7 +66,7 @@ final class CurlBatch: @unchecked Sendable {
     func mayStartAnother() -> Bool {
         guard !stopped, next < count else { return false }
         if inFlight < held { return true }
-        guard held < window, handlers.tryAcquireSlot() else { return false }
+        guard held < window, held < share || !handlers.slotWanted(), handlers.tryAcquireSlot() else { return false }
         held += 1
         return true
     }

@@ -55,8 +55,8 @@ package final class CurlClient: Sendable {
     /// for the whole batch instead of once per request. The batch starts with `slots` slots (at least one,
     /// taken by the caller; they are the batch's to give back through `handlers.releaseSlot` from then on),
     /// takes more with `handlers.tryAcquireSlot` while all are busy, up to `window` at once, and gives back
-    /// each one it has no item left for, and, while `handlers.slotWanted`, each one beyond `share` as its
-    /// request ends (so concurrent batches end up with a share each). Batches go to the worker running the fewest, so concurrent batches
+    /// each one it has no item left for; while `handlers.slotWanted` it takes none beyond `share` and gives
+    /// back each one beyond it as its request ends (so concurrent batches end up with a share each). Batches go to the worker running the fewest, so concurrent batches
     /// run on different threads. Returns once every started request has ended. Cancelling the calling task
     /// aborts the requests in flight (`CurlError.Kind.cancelled`); the rest never start, and neither do any
     /// once the client is shut down (in-flight ones end with `CurlError.Kind.shutdown`).

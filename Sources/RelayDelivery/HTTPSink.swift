@@ -31,9 +31,9 @@ package final class HTTPSink: Sink {
     package let destination: HTTPDestination
     package let maxBatchSize: Int
     package let maxConcurrentBatches: Int
-    /// What a batch keeps of `concurrency` while another batch waits for a slot: an even share between
-    /// the concurrent batches, so that they run side by side (each on its own client worker thread)
-    /// instead of the first holding every slot until its tail. Alone, a batch uses all of `concurrency`.
+    /// What a batch keeps of `concurrency` while another batch runs or waits: an even share between the
+    /// concurrent batches, so that they run side by side (each on its own client worker thread) instead
+    /// of the first holding every slot until its tail. Alone, a batch uses all of `concurrency`.
     let batchShare: Int
 
     let signingKey: [UInt8]?
@@ -50,6 +50,8 @@ package final class HTTPSink: Sink {
     /// Why a configured header cannot be sent (every item is then dead), or nil.
     let staticHeaderProblem: String?
     private let isShutDown = Atomic<Bool>(false)
+    /// `deliver` calls past their first checks (waiting for a slot or sending): more than one share the slots.
+    private let activeBatches = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - signingKey: the destination's Standard Webhooks key (see ``StandardWebhooks/key(fromSecret:)``);
@@ -127,6 +129,8 @@ package final class HTTPSink: Sink {
             sendable = 0
         }
         if sendable > 0 {
+            activeBatches.add(1, ordering: .relaxed)
+            defer { activeBatches.subtract(1, ordering: .relaxed) }
             if await slots.acquire() {
                 // Built (and signed) here, on the pool, while the worker threads are busy with other batches'
                 // requests: the worker thread, which every request of the client passes through, only starts them.
@@ -137,7 +141,7 @@ package final class HTTPSink: Sink {
                     completed: { [self] index, result in finishRequest(index, of: run, result) },
                     tryAcquireSlot: { [slots] in slots.tryAcquire() },
                     releaseSlot: { [slots] in slots.release() },
-                    slotWanted: { [slots] in slots.hasWaiters }
+                    slotWanted: { [self] in activeBatches.load(ordering: .relaxed) > 1 }
                 ))
             } else {
                 for index in batch.indices where !run.isSettled(index) {

@@ -23,11 +23,6 @@ final class RequestSlots: Sendable {
         state = Mutex(State(available: max(1, limit)))
     }
 
-    /// Whether someone waits for a slot.
-    var hasWaiters: Bool {
-        state.withLock { !$0.waiters.isEmpty }
-    }
-
     /// Takes a slot, waiting for one if need be; false (and no slot) when the task is cancelled first.
     func acquire() async -> Bool {
         let id = state.withLock { state -> UInt64 in

@@ -11,8 +11,10 @@ import Testing
 private final class BatchProbe: Sendable {
     struct State {
         var free: Int
-        /// Another batch "waits" for a slot once the first result is in.
+        /// Another batch shares the slots once the first result is in.
         var waitAfterFirstResult = false
+        /// Another batch shares the slots from the start.
+        var alwaysWanted = false
         var requested: [Int] = []
         var results: [Int: Result<HTTPResult, CurlError>] = [:]
         var released = 0
@@ -38,7 +40,7 @@ private final class BatchProbe: Sendable {
             },
             tryAcquireSlot: { [self] in
                 state.withLock { state in
-                    guard state.free > 0, !state.waiting else { return false }
+                    guard state.free > 0 else { return false }
                     state.free -= 1
                     return true
                 }
@@ -52,7 +54,7 @@ private final class BatchProbe: Sendable {
 }
 
 extension BatchProbe.State {
-    var waiting: Bool { waitAfterFirstResult && !results.isEmpty }
+    var waiting: Bool { alwaysWanted || (waitAfterFirstResult && !results.isEmpty) }
 }
 
 @Suite(.timeLimit(.minutes(1)))
@@ -118,6 +120,20 @@ struct CurlBatchTests {
         // It grew to its window of 4, then gave back down to its share of 2 while someone waited.
         #expect(try await server.stats().maxInFlight == 4)
         #expect(state.released == 4)
+    }
+
+    @Test func whileAnotherBatchSharesTheSlotsABatchTakesNoneBeyondItsShare() async throws {
+        let server = try await UpstreamServer.start(scripts: ["*": UpstreamResponse.text(204).delayed(.milliseconds(50))])
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let probe = BatchProbe(free: 5)
+        probe.state.withLock { $0.alwaysWanted = true }
+        let url = server.url("/shared")
+        // Slots are free all along: the batch itself stops at its share.
+        await client.executeBatch(count: 8, holding: 1, window: 6, share: 2, handlers: probe.handlers { _ in HTTPRequestSpec(url: url) })
+        #expect(probe.snapshot.results.count == 8)
+        #expect(try await server.stats().maxInFlight == 2)
     }
 
     @Test func anInvalidRequestFailsOnlyItsItem() async throws {
