@@ -47,7 +47,54 @@ package final class CurlClient: Sendable {
             core.cancel(transfer, .cancelled("the calling task was cancelled"))
         }
         if let failure { throw failure }
-        return transfer.result(for: request)
+        return transfer.result()
+    }
+
+    /// Runs `count` buffered requests on one worker thread, which asks `handlers.request` for each in
+    /// turn as a slot frees and reports each outcome to `handlers.completed`, so the caller suspends once
+    /// for the whole batch instead of once per request. The batch starts with `slots` slots (at least one,
+    /// taken by the caller; they are the batch's to give back through `handlers.releaseSlot` from then on),
+    /// takes more with `handlers.tryAcquireSlot` while all are busy, up to `window` at once, and gives back
+    /// each one it has no item left for; while `handlers.slotWanted` it takes none beyond `share` and gives
+    /// back each one beyond it as its request ends (so concurrent batches end up with a share each). Batches go to the worker running the fewest, so concurrent batches
+    /// run on different threads. Returns once every started request has ended. Cancelling the calling task
+    /// aborts the requests in flight (`CurlError.Kind.cancelled`); the rest never start, and neither do any
+    /// once the client is shut down (in-flight ones end with `CurlError.Kind.shutdown`).
+    package func executeBatch(
+        count: Int, holding slots: Int, window: Int, share: Int, maxBodyBytes: Int = 64 * 1024, handlers: CurlBatchHandlers
+    ) async {
+        let batch = CurlBatch(
+            count: max(0, count), holding: max(0, slots), window: window, share: share, maxBodyBytes: maxBodyBytes, handlers: handlers
+        )
+        let core = leastBusyCore
+        core.activeBatches.add(1, ordering: .relaxed)
+        defer { core.activeBatches.subtract(1, ordering: .relaxed) }
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                batch.completion = continuation
+                if core.submit(batch) != nil {
+                    // Never reached the worker: nothing started, so the slots are still the caller's to return here.
+                    batch.stopped = true
+                    batch.resumeCaller()
+                }
+            }
+        } onCancel: {
+            core.cancel(batch, .cancelled("the calling task was cancelled"))
+        }
+    }
+
+    /// The worker with the fewest batches running (the next in turn among equals).
+    private var leastBusyCore: CurlCore {
+        if cores.count == 1 { return cores[0] }
+        let start = turn.wrappingAdd(1, ordering: .relaxed).oldValue
+        var best = cores[start % cores.count]
+        var bestLoad = best.activeBatches.load(ordering: .relaxed)
+        for offset in 1..<cores.count where bestLoad > 0 {
+            let core = cores[(start + offset) % cores.count]
+            let load = core.activeBatches.load(ordering: .relaxed)
+            if load < bestLoad { (best, bestLoad) = (core, load) }
+        }
+        return best
     }
 
     /// Streaming download with back-pressure: returns once the final response head has

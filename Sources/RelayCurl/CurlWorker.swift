@@ -15,6 +15,10 @@ enum WorkerCommand: Sendable {
     case cancel(Transfer, CurlError)
     /// Unpause a streamed transfer whose consumer caught up.
     case resume(Transfer)
+    /// Start a batch: the worker starts its requests as slots allow, until each has ended.
+    case batch(CurlBatch)
+    /// Abort a batch: requests in flight end with this error, the rest never start.
+    case cancelBatch(CurlBatch, CurlError)
 }
 
 /// The multi handle and the queue into the worker thread. Shared by the client, the worker
@@ -34,6 +38,8 @@ final class CurlCore: Sendable {
     private let queue = Mutex(Queue())
     private let stopped = DispatchSemaphore(value: 0)
     let pool: EasyHandlePool
+    /// Batches submitted to this worker and not yet returned (to spread batches over workers).
+    let activeBatches = Atomic<Int>(0)
     let configuration: CurlClientConfiguration
     let logger: Logger
     private let threadName: String
@@ -69,6 +75,23 @@ final class CurlCore: Sendable {
         }
     }
 
+    /// Hands a batch to the worker; nil once queued, else why not (shut down, or cancelled first).
+    func submit(_ batch: CurlBatch) -> CurlError? {
+        queue.withLock { q in
+            if q.shuttingDown { return .shutdown }
+            if batch.cancelRequested { return .cancelled("the calling task was cancelled") }
+            enqueue(.batch(batch), &q)
+            return nil
+        }
+    }
+
+    /// Asks the worker to abort `batch`; a batch not yet submitted will never start.
+    func cancel(_ batch: CurlBatch, _ error: CurlError) {
+        queue.withLock { q in
+            batch.cancelRequested = true
+            if !q.shuttingDown { enqueue(.cancelBatch(batch, error), &q) }
+        }
+    }
 
     /// Asks the worker to abort `transfer`; a transfer not yet submitted will never start.
     func cancel(_ transfer: Transfer, _ error: CurlError) {
@@ -134,7 +157,11 @@ final class CurlCore: Sendable {
             batch.removeAll(keepingCapacity: true)
             if stopping { break }
             _ = curl_multi_perform(multi, &running)
-            collectCompleted(&inFlight)
+            if collectCompleted(&inFlight) {
+                // Batches started new requests in place of finished ones: send them before sleeping.
+                _ = curl_multi_perform(multi, &running)
+                _ = collectCompleted(&inFlight)
+            }
             // Sleep only when nothing arrived meanwhile; otherwise go round again at once.
             let idle: Bool = queue.withLock { q in
                 guard q.commands.isEmpty && !q.shuttingDown else { return false }
@@ -145,11 +172,20 @@ final class CurlCore: Sendable {
                 _ = curl_multi_poll(multi, nil, 0, 1000, nil)
             }
         }
+        var batches: [ObjectIdentifier: CurlBatch] = [:]
         for (raw, transfer) in inFlight {
             _ = curl_multi_remove_handle(multi, raw)
             transfer.finish(.shutdown)
+            if let batch = transfer.batch {
+                batch.stopped = true
+                batch.requestEnded()
+                batches[ObjectIdentifier(batch)] = batch
+            }
         }
         inFlight.removeAll()
+        for batch in batches.values where batch.isFinished {
+            batch.resumeCaller()
+        }
         curl_multi_cleanup(multi)
         logger.debug("curl worker stopped")
         stopped.signal()
@@ -179,10 +215,58 @@ final class CurlCore: Sendable {
                 stream.willUnpause()
                 _ = curl_easy_pause(transfer.easy.raw, relay_curl_pause_cont())
             }
+        case .batch(let batch):
+            if stopping { batch.stopped = true }
+            advance(batch, &inFlight)
+        case .cancelBatch(let batch, let error):
+            guard !batch.stopped else { return }
+            batch.stopped = true
+            let running = inFlight.filter { $0.value.batch === batch }
+            for (raw, transfer) in running {
+                inFlight.removeValue(forKey: raw)
+                _ = curl_multi_remove_handle(multi, raw)
+                transfer.finish(error)
+                batch.requestEnded()
+            }
+            advance(batch, &inFlight)
         }
     }
 
-    private func collectCompleted(_ inFlight: inout [UnsafeMutableRawPointer: Transfer]) {
+    /// Starts the batch's next requests while it has (or can take) free slots; wakes its caller once
+    /// every request has ended.
+    private func advance(_ batch: CurlBatch, _ inFlight: inout [UnsafeMutableRawPointer: Transfer]) {
+        while batch.mayStartAnother() {
+            let index = batch.next
+            batch.next += 1
+            guard let request = batch.handlers.request(index) else { continue }
+            let transfer: Transfer
+            do {
+                transfer = try Transfer.make(request, configuration: configuration, pool: pool, maxBodyBytes: batch.maxBodyBytes, streaming: false)
+            } catch {
+                batch.handlers.completed(index, .failure(error))
+                continue
+            }
+            transfer.batch = batch
+            transfer.batchIndex = index
+            let rc = curl_multi_add_handle(multi, transfer.easy.raw)
+            guard rc == CURLM_OK else {
+                let message = String(cString: curl_multi_strerror(rc))
+                batch.handlers.completed(index, .failure(CurlError(code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_multi_add_handle: \(message)", kind: .other)))
+                continue
+            }
+            inFlight[transfer.easy.raw] = transfer
+            batch.inFlight += 1
+        }
+        if batch.isFinished {
+            batch.resumeCaller()
+        } else if batch.next >= batch.count {
+            batch.releaseUnused()
+        }
+    }
+
+    /// Ends the transfers libcurl reports done; true when batches started others in their place.
+    private func collectCompleted(_ inFlight: inout [UnsafeMutableRawPointer: Transfer]) -> Bool {
+        var started = false
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(multi, &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let raw = message.pointee.easy_handle else { continue }
@@ -190,6 +274,13 @@ final class CurlCore: Sendable {
             _ = curl_multi_remove_handle(multi, raw)
             guard let transfer = inFlight.removeValue(forKey: raw) else { continue }
             transfer.finish(code == CURLE_OK ? nil : CurlError(code: code, detail: transfer.easy.errorDetail))
+            if let batch = transfer.batch {
+                batch.requestEnded()
+                let before = batch.inFlight
+                advance(batch, &inFlight)
+                started = started || batch.inFlight > before
+            }
         }
+        return started
     }
 }

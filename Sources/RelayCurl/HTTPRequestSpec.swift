@@ -31,6 +31,9 @@ package struct HTTPRequestSpec: Sendable {
     /// refuse: the transfer fails with `CurlError.Kind.refusedPeer`. Behind a proxy the peer is
     /// the proxy. Must be quick and must not block: it runs on the client's only thread.
     package var peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
+    /// The response headers the caller reads (names in any case): only these are parsed into
+    /// ``HTTPResponseHead/headers``. nil keeps every header.
+    package var responseHeaders: [String]?
 
     package init(
         method: String = "GET",
@@ -43,7 +46,8 @@ package struct HTTPRequestSpec: Sendable {
         proxy: String? = nil,
         followRedirects: Bool = false,
         maxRedirects: Int = 5,
-        peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)? = nil
+        peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)? = nil,
+        responseHeaders: [String]? = nil
     ) {
         self.method = method
         self.url = url
@@ -56,5 +60,6 @@ package struct HTTPRequestSpec: Sendable {
         self.followRedirects = followRedirects
         self.maxRedirects = maxRedirects
         self.peerCheck = peerCheck
+        self.responseHeaders = responseHeaders
     }
 }

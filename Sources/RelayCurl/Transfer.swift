@@ -11,8 +11,13 @@ import CCurl
 final class Transfer: @unchecked Sendable {
     let easy: EasyHandle
     private let pool: EasyHandlePool
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The request's header list (`curl_slist` nodes and their lines in one allocation); freed in deinit.
+    private var headerBlock: UnsafeMutableRawPointer?
     private let followRedirects: Bool
+    /// The request's URL (what ``result()`` reports when no redirect was followed).
+    private let url: String
+    /// The response headers to parse (nil: all).
+    private let keptHeaders: [String]?
 
     /// Header lines of the latest response, status line excluded; reset at every status line.
     private(set) var headerBytes: [UInt8] = []
@@ -29,16 +34,21 @@ final class Transfer: @unchecked Sendable {
     let stream: StreamBuffer?
     /// Set under the core's lock; a cancelled transfer is never added to the multi handle.
     var cancelRequested = false
+    /// Batch mode: the batch and the item this transfer carries; the outcome goes to the batch's handlers.
+    var batch: CurlBatch?
+    var batchIndex = 0
     /// The request's check of the connected address, asked by libcurl's pre-request callback.
     private let peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
     /// Set by the worker when ``peerCheck`` refused a peer; turns libcurl's abort into `refusedPeer`.
     private var peerRefusal: CurlError?
 
     private init(
-        easy: EasyHandle, pool: EasyHandlePool, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?,
-        peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?
+        easy: EasyHandle, pool: EasyHandlePool, url: String, followRedirects: Bool, maxBodyBytes: Int, stream: StreamBuffer?,
+        peerCheck: (@Sendable (_ address: String, _ port: Int) -> String?)?, keptHeaders: [String]?
     ) {
         self.easy = easy
+        self.url = url
+        self.keptHeaders = keptHeaders
         self.peerCheck = peerCheck
         self.pool = pool
         self.followRedirects = followRedirects
@@ -49,8 +59,9 @@ final class Transfer: @unchecked Sendable {
     }
 
     deinit {
-        if let headerList { curl_slist_free_all(headerList) }
+        // Reset first: the handle must not point at the list once it is freed.
         pool.release(easy)
+        headerBlock?.deallocate()
     }
 
     /// A transfer for `request` with every libcurl option set, ready to be submitted.
@@ -65,10 +76,10 @@ final class Transfer: @unchecked Sendable {
             throw CurlError(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed", kind: .other)
         }
         let transfer = Transfer(
-            easy: easy, pool: pool, followRedirects: request.followRedirects,
+            easy: easy, pool: pool, url: request.url, followRedirects: request.followRedirects,
             maxBodyBytes: max(0, maxBodyBytes),
             stream: streaming ? StreamBuffer(limit: max(1, configuration.streamBufferBytes)) : nil,
-            peerCheck: request.peerCheck
+            peerCheck: request.peerCheck, keptHeaders: request.responseHeaders
         )
         try transfer.configure(request, configuration: configuration, streaming: streaming)
         return transfer
@@ -177,32 +188,36 @@ final class Transfer: @unchecked Sendable {
     private func setHeaders(_ headers: [(name: String, value: String)], hasBody: Bool) throws(CurlError) {
         var sawContentType = false
         var sawExpect = false
+        var textBytes = 0
         for header in headers {
             if asciiCaseInsensitiveEquals(header.name, "content-type") { sawContentType = true }
             if asciiCaseInsensitiveEquals(header.name, "expect") { sawExpect = true }
-            try appendHeader(name: header.name, value: header.value)
+            textBytes += header.name.utf8.count + header.value.utf8.count + 3
         }
         // libcurl would add `Content-Type: application/x-www-form-urlencoded` to a body, and
-        // `Expect: 100-continue` to large ones; an empty value removes its own header.
-        if hasBody && !sawContentType { try appendHeader(name: "Content-Type", value: "", remove: true) }
-        if !sawExpect { try appendHeader(name: "Expect", value: "", remove: true) }
-        if let headerList {
-            let rc = relay_curl_setopt_slist(easy.raw, CURLOPT_HTTPHEADER, headerList)
-            if rc != CURLE_OK { throw CurlError(code: rc, detail: "") }
-        }
-    }
+        // `Expect: 100-continue` to large ones; a line `Name:` without a value removes its own header.
+        let removeContentType = hasBody && !sawContentType
+        let removeExpect = !sawExpect
+        let lines = headers.count + (removeContentType ? 1 : 0) + (removeExpect ? 1 : 0)
+        guard lines > 0 else { return }
+        textBytes += (removeContentType ? 14 : 0) + (removeExpect ? 8 : 0)
 
-    /// Appends `name: value` (or `name;` for an empty value, `name:` to remove libcurl's own).
-    private func appendHeader(name: String, value: String, remove: Bool = false) throws(CurlError) {
-        enum Outcome { case appended(UnsafeMutablePointer<curl_slist>), invalid, outOfMemory }
-        let outcome: Outcome = withUnsafeTemporaryAllocation(of: CChar.self, capacity: name.utf8.count + value.utf8.count + 3) { line in
-            var index = 0
-            func put(_ byte: UInt8) {
-                line[index] = CChar(bitPattern: byte)
-                index += 1
-            }
+        // One allocation for the whole list: the nodes, then their NUL-terminated lines (libcurl only reads them).
+        let nodeBytes = lines * MemoryLayout<curl_slist>.stride
+        let block = UnsafeMutableRawPointer.allocate(byteCount: nodeBytes + textBytes, alignment: MemoryLayout<curl_slist>.alignment)
+        headerBlock = block
+        let nodes = block.bindMemory(to: curl_slist.self, capacity: lines)
+        let text = (block + nodeBytes).bindMemory(to: CChar.self, capacity: textBytes)
+        var line = 0
+        var offset = 0
+        func put(_ byte: UInt8) {
+            text[offset] = CChar(bitPattern: byte)
+            offset += 1
+        }
+        func append(name: String, value: String, remove: Bool) -> Bool {
+            let start = offset
             for byte in name.utf8 {
-                if byte == 0 || byte == 0x0a || byte == 0x0d { return .invalid }
+                if byte == 0 || byte == 0x0a || byte == 0x0d { return false }
                 put(byte)
             }
             if value.isEmpty && !remove {
@@ -211,22 +226,22 @@ final class Transfer: @unchecked Sendable {
                 put(UInt8(ascii: ":"))
                 if !value.isEmpty { put(UInt8(ascii: " ")) }
                 for byte in value.utf8 {
-                    if byte == 0 || byte == 0x0a || byte == 0x0d { return .invalid }
+                    if byte == 0 || byte == 0x0a || byte == 0x0d { return false }
                     put(byte)
                 }
             }
             put(0)
-            guard let text = line.baseAddress, let list = curl_slist_append(headerList, text) else { return .outOfMemory }
-            return .appended(list)
+            (nodes + line).initialize(to: curl_slist(data: text + start, next: line + 1 < lines ? nodes + line + 1 : nil))
+            line += 1
+            return true
         }
-        switch outcome {
-        case .appended(let list):
-            headerList = list
-        case .invalid:
-            throw .invalidRequest("header '\(name)' contains CR, LF or NUL")
-        case .outOfMemory:
-            throw CurlError(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed", kind: .other)
+        for header in headers where !append(name: header.name, value: header.value, remove: false) {
+            throw .invalidRequest("header '\(header.name)' contains CR, LF or NUL")
         }
+        if removeContentType { _ = append(name: "Content-Type", value: "", remove: true) }
+        if removeExpect { _ = append(name: "Expect", value: "", remove: true) }
+        let rc = relay_curl_setopt_slist(easy.raw, CURLOPT_HTTPHEADER, nodes)
+        if rc != CURLE_OK { throw CurlError(code: rc, detail: "") }
     }
 
     // MARK: - Callbacks (worker thread)
@@ -299,20 +314,22 @@ final class Transfer: @unchecked Sendable {
         } else if let completion {
             self.completion = nil
             completion.resume(returning: failure)
+        } else if let batch {
+            batch.handlers.completed(batchIndex, failure.map { .failure($0) } ?? .success(result()))
         }
     }
 
     // MARK: - Results (awaiting task, after completion)
 
     var head: HTTPResponseHead {
-        HTTPResponseHead(status: status, headers: parseHeaderLines(headerBytes))
+        HTTPResponseHead(status: status, headers: parseHeaderLines(headerBytes, keeping: keptHeaders))
     }
 
-    func result(for request: HTTPRequestSpec) -> HTTPResult {
+    func result() -> HTTPResult {
         var totalMicros: curl_off_t = 0
         _ = relay_curl_getinfo_off_t(easy.raw, CURLINFO_TOTAL_TIME_T, &totalMicros)
-        var effectiveURL = request.url
-        if request.followRedirects {
+        var effectiveURL = url
+        if followRedirects {
             var pointer: UnsafeMutablePointer<CChar>?
             if relay_curl_getinfo_string(easy.raw, CURLINFO_EFFECTIVE_URL, &pointer) == CURLE_OK, let pointer {
                 effectiveURL = String(cString: pointer)
@@ -340,10 +357,12 @@ func parseStatus(_ line: UnsafeRawBufferPointer) -> Int {
     return digits == 3 ? status : 0
 }
 
-/// Splits raw `Name: value\r\n` lines; folded continuation lines join the previous value.
-func parseHeaderLines(_ bytes: [UInt8]) -> [(name: String, value: String)] {
+/// Splits raw `Name: value\r\n` lines; folded continuation lines join the previous value. With `names`,
+/// only headers of those names (any case) become strings; the others are skipped unparsed.
+func parseHeaderLines(_ bytes: [UInt8], keeping names: [String]? = nil) -> [(name: String, value: String)] {
     var headers: [(name: String, value: String)] = []
     bytes.withUnsafeBufferPointer { buffer in
+        var keptLast = false
         var start = 0
         while start < buffer.count {
             var end = start
@@ -353,7 +372,7 @@ func parseHeaderLines(_ bytes: [UInt8]) -> [(name: String, value: String)] {
             defer { start = end + 1 }
             guard lineEnd > start else { continue }
             if buffer[start] == 0x20 || buffer[start] == 0x09 {
-                if let last = headers.indices.last {
+                if keptLast, let last = headers.indices.last {
                     let folded = trimmed(buffer, start, lineEnd)
                     headers[last].value += " " + String(decoding: buffer[folded], as: UTF8.self)
                 }
@@ -362,12 +381,21 @@ func parseHeaderLines(_ bytes: [UInt8]) -> [(name: String, value: String)] {
             var colon = start
             while colon < lineEnd && buffer[colon] != UInt8(ascii: ":") { colon += 1 }
             guard colon < lineEnd else { continue }
+            keptLast = names.map { isAny(of: $0, buffer[start..<colon]) } ?? true
+            guard keptLast else { continue }
             let name = String(decoding: buffer[start..<colon], as: UTF8.self)
             let value = String(decoding: buffer[trimmed(buffer, colon + 1, lineEnd)], as: UTF8.self)
             headers.append((name: name, value: value))
         }
     }
     return headers
+}
+
+/// Whether `name` is one of `names`, compared without regard to ASCII case.
+private func isAny(of names: [String], _ name: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+    names.contains { candidate in
+        candidate.utf8.count == name.count && zip(candidate.utf8, name).allSatisfy { asciiLower($0) == asciiLower($1) }
+    }
 }
 
 private func trimmed(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Range<Int> {

@@ -31,8 +31,14 @@ package final class HTTPSink: Sink {
     package let destination: HTTPDestination
     package let maxBatchSize: Int
     package let maxConcurrentBatches: Int
+    /// What a batch keeps of `concurrency` while another batch runs or waits: an even share between the
+    /// concurrent batches, so that they run side by side (each on its own client worker thread) instead
+    /// of the first holding every slot until its tail. Alone, a batch uses all of `concurrency`.
+    let batchShare: Int
 
     let signingKey: [UInt8]?
+    /// `signingKey`'s HMAC key schedule, computed once.
+    let signer: StandardWebhooks.Signer?
     let client: CurlClient
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -44,6 +50,8 @@ package final class HTTPSink: Sink {
     /// Why a configured header cannot be sent (every item is then dead), or nil.
     let staticHeaderProblem: String?
     private let isShutDown = Atomic<Bool>(false)
+    /// `deliver` calls past their first checks (waiting for a slot or sending): more than one share the slots.
+    private let activeBatches = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - signingKey: the destination's Standard Webhooks key (see ``StandardWebhooks/key(fromSecret:)``);
@@ -66,7 +74,9 @@ package final class HTTPSink: Sink {
         // Large batches: each one costs an outbox read and a commit; the request slots bound what is in flight.
         self.maxBatchSize = concurrency * 16
         self.maxConcurrentBatches = 2
+        self.batchShare = (concurrency + maxConcurrentBatches - 1) / maxConcurrentBatches
         self.signingKey = signingKey
+        self.signer = signingKey.map { StandardWebhooks.Signer(key: $0) }
         self.client = client
         self.clock = clock
         self.slots = RequestSlots(limit: concurrency)
@@ -102,20 +112,44 @@ package final class HTTPSink: Sink {
         guard !isShutDown.load(ordering: .acquiring) else {
             return batch.map { _ in .notSent(after: nil, reason: "the HTTP sink \(name) is shut down") }
         }
-        var outcomes: [DeliveryOutcome]
-        if batch.count == 1 {
-            outcomes = [await deliverItem(batch[0])]
-        } else {
-            outcomes = [DeliveryOutcome](repeating: .notSent(after: nil, reason: "not attempted"), count: batch.count)
-            await withTaskGroup(of: (Int, DeliveryOutcome).self) { group in
-                for (index, item) in batch.enumerated() {
-                    group.addTask { (index, await self.deliverItem(item)) }
-                }
-                for await (index, outcome) in group {
-                    outcomes[index] = outcome
+        let run = HTTPSinkRun(items: batch)
+        // Settled before queueing for a slot: headers that cannot be sent, and everything while the breaker turns requests away.
+        var sendable = 0
+        for index in batch.indices {
+            if let problem = staticHeaderProblem ?? Self.problem(inRouteHeaders: batch[index].headers) {
+                run.settle(index, .dead(reason: problem + "; not sent"))
+            } else {
+                sendable += 1
+            }
+        }
+        if sendable > 0, let rejection = breaker.withLock({ [now = clock()] in $0.rejection(now: now) }) {
+            for index in batch.indices where !run.isSettled(index) {
+                run.settle(index, .notSent(after: rejection.retryAfter, reason: rejection.reason))
+            }
+            sendable = 0
+        }
+        if sendable > 0 {
+            activeBatches.add(1, ordering: .relaxed)
+            defer { activeBatches.subtract(1, ordering: .relaxed) }
+            if await slots.acquire() {
+                // Built (and signed) here, on the pool, while the worker threads are busy with other batches'
+                // requests: the worker thread, which every request of the client passes through, only starts them.
+                run.prepare { makeRequest(for: $0) }
+                // One worker thread builds, sends and classifies the whole batch; this task waits once.
+                await client.executeBatch(count: batch.count, holding: 1, window: slots.limit, share: batchShare, maxBodyBytes: Self.bodyExcerptBytes, handlers: CurlBatchHandlers(
+                    request: { [self] index in startRequest(index, of: run) },
+                    completed: { [self] index, result in finishRequest(index, of: run, result) },
+                    tryAcquireSlot: { [slots] in slots.tryAcquire() },
+                    releaseSlot: { [slots] in slots.release() },
+                    slotWanted: { [self] in activeBatches.load(ordering: .relaxed) > 1 }
+                ))
+            } else {
+                for index in batch.indices where !run.isSettled(index) {
+                    run.settle(index, .notSent(after: nil, reason: "cancelled while waiting to send"))
                 }
             }
         }
+        let outcomes = run.outcomes
         logFailures(outcomes)
         return outcomes
     }
@@ -158,45 +192,37 @@ package final class HTTPSink: Sink {
         isShutDown.store(true, ordering: .releasing)
     }
 
-    // MARK: - One delivery
+    // MARK: - One delivery (on the client's worker thread)
 
-    private func deliverItem(_ item: DeliveryItem) async -> DeliveryOutcome {
-        if let problem = staticHeaderProblem ?? Self.problem(inRouteHeaders: item.headers) {
-            return .dead(reason: problem + "; not sent")
-        }
-        if let rejection = breaker.withLock({ [now = clock()] in $0.rejection(now: now) }) {
-            return .notSent(after: rejection.retryAfter, reason: rejection.reason)
-        }
-        guard await slots.acquire() else {
-            return .notSent(after: nil, reason: "cancelled while waiting to send")
-        }
-        defer { slots.release() }
-
-        let ticket: CircuitBreaker.Ticket
+    /// The request for item `index`, or nil when it is settled already or the breaker turns it away.
+    private func startRequest(_ index: Int, of run: HTTPSinkRun) -> HTTPRequestSpec? {
+        guard !run.isSettled(index) else { return nil }
         switch breaker.withLock({ [now = clock()] in $0.admit(now: now) }) {
         case .rejected(let rejection):
-            return .notSent(after: rejection.retryAfter, reason: rejection.reason)
-        case .admitted(let admitted):
-            ticket = admitted
+            run.settle(index, .notSent(after: rejection.retryAfter, reason: rejection.reason))
+            return nil
+        case .admitted(let ticket):
+            run.tickets[index] = ticket
         }
-        // Built (and signed) only now that it can go out, so the timestamp is fresh.
-        let (outcome, result) = await send(makeRequest(for: item))
-        let change = breaker.withLock { [now = clock()] breaker -> (from: CircuitBreaker.State, to: CircuitBreaker.State, failures: Int) in
-            let from = breaker.state
-            breaker.record(result, for: ticket, now: now)
-            return (from, breaker.state, breaker.consecutiveFailures)
-        }
-        logTransition(from: change.from, to: change.to, failures: change.failures)
-        return outcome
+        return run.requests[index]
     }
 
-    /// The request for `item`, whose headers were checked by ``problem(inRouteHeaders:)``.
-    private func send(_ request: HTTPRequestSpec) async -> (DeliveryOutcome, CircuitBreaker.Result) {
-        do {
-            let result = try await client.execute(request, maxBodyBytes: Self.bodyExcerptBytes)
-            return outcome(for: result)
-        } catch {
-            return outcome(for: error)
+    /// Classifies the answer (or failure) of item `index` and tells the breaker.
+    private func finishRequest(_ index: Int, of run: HTTPSinkRun, _ result: Result<HTTPResult, CurlError>) {
+        let (outcome, breakerResult): (DeliveryOutcome, CircuitBreaker.Result)
+        switch result {
+        case .success(let answer): (outcome, breakerResult) = self.outcome(for: answer)
+        case .failure(let error): (outcome, breakerResult) = self.outcome(for: error)
+        }
+        run.settle(index, outcome)
+        guard let ticket = run.tickets[index] else { return }
+        let change = breaker.withLock { [now = clock()] breaker -> (from: CircuitBreaker.State, to: CircuitBreaker.State, failures: Int) in
+            let from = breaker.state
+            breaker.record(breakerResult, for: ticket, now: now)
+            return (from, breaker.state, breaker.consecutiveFailures)
+        }
+        if change.from != change.to {
+            logTransition(from: change.from, to: change.to, failures: change.failures)
         }
     }
 

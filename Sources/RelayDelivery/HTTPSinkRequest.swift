@@ -25,12 +25,11 @@ extension HTTPSink {
             headers.append(("ce-" + attribute.name, attribute.value))
         }
         headers.append(("Content-Type", item.contentType))
-        if let signingKey {
+        if let signer {
             let timestamp = Int64(clock().timeIntervalSince1970.rounded(.down))
             headers.append(("webhook-id", item.eventID.rawValue))
             headers.append(("webhook-timestamp", String(timestamp)))
-            headers.append(("webhook-signature",
-                            StandardWebhooks.headerValue(key: signingKey, id: item.eventID.rawValue, timestamp: timestamp, body: item.body)))
+            headers.append(("webhook-signature", signer.headerValue(id: item.eventID.rawValue, timestamp: timestamp, body: item.body)))
         }
         return HTTPRequestSpec(
             method: destination.method,
@@ -41,11 +40,15 @@ extension HTTPSink {
             totalTimeout: destination.timeout,
             caFile: destination.caFile,
             proxy: destination.proxy,
-            followRedirects: false
+            followRedirects: false,
+            responseHeaders: Self.responseHeadersRead
         )
     }
 
     // MARK: - Headers
+
+    /// The only response headers the sink reads (``outcome(for:)``); the client parses no others.
+    static let responseHeadersRead = ["Retry-After", "Location"]
 
     /// Headers the sink sets itself (or libcurl does), which config and routes may not override.
     static func isSetBySink(_ name: String) -> Bool {

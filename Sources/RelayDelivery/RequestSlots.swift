@@ -15,8 +15,11 @@ final class RequestSlots: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Most holders at once.
+    let limit: Int
 
     init(limit: Int) {
+        self.limit = max(1, limit)
         state = Mutex(State(available: max(1, limit)))
     }
 
@@ -47,6 +50,15 @@ final class RequestSlots: Sendable {
                 return state.waiters.remove(at: index)
             }
             waiter?.continuation.resume(returning: false)
+        }
+    }
+
+    /// Takes a slot only if one is free and nobody waits for one; never suspends.
+    func tryAcquire() -> Bool {
+        state.withLock { state in
+            guard state.available > 0, state.waiters.isEmpty else { return false }
+            state.available -= 1
+            return true
         }
     }
 

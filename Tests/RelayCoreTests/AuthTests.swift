@@ -16,6 +16,23 @@ import Testing
                                         body: Array(#"{"test": 2432232314}"#.utf8), keys: [key], tolerance: .seconds(5), now: now) == .timestampOutsideTolerance)
     }
 
+    @Test func aSignerWithItsKeyScheduleComputedOnceSignsLikeTheOneShotFunction() {
+        let key = StandardWebhooks.key(fromSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let signer = StandardWebhooks.Signer(key: key)
+        #expect(signer.headerValue(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330, body: Array(#"{"test": 2432232314}"#.utf8))
+                == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        // Reused for many messages (and long keys, hashed into the schedule), each signature is the message's own.
+        let longKey = Array(repeating: UInt8(7), count: 100)
+        let longSigner = StandardWebhooks.Signer(key: longKey)
+        for number in 0..<50 {
+            let body = Array("{\"n\":\(number)}".utf8)
+            #expect(signer.signature(id: "msg_\(number)", timestamp: 1_700_000_000 + Int64(number), body: body)
+                    == StandardWebhooks.signature(key: key, id: "msg_\(number)", timestamp: 1_700_000_000 + Int64(number), body: body))
+            #expect(longSigner.headerValue(id: "m", timestamp: Int64(number), body: body)
+                    == StandardWebhooks.headerValue(key: longKey, id: "m", timestamp: Int64(number), body: body))
+        }
+    }
+
     @Test(arguments: [("abc", "abc", true), ("abc", "abd", false), ("ab", "abc", false), ("abcd", "abc", false), ("", "", true), ("", "a", false)])
     func constantTimeEquals(_ a: String, _ b: String, _ equal: Bool) {
         #expect(ConstantTime.equals(Array(a.utf8), Array(b.utf8)) == equal)

@@ -77,6 +77,51 @@ struct CurlClientTests {
         #expect(result.head.headers.contains { $0.name == "Retry-After" && $0.value == "120" })
     }
 
+    @Test func onlyTheResponseHeadersAskedForAreParsed() async throws {
+        let busy = UpstreamResponse.text(429, "slow down", headers: [("RETRY-AFTER", "7"), ("X-Other", "a"), ("Location", "/elsewhere")])
+        let server = try await UpstreamServer.start(scripts: ["/busy": busy])
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let result = try await client.execute(HTTPRequestSpec(url: server.url("/busy"), responseHeaders: ["retry-after", "Location"]))
+        #expect(result.head.status == 429)
+        #expect(result.body == Array("slow down".utf8))
+        #expect(result.head.header("Retry-After") == "7")
+        #expect(result.head.header("location") == "/elsewhere")
+        #expect(result.head.header("X-Other") == nil)
+        #expect(result.head.header("Content-Length") == nil)
+        #expect(result.head.headers.count == 2)
+        let none = try await client.execute(HTTPRequestSpec(url: server.url("/busy"), responseHeaders: []))
+        #expect(none.head.status == 429)
+        #expect(none.head.headers.isEmpty)
+    }
+
+    @Test func headerParsingKeepsFoldedValuesOnlyForKeptHeaders() {
+        let raw = Array("Retry-After: 1\r\n 2\r\nX-Skip: a\r\n\tb\r\nLOCATION:  /x \r\n".utf8)
+        #expect(parseHeaderLines(raw, keeping: ["retry-after", "location"]).map { "\($0.name)=\($0.value)" } == ["Retry-After=1 2", "LOCATION=/x"])
+        #expect(parseHeaderLines(raw).map { "\($0.name)=\($0.value)" } == ["Retry-After=1 2", "X-Skip=a b", "LOCATION=/x"])
+    }
+
+    @Test func manyRequestHeadersTravelInOneListWithLibcurlsOwnRemoved() async throws {
+        let server = try await UpstreamServer.start(scripts: ["/h": .text(204)])
+        defer { server.stop() }
+        let client = makeClient()
+        defer { client.shutdown() }
+        let headers = (0..<40).map { (name: "x-h\($0)", value: String(repeating: "v", count: $0)) }
+        for round in 0..<3 {
+            let result = try await client.execute(HTTPRequestSpec(method: "POST", url: server.url("/h"), headers: headers, body: Array("r\(round)".utf8)))
+            #expect(result.head.status == 204)
+        }
+        let requests = try await server.requests(path: "/h")
+        #expect(requests.count == 3)
+        for request in requests {
+            // An empty value is sent as an empty header (`name;`), not dropped.
+            #expect((0..<40).allSatisfy { request.header("x-h\($0)") == String(repeating: "v", count: $0) })
+            #expect(request.header("content-type") == nil)
+            #expect(request.header("expect") == nil)
+        }
+    }
+
     @Test func requestHeadersAndBodyArriveIntact() async throws {
         let server = try await UpstreamServer.start(scripts: ["/echo": .text(200), "/head": .text(200, "abc")])
         defer { server.stop() }

@@ -277,6 +277,27 @@ struct HTTPSinkTests {
         #expect(peak >= 2)
     }
 
+    @Test func concurrentBatchesShareTheSlotsInsteadOfTheSecondWaitingForTheFirstsTail() async throws {
+        let server = try await UpstreamServer.start(scripts: ["/slow": UpstreamResponse.text(204).delayed(.milliseconds(200))])
+        defer { server.stop() }
+        let client = HTTPSinkFixture.client()
+        defer { client.shutdown() }
+        let sink = HTTPSinkFixture.sink(HTTPSinkFixture.destination(server.url("/slow"), concurrency: 4), client: client)
+        let first = Task { await sink.deliver(HTTPSinkFixture.items(0..<8)) }
+        // Alone, the first batch takes every slot.
+        #expect(try await server.waitForRequests(path: "/slow", count: 4))
+        let second = Task { await sink.deliver(HTTPSinkFixture.items(100..<108)) }
+        let outcomes = await first.value + second.value
+        #expect(outcomes == Array(repeating: .delivered, count: 16))
+        let order = try await server.requests(path: "/slow").map { $0.header("ce-subject") ?? "" }
+        #expect(order.count == 16)
+        // Once the second waits, the first gives back what is beyond its half: the second starts before the first's last request.
+        let lastOfFirst = try #require(order.lastIndex { $0.count == "audience-0".count })
+        let firstOfSecond = try #require(order.firstIndex { $0.count == "audience-100".count })
+        #expect(firstOfSecond < lastOfFirst)
+        #expect(try await server.stats().maxInFlight <= 4)
+    }
+
     @Test func aHangingDestinationDoesNotHoldUpAnother() async throws {
         let hanging = try await UpstreamServer.start(scripts: ["/hang": .hang])
         defer { hanging.stop() }

@@ -20,6 +20,31 @@ package enum StandardWebhooks {
         return Data(hmac.finalize()).base64EncodedString()
     }
 
+    /// Signs with one key whose HMAC key schedule (the padded key's inner and outer hash states) is
+    /// computed once, not per message: a sender that signs every request keeps one of these.
+    package struct Signer: Sendable {
+        // Never mutated: each message signs a copy (the digest contexts are copied on write), so sharing
+        // the value across threads is safe although swift-crypto does not mark `HMAC` Sendable.
+        private nonisolated(unsafe) let keyed: HMAC<SHA256>
+
+        package init(key: [UInt8]) {
+            keyed = HMAC<SHA256>(key: SymmetricKey(data: key))
+        }
+
+        /// The base64 signature (without the `v1,` prefix); the same as ``StandardWebhooks/signature(key:id:timestamp:body:)``.
+        package func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
+            var hmac = keyed
+            hmac.update(data: Array("\(id).\(timestamp).".utf8))
+            hmac.update(data: body)
+            return Data(hmac.finalize()).base64EncodedString()
+        }
+
+        /// Header value for an outbound request: `v1,<base64>`.
+        package func headerValue(id: String, timestamp: Int64, body: [UInt8]) -> String {
+            "v1," + signature(id: id, timestamp: timestamp, body: body)
+        }
+    }
+
     /// Header value for an outbound request: `v1,<base64>`.
     package static func headerValue(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
         "v1," + signature(key: key, id: id, timestamp: timestamp, body: body)
