@@ -317,26 +317,11 @@ final class DestinationWorker: Sendable {
             state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd
             return
         }
-        let start = state.ledger.cursor.committed
         let drain = KafkaBulkDrain(destination: destination.name, reader: bulk.reader, queue: queue, encoder: encoder,
-                                   limits: limits, metrics: metrics, clock: clock,
+                                   limits: limits, metrics: metrics, clock: clock, logger: logger,
                                    shouldEnd: { [self] in stopping.load(ordering: .relaxed) || isPaused })
-        logger.info("draining backlog in bulk", metadata: ["from_delivery_id": "\(start)"])
-        let began = ContinuousClock.now
-        let outcome = await drain.run(from: start)
-        var metadata: Logger.Metadata = [
-            "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\((ContinuousClock.now - began).seconds)",
-            "reads": "\(outcome.reads)", "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
-            "reading_seconds": "\(outcome.readingTook.seconds)",
-            "first_report_after_seconds": "\(outcome.firstConfirmedAfter?.seconds ?? 0)",
-        ]
-        if let reason = outcome.endedBecause {
-            metadata["ended_because"] = "\(reason)"
-            state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd
-            logger.warning("bulk drain ended early; the scheduled path takes over", metadata: metadata)
-        } else {
-            logger.info("bulk drain ended", metadata: metadata)
-        }
+        let outcome = await drain.run(from: state.ledger.cursor.committed)
+        if outcome.endedBecause != nil { state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd }
         // Rows after the committed cursor (a failed one, delivered ones behind it) are read again.
         state.ledger = OutcomeLedger(committed: outcome.committed)
         state.loadedThrough = outcome.committed

@@ -35,6 +35,8 @@ struct KafkaBulkDrain {
         /// From the start until the first delivery report confirmed a message (the producer's warm-up:
         /// connections, the topic's metadata, the idempotent producer id).
         var firstConfirmedAfter: Duration?
+        /// Why the last write of the cursor failed, if one did.
+        var recordError: String?
     }
 
     let destination: String
@@ -44,6 +46,7 @@ struct KafkaBulkDrain {
     let limits: WorkerLimits
     let metrics: DeliveryMetrics
     let clock: @Sendable () -> Date
+    let logger: Logger
     /// True once the worker is stopping or paused.
     let shouldEnd: () -> Bool
 
@@ -52,102 +55,148 @@ struct KafkaBulkDrain {
 
     /// Drains from `cursor` (committed, nothing pending at or below it).
     func run(from cursor: Int64) async -> Outcome {
-        var outcome = Outcome(committed: cursor, delivered: 0, caughtUp: false, endedBecause: nil)
-        var lastRead = cursor
-        var deliveredThrough = cursor
-        var readAll = false
-        let began = ContinuousClock.now
-        var nextRecord = began + limits.recordInterval
+        var progress = Progress(outcome: Outcome(committed: cursor, delivered: 0, caughtUp: false, endedBecause: nil),
+                                lastRead: cursor, deliveredThrough: cursor)
         let lane = encoder.lane
         defer { lane.close() }
-        while !Task.isCancelled {
-            if shouldEnd() { break }
+        var nextRecord = progress.began + limits.recordInterval
+        while !Task.isCancelled, !shouldEnd(), progress.outcome.endedBecause == nil {
             if let failure = lane.failure {
-                outcome.endedBecause = "delivery failed: \(failure)"
+                progress.outcome.endedBecause = "delivery failed: \(failure)"
                 break
             }
-            if let refusal = encoder.refusal, refusal != .laneFull {
-                outcome.endedBecause = Self.describe(refusal)
-                break
-            }
-            encoder.clearRefusal()
             let room = lane.capacity - lane.outstanding
-            if !readAll, room >= Self.chunk / 2 {
-                let limit = min(room, Self.chunk)
-                guard encoder.beginChunk(limit: limit) else {
-                    outcome.endedBecause = lane.failure.map { "delivery failed: \($0)" } ?? "the producer is shutting down"
-                    break
-                }
-                do {
-                    let encoder = self.encoder
-                    let visit = try await reader.visitQueued(destination: destination, afterID: lastRead, limit: limit) {
-                        encoder.take($0)
-                    }
-                    encoder.endChunk()
-                    lastRead = visit.lastTakenID ?? lastRead
-                    readAll = visit.reachedEnd
-                    outcome.reads += 1
-                    if readAll { outcome.readingTook = ContinuousClock.now - began }
-                    if encoder.refusal == .laneFull {
-                        // The lane's slots or librdkafka's queue ran out mid-chunk: let reports free some.
-                        let waitBegan = ContinuousClock.now
-                        await lane.waitForReports(timeout: .milliseconds(10))
-                        outcome.waitedForReports += ContinuousClock.now - waitBegan
-                    }
-                } catch {
-                    encoder.endChunk()
-                    outcome.endedBecause = "cannot read queued deliveries: \(error)"
-                    break
-                }
-            } else if readAll, lane.outstanding == 0 {
-                outcome.caughtUp = true
+            if !progress.readAll, room >= Self.chunk / 2 {
+                await produceChunk(limit: min(room, Self.chunk), &progress)
+            } else if progress.readAll, lane.outstanding == 0 {
+                progress.outcome.caughtUp = true
                 break
             } else {
-                let began = ContinuousClock.now
-                await lane.waitForReports(timeout: limits.recordInterval)
-                outcome.waitedForReports += ContinuousClock.now - began
+                await waitForReports(timeout: limits.recordInterval, &progress)
             }
-            outcome.delivered += takeConfirmed(lane, through: &deliveredThrough)
-            if outcome.firstConfirmedAfter == nil, outcome.delivered > 0 { outcome.firstConfirmedAfter = ContinuousClock.now - began }
-            if ContinuousClock.now >= nextRecord, deliveredThrough > outcome.committed {
+            takeConfirmed(&progress)
+            if ContinuousClock.now >= nextRecord, progress.deliveredThrough > progress.outcome.committed {
                 nextRecord = ContinuousClock.now + limits.recordInterval
-                if await record(deliveredThrough) { outcome.committed = deliveredThrough }
+                await record(&progress)
             }
         }
-        // Every produced message gets its report (librdkafka's message.timeout.ms bounds the wait); only
-        // cancellation leaves at once (what was not recorded is delivered again).
-        while !Task.isCancelled, !lane.allReported {
-            await lane.waitForReports(timeout: limits.recordInterval)
-        }
-        outcome.delivered += takeConfirmed(lane, through: &deliveredThrough)
-        if deliveredThrough > outcome.committed, await record(deliveredThrough) {
-            outcome.committed = deliveredThrough
-        }
-        if outcome.endedBecause == nil, let failure = lane.failure { outcome.endedBecause = "delivery failed: \(failure)" }
-        if outcome.endedBecause != nil { outcome.caughtUp = false }
+        let outcome = await finish(progress)
+        log(outcome, from: cursor, took: ContinuousClock.now - progress.began)
         return outcome
     }
 
-    /// Moves `deliveredThrough` over the newly confirmed prefix; counts and times those deliveries.
-    private func takeConfirmed(_ lane: KafkaProduceLane, through deliveredThrough: inout Int64) -> Int {
+    /// One line when the drain started (once it produced something) and one when it ended, with its
+    /// figures; a drain that found nothing to do is only a debug line.
+    private func log(_ outcome: Outcome, from cursor: Int64, took: Duration) {
+        var metadata: Logger.Metadata = [
+            "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\(took.seconds)",
+            "reads": "\(outcome.reads)", "reading_seconds": "\(outcome.readingTook.seconds)",
+            "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
+            "first_report_after_seconds": "\(outcome.firstConfirmedAfter?.seconds ?? 0)",
+        ]
+        if let error = outcome.recordError { metadata["cursor_write_error"] = "\(error)" }
+        if let reason = outcome.endedBecause {
+            metadata["ended_because"] = "\(reason)"
+            logger.warning("bulk drain ended early; the scheduled path takes over", metadata: metadata)
+        } else if outcome.delivered > 0 {
+            logger.info("bulk drain ended", metadata: metadata)
+        } else {
+            logger.debug("bulk drain found nothing to send", metadata: metadata)
+        }
+    }
+
+    /// What one drain keeps between steps.
+    private struct Progress {
+        var outcome: Outcome
+        /// The id of the last row produced.
+        var lastRead: Int64
+        /// The end of the delivered prefix.
+        var deliveredThrough: Int64
+        /// The last read reached the end of the queued rows.
+        var readAll = false
+        let began = ContinuousClock.now
+    }
+
+    /// Reads up to `limit` rows after the last one and produces them into slots reserved for them.
+    private func produceChunk(limit: Int, _ progress: inout Progress) async {
+        guard encoder.beginChunk(limit: limit) else {
+            progress.outcome.endedBecause = encoder.lane.failure.map { "delivery failed: \($0)" } ?? "the producer is shutting down"
+            return
+        }
+        let encoder = self.encoder
+        let visit: QueuedRowVisit
+        do {
+            visit = try await reader.visitQueued(destination: destination, afterID: progress.lastRead, limit: limit) { encoder.take($0) }
+            encoder.endChunk()
+        } catch {
+            encoder.endChunk()
+            progress.outcome.endedBecause = "cannot read queued deliveries: \(error)"
+            return
+        }
+        if progress.outcome.reads == 0, visit.taken > 0 {
+            logger.info("draining backlog in bulk", metadata: ["from_delivery_id": "\(progress.lastRead)"])
+        }
+        progress.lastRead = visit.lastTakenID ?? progress.lastRead
+        progress.readAll = visit.reachedEnd
+        progress.outcome.reads += 1
+        if progress.readAll { progress.outcome.readingTook = ContinuousClock.now - progress.began }
+        switch encoder.refusal {
+        case nil:
+            break
+        case .laneFull:
+            // The lane's slots or librdkafka's queue ran out mid-chunk: let reports free some.
+            encoder.clearRefusal()
+            await waitForReports(timeout: .milliseconds(10), &progress)
+        case let refusal?:
+            progress.outcome.endedBecause = Self.describe(refusal)
+        }
+    }
+
+    private func waitForReports(timeout: Duration, _ progress: inout Progress) async {
+        let began = ContinuousClock.now
+        await encoder.lane.waitForReports(timeout: timeout)
+        progress.outcome.waitedForReports += ContinuousClock.now - began
+    }
+
+    /// Waits for every report still out (librdkafka's `message.timeout.ms` bounds the wait; cancellation
+    /// leaves at once, and what was not recorded is delivered again) and writes the final cursor.
+    private func finish(_ progress: Progress) async -> Outcome {
+        var progress = progress
+        while !Task.isCancelled, !encoder.lane.allReported {
+            await encoder.lane.waitForReports(timeout: limits.recordInterval)
+        }
+        takeConfirmed(&progress)
+        if progress.deliveredThrough > progress.outcome.committed { await record(&progress) }
+        if progress.outcome.endedBecause == nil, let failure = encoder.lane.failure {
+            progress.outcome.endedBecause = "delivery failed: \(failure)"
+        }
+        if progress.outcome.endedBecause != nil { progress.outcome.caughtUp = false }
+        return progress.outcome
+    }
+
+    /// Moves the delivered prefix over what the lane confirmed since; counts and times those deliveries.
+    private func takeConfirmed(_ progress: inout Progress) {
         let now = clock().timeIntervalSince1970
-        var last = deliveredThrough
-        let count = lane.takeConfirmed { tag, receivedAt in
+        var last = progress.deliveredThrough
+        let count = encoder.lane.takeConfirmed { tag, receivedAt in
             last = tag
             metrics.latency.recordNanoseconds(Int64(max(0, now - receivedAt) * 1e9))
         }
-        if count > 0 { metrics.delivered.increment(by: count) }
-        deliveredThrough = last
-        return count
+        guard count > 0 else { return }
+        metrics.delivered.increment(by: count)
+        progress.deliveredThrough = last
+        progress.outcome.delivered += count
+        if progress.outcome.firstConfirmedAfter == nil { progress.outcome.firstConfirmedAfter = ContinuousClock.now - progress.began }
     }
 
-    /// Writes the cursor (not fsynced, like every delivery record: a crash only repeats deliveries).
-    private func record(_ cursor: Int64) async -> Bool {
+    /// Writes the cursor through the delivered prefix (not fsynced, like every delivery record: a crash
+    /// only repeats deliveries). A failed write is tried again at the next record; the last error is kept.
+    private func record(_ progress: inout Progress) async {
         do {
-            try await queue.record([], destination: destination, deliveredThrough: cursor, at: clock())
-            return true
+            try await queue.record([], destination: destination, deliveredThrough: progress.deliveredThrough, at: clock())
+            progress.outcome.committed = progress.deliveredThrough
         } catch {
-            return false
+            progress.outcome.recordError = "\(error)"
         }
     }
 
