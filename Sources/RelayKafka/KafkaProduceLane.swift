@@ -99,7 +99,7 @@ package final class KafkaProduceLane: Sendable {
     /// Reserves up to `limit` slots for the messages of one chunk; nil when none is free, after a failed
     /// report, or once the producer is closing. End it with ``endChunk(_:)``.
     package func beginChunk(limit: Int) -> KafkaLaneChunk? {
-        guard core.enterLaneProduce() else { return nil }
+        guard core.beginHandleUse() else { return nil }
         let reserved: (start: UInt64, count: Int)? = state.withLock { state in
             let free = capacity - Int(state.produced - state.confirmed)
             guard state.failure == nil, free > 0, limit > 0 else { return nil }
@@ -109,7 +109,7 @@ package final class KafkaProduceLane: Sendable {
             return (state.produced, count)
         }
         guard let reserved else {
-            core.leaveLaneProduce()
+            core.endHandleUse()
             return nil
         }
         return KafkaLaneChunk(lane: self, start: reserved.start, reserved: reserved.count)
@@ -120,7 +120,7 @@ package final class KafkaProduceLane: Sendable {
         state.withLock { state in
             state.produced = chunk.start + UInt64(chunk.used)
         }
-        core.leaveLaneProduce()
+        core.endHandleUse()
     }
 
     fileprivate func rdkafkaProduce(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, headers: OpaquePointer,

@@ -83,8 +83,8 @@ package final class KafkaProducer: Sendable {
     /// start-up waited a full second for its first delivery report). Best effort: failures are ignored.
     package func warmUp(topic: String) {
         Thread { [self] in
-            guard core.enterLaneProduce() else { return }
-            defer { core.leaveLaneProduce() }
+            guard core.beginHandleUse() else { return }
+            defer { core.endHandleUse() }
             guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { return }
             defer { rd_kafka_topic_destroy(topicHandle) }
             var metadata: UnsafePointer<rd_kafka_metadata>?

@@ -24,9 +24,9 @@ final class ProducerCore: Sendable {
         /// Open produce lanes by id (their reports are routed to them).
         var lanes: [UInt32: KafkaProduceLane] = [:]
         var nextLaneID: UInt32 = 0
-        /// Lane `produce` calls under way on callers' threads (the handle must outlive them).
-        var laneProducers = 0
-        /// Set before the handle is destroyed: lanes produce nothing more.
+        /// Lane chunks and topic warm-ups using the handle on callers' threads (it must outlive them).
+        var handleUsers = 0
+        /// Set before the handle is destroyed: nothing may begin to use it any more.
         var lanesClosed = false
     }
 
@@ -86,14 +86,14 @@ final class ProducerCore: Sendable {
         }
     }
 
-    /// Poll thread, before it destroys the client: nobody may wake the queue or produce any more. Waits
-    /// out lane `produce` calls under way (each is a few microseconds).
+    /// Poll thread, before it destroys the client: nobody may wake the queue or use the handle any more.
+    /// Waits out the uses under way (a lane chunk takes milliseconds, a topic warm-up at most 2 s).
     func detachQueue() {
         while true {
             let idle = state.withLock { state in
                 state.wakeQueue = nil
                 state.lanesClosed = true
-                return state.laneProducers == 0
+                return state.handleUsers == 0
             }
             if idle { return }
             Thread.sleep(forTimeInterval: 0.001)
@@ -130,17 +130,17 @@ final class ProducerCore: Sendable {
         state.withLock { state in state.lanes.values.reduce(0) { $0 + $1.outstandingUnreported } }
     }
 
-    /// Before a lane calls into librdkafka: false once the handle is going away.
-    func enterLaneProduce() -> Bool {
+    /// Before a caller's thread uses the handle (a lane chunk, a warm-up): false once it is going away.
+    func beginHandleUse() -> Bool {
         state.withLock { state in
             guard !state.lanesClosed else { return false }
-            state.laneProducers += 1
+            state.handleUsers += 1
             return true
         }
     }
 
-    func leaveLaneProduce() {
-        state.withLock { $0.laneProducers -= 1 }
+    func endHandleUse() {
+        state.withLock { $0.handleUsers -= 1 }
     }
 
     /// Poll thread, after librdkafka is destroyed: releases everyone waiting for the shutdown.
