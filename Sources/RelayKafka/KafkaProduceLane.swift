@@ -128,23 +128,13 @@ package final class KafkaProduceLane: Sendable {
         withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { arguments in
             arguments[0].vtype = RD_KAFKA_VTYPE_TOPIC
             arguments[0].u.cstr = UnsafePointer(topicName)
-            arguments[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-            arguments[1].u.i = RD_KAFKA_MSG_F_COPY
-            arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
-            arguments[2].u.ptr = opaque
-            arguments[3].vtype = RD_KAFKA_VTYPE_HEADERS
-            arguments[3].u.headers = headers
-            arguments[4].vtype = RD_KAFKA_VTYPE_VALUE
-            arguments[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress) ?? KafkaProduceLaneEmpty.byte
-            arguments[4].u.mem.size = value.count
-            var count = 5
-            if let key {
-                arguments[5].vtype = RD_KAFKA_VTYPE_KEY
-                arguments[5].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress) ?? KafkaProduceLaneEmpty.byte
-                arguments[5].u.mem.size = key.count
-                count = 6
-            }
-            return rd_kafka_produceva(handle, arguments.baseAddress, count)
+            arguments[1] = .copyFlag
+            arguments[2] = .opaque(opaque)
+            arguments[3] = .headers(headers)
+            arguments[4] = .bytes(RD_KAFKA_VTYPE_VALUE, value)
+            guard let key else { return rd_kafka_produceva(handle, arguments.baseAddress, 5) }
+            arguments[5] = .bytes(RD_KAFKA_VTYPE_KEY, key)
+            return rd_kafka_produceva(handle, arguments.baseAddress, 6)
         }
     }
 
@@ -281,19 +271,10 @@ package struct KafkaLaneChunk {
     }
 }
 
-/// A non-null address for empty values, keys and header values (null would mean "absent").
-private enum KafkaProduceLaneEmpty {
-    nonisolated(unsafe) static let byte: UnsafeMutableRawPointer = {
-        let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
-        byte.storeBytes(of: 0, as: UInt8.self)
-        return byte
-    }()
-}
-
 /// Adds headers to one message's librdkafka header list (names and values are copied).
 package struct KafkaHeaderWriter {
     fileprivate let list: OpaquePointer
-    private static var empty: UnsafeRawPointer { UnsafeRawPointer(KafkaProduceLaneEmpty.byte) }
+    private static var empty: UnsafeRawPointer { UnsafeRawPointer(ProduceArgumentEmpty.byte) }
 
     package func add(_ name: StaticString, _ value: UnsafeRawBufferPointer) {
         name.withUTF8Buffer { name in
@@ -305,7 +286,7 @@ package struct KafkaHeaderWriter {
 
     package func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         name.withMemoryRebound(to: CChar.self) { name in
-            _ = rd_kafka_header_add(list, name.baseAddress ?? UnsafePointer(KafkaProduceLaneEmpty.byte.assumingMemoryBound(to: CChar.self)),
+            _ = rd_kafka_header_add(list, name.baseAddress ?? UnsafePointer(ProduceArgumentEmpty.byte.assumingMemoryBound(to: CChar.self)),
                                     name.count, value.baseAddress ?? Self.empty, value.count)
         }
     }

@@ -36,8 +36,6 @@ final class ProducerPollLoop {
     private let arguments: UnsafeMutablePointer<rd_kafka_vu_t>
     /// Reused target of `rd_kafka_event_message_array`.
     private let reportBuffer: UnsafeMutablePointer<UnsafePointer<rd_kafka_message_t>?>
-    /// A non-null address for empty values, keys and header values (null would mean "absent").
-    private let emptyBytes: UnsafeMutableRawPointer
 
     init(core: ProducerCore, queue: RdKafkaQueue, maxMessageBytes: Int, logger: Logger) {
         self.core = core
@@ -49,14 +47,12 @@ final class ProducerPollLoop {
         arguments.initialize(repeating: rd_kafka_vu_t(), count: Self.argumentCapacity)
         reportBuffer = .allocate(capacity: Self.reportCapacity)
         reportBuffer.initialize(repeating: nil, count: Self.reportCapacity)
-        emptyBytes = .allocate(byteCount: 1, alignment: 1)
     }
 
     deinit {
         for topic in topics.values { rd_kafka_topic_destroy(topic) }
         arguments.deallocate()
         reportBuffer.deallocate()
-        emptyBytes.deallocate()
     }
 
     /// Runs until a stop is requested and the flush is over. Returns on the same thread.
@@ -117,10 +113,8 @@ final class ProducerPollLoop {
         }
         arguments[0].vtype = RD_KAFKA_VTYPE_RKT
         arguments[0].u.rkt = topic
-        arguments[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-        arguments[1].u.i = RD_KAFKA_MSG_F_COPY
-        arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
-        arguments[2].u.ptr = opaque
+        arguments[1] = .copyFlag
+        arguments[2] = .opaque(opaque)
         var count = 3
         if let partition = message.partition {
             arguments[count].vtype = RD_KAFKA_VTYPE_PARTITION
@@ -133,21 +127,16 @@ final class ProducerPollLoop {
                 return KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "cannot allocate a header list")
             }
             headers = list
-            arguments[count].vtype = RD_KAFKA_VTYPE_HEADERS
-            arguments[count].u.headers = list
+            arguments[count] = .headers(list)
             count += 1
         }
         let error: OpaquePointer? = message.value.withUnsafeBytes { value in
-            arguments[count].vtype = RD_KAFKA_VTYPE_VALUE
-            arguments[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress) ?? emptyBytes
-            arguments[count].u.mem.size = value.count
+            arguments[count] = .bytes(RD_KAFKA_VTYPE_VALUE, value)
             guard let key = message.key else {
                 return rd_kafka_produceva(handle, arguments, count + 1)
             }
             return key.withUnsafeBytes { key in
-                arguments[count + 1].vtype = RD_KAFKA_VTYPE_KEY
-                arguments[count + 1].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress) ?? emptyBytes
-                arguments[count + 1].u.mem.size = key.count
+                arguments[count + 1] = .bytes(RD_KAFKA_VTYPE_KEY, key)
                 return rd_kafka_produceva(handle, arguments, count + 2)
             }
         }
@@ -171,7 +160,7 @@ final class ProducerPollLoop {
     /// A new `rd_kafka_headers_t` (owned by the caller until a successful produce).
     private func makeHeaders(_ headers: [(name: String, value: [UInt8])]) -> OpaquePointer? {
         guard let list = rd_kafka_headers_new(headers.count) else { return nil }
-        let emptyName = UnsafePointer(emptyBytes.assumingMemoryBound(to: CChar.self))
+        let emptyName = UnsafePointer(ProduceArgumentEmpty.byte.assumingMemoryBound(to: CChar.self))
         for header in headers {
             var name = header.name
             name.withUTF8 { utf8 in
@@ -181,7 +170,7 @@ final class ProducerPollLoop {
                             list,
                             name.baseAddress ?? emptyName,
                             name.count,
-                            value.baseAddress ?? UnsafeRawPointer(emptyBytes),
+                            value.baseAddress ?? UnsafeRawPointer(ProduceArgumentEmpty.byte),
                             value.count
                         )
                     }
