@@ -35,8 +35,8 @@ package struct WorkerLimits: Sendable {
     /// streamed from the outbox into the producer without per-row scheduling (``KafkaBulkDrain``).
     package var bulkDrain = true
     /// Messages of a bulk drain handed to the producer and not yet confirmed (librdkafka holds a copy of
-    /// each: ~32 MiB of ~500-byte events). Enough to cover the reports' round trip at full speed; below
-    /// librdkafka's `queue.buffering.max.messages` (100,000).
+    /// each; their bytes are bounded by `windowBytes` too). Enough to cover the reports' round trip at
+    /// full speed; below librdkafka's `queue.buffering.max.messages` (100,000).
     package var bulkWindow: Int = 65_536
     package init() {}
 }

@@ -65,9 +65,11 @@ struct KafkaBulkDrain {
                 progress.outcome.endedBecause = "delivery failed: \(failure)"
                 break
             }
+            // Bounded like the scheduled path's window: in messages, and in the bytes librdkafka holds.
             let room = lane.capacity - lane.outstanding
-            if !progress.readAll, room >= Self.chunk / 2 {
-                await produceChunk(limit: min(room, Self.chunk), &progress)
+            let byteRoom = limits.windowBytes - lane.outstandingBytes
+            if !progress.readAll, room >= Self.chunk / 2, byteRoom > 0 {
+                await produceChunk(limit: min(room, Self.chunk), byteBudget: byteRoom, &progress)
             } else if progress.readAll, lane.outstanding == 0 {
                 progress.outcome.caughtUp = true
                 break
@@ -117,9 +119,10 @@ struct KafkaBulkDrain {
         let began = ContinuousClock.now
     }
 
-    /// Reads up to `limit` rows after the last one and produces them into slots reserved for them.
-    private func produceChunk(limit: Int, _ progress: inout Progress) async {
-        guard encoder.beginChunk(limit: limit) else {
+    /// Reads up to `limit` rows after the last one (fewer when their messages would pass `byteBudget`)
+    /// and produces them into slots reserved for them.
+    private func produceChunk(limit: Int, byteBudget: Int, _ progress: inout Progress) async {
+        guard encoder.beginChunk(limit: limit, byteBudget: byteBudget) else {
             progress.outcome.endedBecause = encoder.lane.failure.map { "delivery failed: \($0)" } ?? "the producer is shutting down"
             return
         }

@@ -26,8 +26,10 @@ final class KafkaBulkEncoder: @unchecked Sendable {
     /// The last stored header text with escapes seen, decoded (texts without are read in place).
     private var escapedHeaders: (text: [UInt8], headers: [(name: [UInt8], value: [UInt8])]) = ([], [])
 
-    /// The slots of the chunk being read (between ``beginChunk(limit:)`` and ``endChunk()``).
+    /// The slots of the chunk being read (between ``beginChunk(limit:byteBudget:)`` and ``endChunk()``).
     private var chunk: KafkaLaneChunk?
+    /// Bytes the chunk may produce (its first message goes regardless, so a large one still moves).
+    private var byteBudget = 0
 
     init(lane: KafkaProduceLane, maxMessageBytes: Int) {
         self.lane = lane
@@ -38,9 +40,11 @@ final class KafkaBulkEncoder: @unchecked Sendable {
         refusal = nil
     }
 
-    /// Reserves lane slots for the next read of up to `limit` rows; false when the lane has none free.
-    func beginChunk(limit: Int) -> Bool {
+    /// Reserves lane slots for the next read of up to `limit` rows and `byteBudget` bytes of messages;
+    /// false when the lane has no slot free.
+    func beginChunk(limit: Int, byteBudget: Int) -> Bool {
         chunk = lane.beginChunk(limit: limit)
+        self.byteBudget = byteBudget
         return chunk != nil
     }
 
@@ -65,12 +69,13 @@ final class KafkaBulkEncoder: @unchecked Sendable {
             refusal = .oversized(deliveryID: row.deliveryID)
             return false
         }
-        guard chunk != nil else {
+        guard let used = chunk?.usedBytes, used == 0 || used + size <= byteBudget else {
             refusal = .laneFull
             return false
         }
         let enqueued = CloudEvents.withTimeBytes(secondsSince1970: row.receivedAt) { time in
-            chunk!.produce(tag: row.deliveryID, stamp: row.receivedAt, key: row.key, value: row.body, headerCount: 8) { writer in
+            chunk!.produce(tag: row.deliveryID, stamp: row.receivedAt, size: size, key: row.key, value: row.body,
+                           headerCount: 8) { writer in
                 writeHeaders(row, time: time, into: writer)
             }
         }

@@ -33,6 +33,8 @@ package final class KafkaProduceLane: Sendable {
     fileprivate nonisolated(unsafe) let tags: UnsafeMutablePointer<Int64>
     fileprivate nonisolated(unsafe) let stamps: UnsafeMutablePointer<Double>
     fileprivate nonisolated(unsafe) let status: UnsafeMutablePointer<UInt8>
+    /// The size the producing caller gave each message (what ``outstandingBytes`` adds up).
+    fileprivate nonisolated(unsafe) let sizes: UnsafeMutablePointer<Int>
     private let state: Mutex<State>
 
     private struct State {
@@ -41,6 +43,8 @@ package final class KafkaProduceLane: Sendable {
         var produced: UInt64 = 0
         /// Reports recorded for sequences at or after `confirmed`.
         var reported = 0
+        /// Sizes of the messages produced and not yet passed by the confirmed prefix.
+        var outstandingBytes = 0
         var failure: KafkaError?
         var waiter: CheckedContinuation<Void, Never>?
     }
@@ -71,6 +75,8 @@ package final class KafkaProduceLane: Sendable {
         stamps.initialize(repeating: 0, count: size)
         status = .allocate(capacity: size)
         status.initialize(repeating: 0, count: size)
+        sizes = .allocate(capacity: size)
+        sizes.initialize(repeating: 0, count: size)
         state = Mutex(State())
     }
 
@@ -79,11 +85,18 @@ package final class KafkaProduceLane: Sendable {
         tags.deallocate()
         stamps.deallocate()
         status.deallocate()
+        sizes.deallocate()
     }
 
     /// Messages produced and not yet passed by the confirmed prefix.
     package var outstanding: Int {
         state.withLock { Int($0.produced - $0.confirmed) }
+    }
+
+    /// The sizes (as given to ``KafkaLaneChunk/produce(tag:stamp:size:key:value:headerCount:headers:)``) of
+    /// the messages produced and not yet passed by the confirmed prefix: what librdkafka holds copies of.
+    package var outstandingBytes: Int {
+        state.withLock { $0.outstandingBytes }
     }
 
     /// Messages produced and not reported yet.
@@ -119,6 +132,7 @@ package final class KafkaProduceLane: Sendable {
     package func endChunk(_ chunk: KafkaLaneChunk) {
         state.withLock { state in
             state.produced = chunk.start + UInt64(chunk.used)
+            state.outstandingBytes += chunk.usedBytes
         }
         core.endHandleUse()
     }
@@ -148,6 +162,7 @@ package final class KafkaProduceLane: Sendable {
             while state.confirmed < state.produced, status[Int(state.confirmed & mask)] == 1 {
                 let slot = Int(state.confirmed & mask)
                 body(tags[slot], stamps[slot])
+                state.outstandingBytes -= sizes[slot]
                 state.confirmed += 1
                 count += 1
             }
@@ -234,8 +249,9 @@ package struct KafkaLaneChunk {
     fileprivate let lane: KafkaProduceLane
     fileprivate let start: UInt64
     fileprivate let reserved: Int
-    /// Messages handed over so far (they hold the first `used` slots).
+    /// Messages handed over so far (they hold the first `used` slots), and the sum of their sizes.
     package private(set) var used = 0
+    package private(set) var usedBytes = 0
 
     fileprivate init(lane: KafkaProduceLane, start: UInt64, reserved: Int) {
         self.lane = lane
@@ -244,8 +260,9 @@ package struct KafkaLaneChunk {
     }
 
     /// Produces one message into the next slot; `headers` adds its headers (`headerCount` is a capacity
-    /// hint). The bytes are copied before this returns.
-    package mutating func produce(tag: Int64, stamp: Double, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+    /// hint), `size` is what it counts for in ``KafkaProduceLane/outstandingBytes``. The bytes are
+    /// copied before this returns.
+    package mutating func produce(tag: Int64, stamp: Double, size: Int, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
                                   headerCount: Int, headers: (KafkaHeaderWriter) -> Void) -> KafkaProduceLane.Enqueued {
         guard used < reserved else { return .full }
         guard let list = rd_kafka_headers_new(headerCount) else {
@@ -257,9 +274,11 @@ package struct KafkaLaneChunk {
         lane.tags[slot] = tag
         lane.stamps[slot] = stamp
         lane.status[slot] = 0
+        lane.sizes[slot] = size
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(lane.id) << 32 | UInt(truncatingIfNeeded: sequence & 0xFFFF_FFFF))
         guard let error = lane.rdkafkaProduce(key: key, value: value, headers: list, opaque: opaque) else {
             used += 1
+            usedBytes += size
             return .queued
         }
         rd_kafka_headers_destroy(list)  // still ours after a failed produce

@@ -96,6 +96,38 @@ struct KafkaBulkDrainTests {
         await clusters.shutdown()
     }
 
+    /// Large events and a byte window of a few of them: the drain produces what fits, waits for their
+    /// reports, and goes on until everything is delivered in bulk.
+    @Test func theByteWindowBoundsWhatIsUnconfirmed() async throws {
+        let clusters = KafkaClusters(logger: Fixture.logger)
+        let topic = "bulk.bytes.\(UUID().uuidString.prefix(8))"
+        let config = Self.destination("bulk", topic: topic)
+        let sink = try KafkaSink(name: "bulk", destination: try Self.kafka(config), clusters: clusters, logger: Fixture.logger)
+        let store = CapturingLogHandler.Store()
+        let count = 600
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bulk-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await DispatcherHarness.run(destinations: [], sinks: [:], directory: directory) { h in
+            try await Self.fill(h.outbox, count: count, to: ["bulk"], padding: 20_000)
+        }
+        try await DispatcherHarness.run(destinations: [config], sinks: ["bulk": sink], directory: directory,
+                                        limits: { $0.windowBytes = 100_000 },
+                                        logger: Logger(label: "bulk") { _ in CapturingLogHandler(store: store) }) { h in
+            #expect(await eventually { await Self.pending(h.outbox, "bulk") == 0 })
+        }
+        let ended = store.all.filter { $0.message == "bulk drain ended" }
+        let reads = ended.compactMap { $0.metadata["reads"].flatMap { Int("\($0)") } }.reduce(0, +)
+        let deliveredInBulk = ended.compactMap { $0.metadata["delivered"].flatMap { Int("\($0)") } }.reduce(0, +)
+        #expect(deliveredInBulk == count, "\(store.all.map(\.message))")
+        // About 5 events of 20 KB fit in 100 KB: many reads, not one per 2,000 rows.
+        #expect(reads >= count / 10, "\(reads) reads")
+        let records = try await Fixture.readBack(try #require(try clusters.mockCluster(for: "mock:3")).bootstrapServers,
+                                                 topic: topic, expecting: count)
+        #expect(Set(records.compactMap { Fixture.header($0, "ce_id") }).count == count)
+        await sink.shutdown()
+        await clusters.shutdown()
+    }
+
     // MARK: - Support
 
     static func destination(_ name: String, topic: String, properties: [String: String] = [:]) -> DestinationConfig {
@@ -111,7 +143,7 @@ struct KafkaBulkDrainTests {
 
     /// `count` events with a body `{"n":N}`; keys `k0`…`k31` with every 10th keyless, a subject on odd
     /// ones, a route header on every other one (every 7th with characters stored escaped).
-    static func fill(_ outbox: SQLiteOutbox, count: Int, to destinations: [String]) async throws {
+    static func fill(_ outbox: SQLiteOutbox, count: Int, to destinations: [String], padding: Int = 0) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<32 {
                 group.addTask {
@@ -121,7 +153,7 @@ struct KafkaBulkDrainTests {
                         // A key's events come from one task, so their `n` order is their acceptance order.
                         let key: String? = n % 10 == 0 ? nil : "k\(n % 32)"
                         let event = NewEvent(id: EventID.make(), source: "sitecore", type: "com.example.bulk", subject: n % 2 == 1 ? "s\(n)" : nil,
-                                             dedupeKey: "\(n)", receivedAt: Date(), body: Array(#"{"n":\#(n)}"#.utf8),
+                                             dedupeKey: "\(n)", receivedAt: Date(), body: Self.body(n, padding: padding),
                                              deliveries: destinations.map { PlannedDelivery(destination: $0, key: key, headers: headers, route: "r") })
                         _ = try await outbox.append(event)
                     }
@@ -148,6 +180,10 @@ struct KafkaBulkDrainTests {
             }
             last[key] = n
         }
+    }
+
+    static func body(_ n: Int, padding: Int) -> [UInt8] {
+        padding == 0 ? Array(#"{"n":\#(n)}"#.utf8) : Array(#"{"n":\#(n),"pad":"\#(String(repeating: "x", count: padding))"}"#.utf8)
     }
 
     /// The `n` of a `{"n":N}` body: events of one key are appended in increasing `n` by one task.
