@@ -157,7 +157,7 @@ struct KafkaBulkDrain {
 
     private func waitForReports(timeout: Duration, _ progress: inout Progress) async {
         let began = ContinuousClock.now
-        await encoder.lane.waitForReports(timeout: timeout)
+        await encoder.waitForReports(timeout: timeout)
         progress.outcome.waitedForReports += ContinuousClock.now - began
     }
 
@@ -166,7 +166,7 @@ struct KafkaBulkDrain {
     private func finish(_ progress: Progress) async -> Outcome {
         var progress = progress
         while !Task.isCancelled, !encoder.lane.allReported {
-            await encoder.lane.waitForReports(timeout: limits.recordInterval)
+            await encoder.waitForReports(timeout: limits.recordInterval)
         }
         takeConfirmed(&progress)
         if progress.deliveredThrough > progress.outcome.committed { await record(&progress) }

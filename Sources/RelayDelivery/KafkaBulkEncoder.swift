@@ -19,6 +19,8 @@ final class KafkaBulkEncoder: @unchecked Sendable {
     }
 
     let lane: KafkaProduceLane
+    /// Rung by the producer's poll thread after each batch of the lane's reports.
+    private let reports: Doorbell
     private let maxMessageBytes: Int
     private(set) var refusal: Refusal?
     /// The last source seen, and its `ce_source` value.
@@ -31,9 +33,16 @@ final class KafkaBulkEncoder: @unchecked Sendable {
     /// Bytes the chunk may produce (its first message goes regardless, so a large one still moves).
     private var byteBudget = 0
 
-    init(lane: KafkaProduceLane, maxMessageBytes: Int) {
+    init(lane: KafkaProduceLane, reports: Doorbell, maxMessageBytes: Int) {
         self.lane = lane
+        self.reports = reports
         self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// Returns when the lane has reports to take (at once if it has), after `timeout`, or on cancellation.
+    func waitForReports(timeout: Duration) async {
+        guard !lane.hasUnseenReports else { return }
+        await reports.wait(timeout: timeout)
     }
 
     func clearRefusal() {

@@ -193,9 +193,10 @@ package final class KafkaSink: Sink {
     /// then reports why).
     func bulkEncoder(capacity: Int) -> KafkaBulkEncoder? {
         guard !isShutDown.load(ordering: .acquiring), let producer = try? clusters.producer(for: destination),
-              producer.raisedFatalError == nil,
-              let lane = producer.openLane(topic: destination.topic, capacity: capacity) else { return nil }
-        return KafkaBulkEncoder(lane: lane, maxMessageBytes: maxMessageBytes)
+              producer.raisedFatalError == nil else { return nil }
+        let reports = Doorbell()
+        guard let lane = producer.openLane(topic: destination.topic, capacity: capacity, onReports: reports.ring) else { return nil }
+        return KafkaBulkEncoder(lane: lane, reports: reports, maxMessageBytes: maxMessageBytes)
     }
 
     // MARK: - Messages

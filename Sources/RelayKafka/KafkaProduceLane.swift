@@ -18,7 +18,6 @@ package final class KafkaProduceLane: Sendable {
     /// The high half of every message's opaque value; lanes have the top bit set (batches do not).
     let id: UInt32
     package let capacity: Int
-    package let topic: String
     private let core: ProducerCore
     // Sendable: librdkafka handles are thread-safe for producing; the lane keeps its producer alive.
     fileprivate nonisolated(unsafe) let handle: OpaquePointer
@@ -26,6 +25,8 @@ package final class KafkaProduceLane: Sendable {
     /// would have to be destroyed before the client, which a lane cannot promise).
     fileprivate nonisolated(unsafe) let topicName: UnsafeMutablePointer<CChar>
     private let producer: KafkaProducer
+    /// Called on the poll thread after each batch of this lane's reports is recorded (the owner's wake-up).
+    private let onReports: @Sendable () -> Void
     /// Rings of `capacity` slots, indexed by sequence number modulo `capacity`. Tag and stamp are written
     /// by the producing caller before its message is handed over and read by the owner under `state`'s
     /// lock; a slot's status (0 pending, 1 delivered, 2 failed) is reset by the producing caller and
@@ -46,28 +47,28 @@ package final class KafkaProduceLane: Sendable {
         /// Sizes of the messages produced and not yet passed by the confirmed prefix.
         var outstandingBytes = 0
         var failure: KafkaError?
-        var waiter: CheckedContinuation<Void, Never>?
     }
 
     /// What became of one ``KafkaLaneChunk/produce(tag:stamp:key:value:headerCount:headers:)``.
     package enum Enqueued: Sendable {
         case queued
         /// Not produced: the chunk's slots are used up, or librdkafka's local queue is full. Try again in
-        /// a new chunk after ``waitForReports(timeout:)``.
+        /// a new chunk once reports came back (`onReports`).
         case full
         /// librdkafka refused this message (too large, unknown topic, producer closed); not produced.
         case refused(KafkaError)
     }
 
-    init(id: UInt32, topic: String, capacity: Int, producer: KafkaProducer, core: ProducerCore, handle: OpaquePointer) {
+    init(id: UInt32, topic: String, capacity: Int, producer: KafkaProducer, core: ProducerCore, handle: OpaquePointer,
+         onReports: @escaping @Sendable () -> Void) {
         self.id = id
-        self.topic = topic
         var size = 1
         while size < capacity { size <<= 1 }
         self.capacity = size
         self.producer = producer
         self.core = core
         self.handle = handle
+        self.onReports = onReports
         self.topicName = strdup(topic)
         tags = .allocate(capacity: size)
         tags.initialize(repeating: 0, count: size)
@@ -176,44 +177,21 @@ package final class KafkaProduceLane: Sendable {
         state.withLock { state in state.reported == Int(state.produced - state.confirmed) }
     }
 
-    /// Suspends until a report arrives after this call (or `timeout` passes, or one is already unseen).
-    package func waitForReports(timeout: Duration) async {
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.wakeWaiter()
+    /// The prefix can move (a delivered message at its head), or everything produced was reported:
+    /// nothing to wait for.
+    package var hasUnseenReports: Bool {
+        state.withLock { state in
+            let outstanding = Int(state.produced - state.confirmed)
+            guard outstanding > 0 else { return false }
+            return status[Int(state.confirmed & UInt64(capacity - 1))] == 1 || state.reported == outstanding
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state in
-                guard !hasUnseenReports(state) else { return true }
-                state.waiter?.resume()
-                state.waiter = continuation
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-        timer.cancel()
-    }
-
-    /// The prefix can move (a delivered message at its head), or everything produced was reported.
-    private func hasUnseenReports(_ state: State) -> Bool {
-        let outstanding = Int(state.produced - state.confirmed)
-        guard outstanding > 0 else { return false }
-        return status[Int(state.confirmed & UInt64(capacity - 1))] == 1 || state.reported == outstanding
-    }
-
-    private func wakeWaiter() {
-        let waiter = state.withLock { state in
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
     }
 
     /// Poll thread: the reports of one delivery-report event for this lane (sequence low bits, error).
     func record(_ reports: UnsafeBufferPointer<(sequence: UInt32, error: rd_kafka_resp_err_t)>, failure: (rd_kafka_resp_err_t) -> KafkaError) {
         // Made before taking the lock: `failure` may consult the producer's own state.
         let firstFailure = reports.first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { failure($0.error) }
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        state.withLock { state in
             let mask = UInt64(capacity - 1)
             for report in reports {
                 // The full sequence is the one within `capacity` below `produced` with these low bits.
@@ -231,16 +209,13 @@ package final class KafkaProduceLane: Sendable {
                     if state.failure == nil { state.failure = firstFailure }
                 }
             }
-            defer { state.waiter = nil }
-            return state.waiter
         }
-        waiter?.resume()
+        onReports()
     }
 
     /// Stops tallying: later reports of this lane are dropped. Call once the lane is no longer used.
     package func close() {
         core.removeLane(id)
-        wakeWaiter()
     }
 }
 

@@ -71,10 +71,11 @@ package final class KafkaProducer: Sendable {
     }
 
     /// A lane producing into `topic` from the caller's thread, at most `capacity` messages outstanding
-    /// (rounded up to a power of two); nil once the producer is stopping.
-    package func openLane(topic: String, capacity: Int) -> KafkaProduceLane? {
+    /// (rounded up to a power of two); `onReports` runs on the poll thread after each batch of the lane's
+    /// reports (the owner's wake-up). Nil once the producer is stopping.
+    package func openLane(topic: String, capacity: Int, onReports: @escaping @Sendable () -> Void) -> KafkaProduceLane? {
         core.openLane { id in
-            KafkaProduceLane(id: id, topic: topic, capacity: capacity, producer: self, core: core, handle: handle)
+            KafkaProduceLane(id: id, topic: topic, capacity: capacity, producer: self, core: core, handle: handle, onReports: onReports)
         }
     }
 
