@@ -97,11 +97,14 @@ let package = Package(
         // libFuzzer targets when built by bench/fuzz.sh (-sanitize=fuzzer -DRELAY_FUZZING); otherwise they replay input files.
         .executableTarget(name: "fuzz-payload", dependencies: ["RelayFuzzing"]),
         .executableTarget(name: "fuzz-routes", dependencies: ["RelayFuzzing"]),
+        // Linked against jemalloc (Debian's libjemalloc), which takes over malloc for the whole process:
+        // librdkafka allocates every message and header on the thread that produces and frees them on
+        // its poll thread, and glibc's arenas serialise that hand-over on a lock (bench/README.md, Kafka).
         .executableTarget(name: "audience-relay", dependencies: [
             "RelayApp", "RelayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], linkerSettings: [.linkedLibrary("jemalloc")]),
         // bench/ingest.sh's peer: the framework's ceiling (decode + JSON answer, nothing stored).
         .executableTarget(name: "bench-hummingbird-peer", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -143,9 +143,9 @@ healthz_summary() { # file
 }
 
 # ---------------------------------------------------------------- phases
-relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
+relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED RELAY_PEAK_MB
   local t0 t_ready="" t_metric="" t_done="" p d deadline top_job="" perf_pid=""
-  RELAY_S="-"; READY_S="-"; METRIC_DONE_S="-"; RELAY_DELIVERED="?"
+  RELAY_S="-"; READY_S="-"; METRIC_DONE_S="-"; RELAY_DELIVERED="?"; RELAY_PEAK_MB="?"
   : >"$RUN/drain-polls.txt"
   local s0 s1; s0=$(snap)
   t0=$(now)
@@ -182,6 +182,8 @@ relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
   local proc_ticks; proc_ticks=$(awk '{ print $14 + $15 }' "/proc/$RELAY_PID/stat" 2>/dev/null || echo 0)
   local elapsed_cpu; elapsed_cpu=$(calc "printf \"%.3f\", $(now) - $t0")
   s1=$(snap)
+  # Peak resident memory over the whole drain (the kernel's high-water mark, VmHWM).
+  RELAY_PEAK_MB=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$RELAY_PID/status" 2>/dev/null || echo "?")
   RELAY_DELIVERED=$(delivered_now)
   [[ -z $t_metric && $RELAY_DELIVERED != "?" && $RELAY_DELIVERED -ge $N ]] && t_metric=$(now)
   curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$RUN/metrics-end.prom" 2>/dev/null || true
@@ -200,7 +202,7 @@ relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED
   [[ -n $t_metric ]] && METRIC_DONE_S=$(calc "printf \"%.2f\", $t_metric - $t0")
   local hz; hz=$(getconf CLK_TCK)
   echo "    relay: $( [[ -n $t_done ]] && echo "0 pending after ${RELAY_S}s" || echo "NOT drained") (healthz after ${READY_S}s," \
-    "delivered counter = $RELAY_DELIVERED, reached N after ${METRIC_DONE_S}s); retries" \
+    "delivered counter = $RELAY_DELIVERED, reached N after ${METRIC_DONE_S}s; peak RSS ${RELAY_PEAK_MB} MB); retries" \
     "$(python3 "$METRICS_PY" value "$RUN/metrics-end.prom" relay_deliveries_total destination=$DEST outcome=retry 2>/dev/null || echo "?"), dead" \
     "$(python3 "$METRICS_PY" value "$RUN/metrics-end.prom" relay_deliveries_total destination=$DEST outcome=dead 2>/dev/null || echo "?")"
   [[ -s $RUN/healthz-probes.txt ]] && echo "    /healthz probe (every ${HEALTHZ_EVERY}s): $(healthz_summary "$RUN/healthz-probes.txt")"
@@ -299,7 +301,7 @@ run_round() { # round
   echo "    high-water marks: relay topic $hwm_relay, kcat topic $hwm_kcat (>= $N expected); relay $relay_mps msg/s, kcat $kcat_mps msg/s, ratio $ratio%"
   result_line kafka-drain "round=$round" metric=relay/kcat "relay=$relay_mps" "peer=$kcat_mps" unit=msg/s \
     "value=$( [[ $ratio == - ]] && echo - || calc "printf \"%.3f\", $ratio / 100")" "target=>=$(calc "print $TARGET_PCT / 100")" \
-    "verdict=$( [[ $verdict == FAIL* ]] && echo FAIL || echo "$verdict")" "n=$N" "order=$order"
+    "verdict=$( [[ $verdict == FAIL* ]] && echo FAIL || echo "$verdict")" "n=$N" "order=$order" "relay_peak_rss_mb=${RELAY_PEAK_MB:-?}"
   printf '%s\n' "$round	$N	$order	$RELAY_S	$relay_mps	$READY_S	$relay_mps_ready	$METRIC_DONE_S	$KCAT_S	$kcat_mps	$ratio	$hwm_relay	$hwm_kcat	$verdict" >>"$RESULTS"
   if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$RUN/data" "$RUN/kcat-input.txt" "$RUN/perf.data"; fi
 }

@@ -2,7 +2,7 @@
 # Installs the Debian packages audience-relay builds and tests against, if any is missing.
 set -euo pipefail
 
-PACKAGES=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev pkg-config kcat python3-confluent-kafka python3 openssl)
+PACKAGES=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libjemalloc-dev pkg-config kcat python3-confluent-kafka python3 openssl)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
