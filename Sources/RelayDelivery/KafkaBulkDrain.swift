@@ -8,9 +8,10 @@ import RelayKafka
 import RelayOutbox
 
 /// One bulk drain of a destination's queued rows, from a cursor with nothing pending below or beside it
-/// (no retrying rows, nothing in flight). Rows are read in chunks inside read transactions and produced
+/// (no retrying rows, nothing in flight). Rows are read in batches inside read transactions and produced
 /// in id order through one lane of the idempotent producer, so per-key order holds as on the scheduled
-/// path (a key's rows share a partition; a failed message fails the later ones of its partition).
+/// path (a key's rows share a partition; a failed message fails the later ones of its partition). The
+/// two overlap: while one batch is produced on the drain's own thread, the store reads the next.
 ///
 /// The drain ends when it has caught up, at the first failed delivery report, at a row the lane
 /// refuses (too large, ...), when the worker stops or pauses, or when a read fails. It then waits for
@@ -27,8 +28,10 @@ struct KafkaBulkDrain {
         var caughtUp: Bool
         /// Why the drain ended early (nil when it caught up, or was stopped).
         var endedBecause: String?
-        /// Read transactions, and the time spent waiting for delivery reports with nothing to read.
+        /// Read transactions; steps that produced part of a read (each within the window); the time spent
+        /// waiting for delivery reports with nothing to read.
         var reads = 0
+        var chunks = 0
         var waitedForReports: Duration = .zero
         /// From the start until the last row was read and produced (the rest waited for reports).
         var readingTook: Duration = .zero
@@ -50,8 +53,11 @@ struct KafkaBulkDrain {
     /// True once the worker is stopping or paused.
     let shouldEnd: () -> Bool
 
-    /// Rows read per read transaction.
+    /// Rows read per read transaction, and the most one batch holds in copied columns.
     static let chunk = 2_000
+    static let batchBytes = 4 << 20
+    /// Produces batches while the next read runs (the reader's thread only reads and copies).
+    private let producing = DispatchQueue(label: "bulk-drain")
 
     /// Drains from `cursor` (committed, nothing pending at or below it).
     func run(from cursor: Int64) async -> Outcome {
@@ -69,7 +75,7 @@ struct KafkaBulkDrain {
             let room = lane.capacity - lane.outstanding
             let byteRoom = limits.windowBytes - lane.outstandingBytes
             if !progress.readAll, room >= Self.chunk / 2, byteRoom > 0 {
-                await produceChunk(limit: min(room, Self.chunk), byteBudget: byteRoom, &progress)
+                await produceNext(limit: min(room, Self.chunk), byteBudget: byteRoom, &progress)
             } else if progress.readAll, lane.outstanding == 0 {
                 progress.outcome.caughtUp = true
                 break
@@ -82,6 +88,10 @@ struct KafkaBulkDrain {
                 await record(&progress)
             }
         }
+        if let next = progress.nextBatch {
+            next.cancel()
+            _ = await next.value
+        }
         let outcome = await finish(progress)
         log(outcome, from: cursor, took: ContinuousClock.now - progress.began)
         return outcome
@@ -92,7 +102,7 @@ struct KafkaBulkDrain {
     private func log(_ outcome: Outcome, from cursor: Int64, took: Duration) {
         var metadata: Logger.Metadata = [
             "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\(took.seconds)",
-            "reads": "\(outcome.reads)", "reading_seconds": "\(outcome.readingTook.seconds)",
+            "reads": "\(outcome.reads)", "chunks": "\(outcome.chunks)", "reading_seconds": "\(outcome.readingTook.seconds)",
             "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
             "first_report_after_seconds": "\(outcome.firstConfirmedAfter?.seconds ?? 0)",
         ]
@@ -114,35 +124,51 @@ struct KafkaBulkDrain {
         var lastRead: Int64
         /// The end of the delivered prefix.
         var deliveredThrough: Int64
-        /// The last read reached the end of the queued rows.
+        /// Every queued row was read and produced.
         var readAll = false
+        /// The batch being produced, and how many of its rows went.
+        var batch = QueuedRowBatch()
+        var produced = 0
+        /// The read after `batch`, running while it is produced (nil once a read reached the end).
+        var nextBatch: Task<Result<QueuedRowBatch, any Error>, Never>?
         let began = ContinuousClock.now
     }
 
-    /// Reads up to `limit` rows after the last one (fewer when their messages would pass `byteBudget`)
-    /// and produces them into slots reserved for them.
-    private func produceChunk(limit: Int, byteBudget: Int, _ progress: inout Progress) async {
-        guard encoder.beginChunk(limit: limit, byteBudget: byteBudget) else {
+    /// Reads the batch after the one whose last row is `afterID`, in a task of its own.
+    private func startRead(after afterID: Int64) -> Task<Result<QueuedRowBatch, any Error>, Never> {
+        let (reader, destination) = (self.reader, self.destination)
+        return Task {
+            do {
+                return .success(try await reader.readQueued(destination: destination, afterID: afterID, limit: Self.chunk,
+                                                            byteLimit: Self.batchBytes))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Produces up to `limit` rows of the current batch (fewer when their messages would pass
+    /// `byteBudget`) into slots reserved for them, taking the next batch when this one is done.
+    private func produceNext(limit: Int, byteBudget: Int, _ progress: inout Progress) async {
+        if progress.produced == progress.batch.count {
+            guard await takeNextBatch(&progress) else { return }
+        }
+        guard encoder.beginChunk(limit: min(limit, progress.batch.count - progress.produced), byteBudget: byteBudget) else {
             progress.outcome.endedBecause = encoder.lane.failure.map { "delivery failed: \($0)" } ?? "the producer is shutting down"
             return
         }
-        let encoder = self.encoder
-        let visit: QueuedRowVisit
-        do {
-            visit = try await reader.visitQueued(destination: destination, afterID: progress.lastRead, limit: limit) { encoder.take($0) }
-            encoder.endChunk()
-        } catch {
-            encoder.endChunk()
-            progress.outcome.endedBecause = "cannot read queued deliveries: \(error)"
-            return
+        let (encoder, batch, start) = (self.encoder, progress.batch, progress.produced)
+        let taken = await withCheckedContinuation { continuation in
+            producing.async { continuation.resume(returning: batch.visitRows(from: start) { encoder.take($0) }) }
         }
-        if progress.outcome.reads == 0, visit.taken > 0 {
-            logger.info("draining backlog in bulk", metadata: ["from_delivery_id": "\(progress.lastRead)"])
+        encoder.endChunk()
+        progress.outcome.chunks += 1
+        progress.produced += taken
+        if taken > 0 { progress.lastRead = batch.deliveryID(at: progress.produced - 1) }
+        if progress.produced == batch.count, batch.reachedEnd {
+            progress.readAll = true
+            progress.outcome.readingTook = ContinuousClock.now - progress.began
         }
-        progress.lastRead = visit.lastTakenID ?? progress.lastRead
-        progress.readAll = visit.reachedEnd
-        progress.outcome.reads += 1
-        if progress.readAll { progress.outcome.readingTook = ContinuousClock.now - progress.began }
         switch encoder.refusal {
         case nil:
             break
@@ -153,6 +179,38 @@ struct KafkaBulkDrain {
         case let refusal?:
             progress.outcome.endedBecause = Self.describe(refusal)
         }
+    }
+
+    /// Waits for the read started after the last batch (starting one if none runs) and starts the one
+    /// after it; false when there is nothing left to produce or the read failed.
+    private func takeNextBatch(_ progress: inout Progress) async -> Bool {
+        if progress.batch.reachedEnd {
+            progress.readAll = true
+            progress.outcome.readingTook = ContinuousClock.now - progress.began
+            return false
+        }
+        let read = progress.nextBatch ?? startRead(after: progress.lastRead)
+        progress.nextBatch = nil
+        let batch: QueuedRowBatch
+        switch await read.value {
+        case .success(let read): batch = read
+        case .failure(let error):
+            progress.outcome.endedBecause = "cannot read queued deliveries: \(error)"
+            return false
+        }
+        if progress.outcome.reads == 0, !batch.isEmpty {
+            logger.info("draining backlog in bulk", metadata: ["from_delivery_id": "\(progress.lastRead)"])
+        }
+        progress.outcome.reads += 1
+        progress.batch = batch
+        progress.produced = 0
+        if !batch.reachedEnd, !batch.isEmpty { progress.nextBatch = startRead(after: batch.deliveryID(at: batch.count - 1)) }
+        if batch.isEmpty {
+            progress.readAll = true
+            progress.outcome.readingTook = ContinuousClock.now - progress.began
+            return false
+        }
+        return true
     }
 
     private func waitForReports(timeout: Duration, _ progress: inout Progress) async {
