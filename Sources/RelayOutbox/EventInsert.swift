@@ -10,8 +10,15 @@ enum EventInsert {
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         let receivedAt = event.receivedAt.timeIntervalSince1970
-        try insertEvent.execute(arguments: [event.id.rawValue, event.source, event.type, event.subject, event.dedupeKey,
-                                            receivedAt, Data(event.body)])
+        let eventRow = BoundInsert(insertEvent)
+        eventRow.bind(1, event.id.rawValue)
+        eventRow.bind(2, event.source)
+        eventRow.bind(3, event.type)
+        eventRow.bind(4, event.subject)
+        eventRow.bind(5, event.dedupeKey)
+        eventRow.bind(6, receivedAt)
+        eventRow.bindBlob(7, event.body)
+        try eventRow.run(in: db)
         if db.changesCount == 0 {
             let original = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT id FROM events WHERE source = ? AND dedupe_key = ?"),
@@ -24,8 +31,16 @@ enum EventInsert {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for delivery in event.deliveries {
-            try insertDelivery.execute(arguments: [event.id.rawValue, seq, delivery.destination, delivery.route, delivery.key,
-                                                   HeaderCoding.encode(delivery.headers), receivedAt, receivedAt])
+            let row = BoundInsert(insertDelivery)
+            row.bind(1, event.id.rawValue)
+            row.bind(2, seq)
+            row.bind(3, delivery.destination)
+            row.bind(4, delivery.route)
+            row.bind(5, delivery.key)
+            row.bind(6, HeaderCoding.encode(delivery.headers))
+            row.bind(7, receivedAt)
+            row.bind(8, receivedAt)
+            try row.run(in: db)
         }
         if let export = event.export {
             try db.cachedStatement(sql: """
