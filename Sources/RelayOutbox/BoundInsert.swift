@@ -54,12 +54,17 @@ struct BoundInsert {
     func run(in db: Database) throws {
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                sql: statement.sql)
-        }
+        guard code == SQLITE_DONE else { throw statement.stepFailure(code, in: db) }
     }
 
     /// SQLite copies the bound bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+extension Statement {
+    /// The error of a step by hand (`sqlite3_step` on ``sqliteStatement``) that returned `code`, with
+    /// SQLite's message, as GRDB reports its own.
+    func stepFailure(_ code: Int32, in db: Database) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+    }
 }

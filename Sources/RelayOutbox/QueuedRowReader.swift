@@ -50,14 +50,11 @@ package struct QueuedRow {
 package struct QueuedRowVisit: Sendable, Equatable {
     /// Rows the visitor took (a row it refused is not counted).
     package var taken: Int
-    /// The id of the last row taken.
-    package var lastTakenID: Int64?
     /// Fewer than `limit` rows were there and the visitor took them all: the destination is caught up.
     package var reachedEnd: Bool
 
-    package init(taken: Int, lastTakenID: Int64?, reachedEnd: Bool) {
+    package init(taken: Int, reachedEnd: Bool) {
         self.taken = taken
-        self.lastTakenID = lastTakenID
         self.reachedEnd = reachedEnd
     }
 }

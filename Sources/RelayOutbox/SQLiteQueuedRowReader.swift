@@ -10,7 +10,7 @@ extension SQLiteOutbox: QueuedRowReader {
             try statement.setArguments([destination, afterID, limit])
             let sqlite = statement.sqliteStatement
             defer { sqlite3_reset(sqlite) }
-            var result = QueuedRowVisit(taken: 0, lastTakenID: nil, reachedEnd: false)
+            var result = QueuedRowVisit(taken: 0, reachedEnd: false)
             while true {
                 let code = sqlite3_step(sqlite)
                 if code == SQLITE_DONE {
@@ -18,8 +18,7 @@ extension SQLiteOutbox: QueuedRowReader {
                     return result
                 }
                 guard code == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                        sql: statement.sql)
+                    throw statement.stepFailure(code, in: db)
                 }
                 // Columns of `deliveriesSQL`: d.id, d.msg_key, d.headers, d.attempts, d.created_at, d.next_attempt_at,
                 // e.id, e.source, e.type, e.subject, e.received_at, e.body.
@@ -31,7 +30,6 @@ extension SQLiteOutbox: QueuedRowReader {
                     receivedAt: sqlite3_column_double(sqlite, 10), body: Self.bytes(sqlite, 11) ?? Self.empty)
                 guard visit(row) else { return result }
                 result.taken += 1
-                result.lastTakenID = row.deliveryID
             }
         }
     }
