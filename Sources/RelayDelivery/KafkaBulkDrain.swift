@@ -76,6 +76,7 @@ struct KafkaBulkDrain {
             let byteRoom = limits.windowBytes - lane.outstandingBytes
             if !progress.readAll, room >= Self.chunk / 2, byteRoom > 0 {
                 await produceNext(limit: min(room, Self.chunk), byteBudget: byteRoom, &progress)
+                if progress.readAll { progress.outcome.readingTook = ContinuousClock.now - progress.began }
             } else if progress.readAll, lane.outstanding == 0 {
                 progress.outcome.caughtUp = true
                 break
@@ -124,11 +125,11 @@ struct KafkaBulkDrain {
         var lastRead: Int64
         /// The end of the delivered prefix.
         var deliveredThrough: Int64
-        /// Every queued row was read and produced.
-        var readAll = false
         /// The batch being produced, and how many of its rows went.
         var batch = QueuedRowBatch()
         var produced = 0
+        /// Every queued row was read and produced: the last read reached the end, and its batch went.
+        var readAll: Bool { batch.reachedEnd && produced == batch.count }
         /// The read after `batch`, running while it is produced (nil once a read reached the end).
         var nextBatch: Task<Result<QueuedRowBatch, any Error>, Never>?
         let began = ContinuousClock.now
@@ -165,10 +166,6 @@ struct KafkaBulkDrain {
         progress.outcome.chunks += 1
         progress.produced += taken
         if taken > 0 { progress.lastRead = batch.deliveryID(at: progress.produced - 1) }
-        if progress.produced == batch.count, batch.reachedEnd {
-            progress.readAll = true
-            progress.outcome.readingTook = ContinuousClock.now - progress.began
-        }
         switch encoder.refusal {
         case nil:
             break
@@ -184,11 +181,6 @@ struct KafkaBulkDrain {
     /// Waits for the read started after the last batch (starting one if none runs) and starts the one
     /// after it; false when there is nothing left to produce or the read failed.
     private func takeNextBatch(_ progress: inout Progress) async -> Bool {
-        if progress.batch.reachedEnd {
-            progress.readAll = true
-            progress.outcome.readingTook = ContinuousClock.now - progress.began
-            return false
-        }
         let read = progress.nextBatch ?? startRead(after: progress.lastRead)
         progress.nextBatch = nil
         let batch: QueuedRowBatch
@@ -205,12 +197,7 @@ struct KafkaBulkDrain {
         progress.batch = batch
         progress.produced = 0
         if !batch.reachedEnd, !batch.isEmpty { progress.nextBatch = startRead(after: batch.deliveryID(at: batch.count - 1)) }
-        if batch.isEmpty {
-            progress.readAll = true
-            progress.outcome.readingTook = ContinuousClock.now - progress.began
-            return false
-        }
-        return true
+        return !batch.isEmpty
     }
 
     private func waitForReports(timeout: Duration, _ progress: inout Progress) async {
