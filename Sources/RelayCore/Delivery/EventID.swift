@@ -39,7 +39,6 @@ package struct EventID: Hashable, Sendable, CustomStringConvertible {
         let random = generator.next() as UInt64
         let high = milliseconds << 16 | 0x7000 | fraction
         let low = random & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000  // RFC 9562 variant
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(36)
         for (word, shiftBase) in [(high, 0), (low, 8)] {
@@ -47,12 +46,14 @@ package struct EventID: Hashable, Sendable, CustomStringConvertible {
                 let index = shiftBase + i
                 if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
                 let byte = UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(i)))
-                text.append(hex[Int(byte >> 4)])
-                text.append(hex[Int(byte & 0x0F)])
+                text.append(hexDigits[Int(byte >> 4)])
+                text.append(hexDigits[Int(byte & 0x0F)])
             }
         }
         return EventID(stored: String(decoding: text, as: UTF8.self))
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private static func currentUnixNanoseconds() -> UInt64 {
         var now = timespec()
