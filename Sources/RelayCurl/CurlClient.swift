@@ -25,6 +25,13 @@ package final class CurlClient: Sendable {
     }
 
     /// The worker for the next request, in turn.
+    /// How many worker threads (each with its own multi handle and connections) the client runs.
+    package var workerCount: Int { cores.count }
+
+    func core(at index: Int) -> CurlCore {
+        cores[((index % cores.count) + cores.count) % cores.count]
+    }
+
     private var nextCore: CurlCore {
         cores.count == 1 ? cores[0] : cores[turn.wrappingAdd(1, ordering: .relaxed).oldValue % cores.count]
     }

@@ -19,6 +19,8 @@ enum WorkerCommand: Sendable {
     case batch(CurlBatch)
     /// Abort a batch: requests in flight end with this error, the rest never start.
     case cancelBatch(CurlBatch, CurlError)
+    /// Start what a feed has to send, or close it.
+    case feed(FeedCommand)
 }
 
 /// The multi handle and the queue into the worker thread. Shared by the client, the worker
@@ -43,6 +45,8 @@ final class CurlCore: Sendable {
     let configuration: CurlClientConfiguration
     let logger: Logger
     private let threadName: String
+    /// The feeds pulled and not yet closed with nothing in flight. Worker thread only.
+    private nonisolated(unsafe) var feeds: [ObjectIdentifier: CurlFeed] = [:]
 
     init(configuration: CurlClientConfiguration, logger: Logger, threadName: String = "relay-curl") {
         self.threadName = threadName
@@ -98,6 +102,13 @@ final class CurlCore: Sendable {
         queue.withLock { q in
             transfer.cancelRequested = true
             if !q.shuttingDown { enqueue(.cancel(transfer, error), &q) }
+        }
+    }
+
+    /// Hands a feed command to the worker (dropped once it is shutting down: it has ended every feed then).
+    func enqueue(feed command: FeedCommand) {
+        queue.withLock { q in
+            if !q.shuttingDown { enqueue(.feed(command), &q) }
         }
     }
 
@@ -183,6 +194,11 @@ final class CurlCore: Sendable {
             }
         }
         inFlight.removeAll()
+        for feed in feeds.values {
+            feed.closed = true
+            abort(feed, .shutdown)
+        }
+        feeds.removeAll()
         for batch in batches.values where batch.isFinished {
             batch.resumeCaller()
         }
@@ -218,6 +234,14 @@ final class CurlCore: Sendable {
         case .batch(let batch):
             if stopping { batch.stopped = true }
             advance(batch, &inFlight)
+        case .feed(.pull(let feed)):
+            guard !stopping, !feed.closed else { return }
+            feeds[ObjectIdentifier(feed)] = feed
+            _ = fill(feed)
+        case .feed(.close(let feed, let abortError)):
+            feed.closed = true
+            if let abortError { abort(feed, abortError) }
+            if feed.sending.isEmpty { feeds.removeValue(forKey: ObjectIdentifier(feed)) }
         case .cancelBatch(let batch, let error):
             guard !batch.stopped else { return }
             batch.stopped = true
@@ -230,6 +254,14 @@ final class CurlCore: Sendable {
             }
             advance(batch, &inFlight)
         }
+    }
+
+    func addToMulti(_ easy: UnsafeMutableRawPointer) -> CURLMcode {
+        curl_multi_add_handle(multi, easy)
+    }
+
+    func removeFromMulti(_ easy: UnsafeMutableRawPointer) {
+        _ = curl_multi_remove_handle(multi, easy)
     }
 
     /// Starts the batch's next requests while it has (or can take) free slots; wakes its caller once
@@ -272,7 +304,13 @@ final class CurlCore: Sendable {
             guard message.pointee.msg == CURLMSG_DONE, let raw = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             _ = curl_multi_remove_handle(multi, raw)
-            guard let transfer = inFlight.removeValue(forKey: raw) else { continue }
+            guard let transfer = inFlight.removeValue(forKey: raw) else {
+                if let feed = feeds.values.first(where: { $0.sending[raw] != nil }), let request = feed.sending[raw] {
+                    started = finish(request, of: feed, code: code) || started
+                    if feed.closed && feed.sending.isEmpty { feeds.removeValue(forKey: ObjectIdentifier(feed)) }
+                }
+                continue
+            }
             transfer.finish(code == CURLE_OK ? nil : CurlError(code: code, detail: transfer.easy.errorDetail))
             if let batch = transfer.batch {
                 batch.requestEnded()

@@ -31,8 +31,9 @@ package struct WorkerLimits: Sendable {
     /// (and sent) a few at a time instead of one by one: at 2,000 events/s that is one read per ~20 rows
     /// instead of one per commit, each read costing a wake-up, a query and a batch of its own.
     package var readLinger: Duration = .milliseconds(10)
-    /// A Kafka destination's backlog (a read that fills its page, nothing waiting for a retry) is
-    /// streamed from the outbox into the producer without per-row scheduling (``KafkaBulkDrain``).
+    /// A Kafka or HTTP destination's backlog (a read that fills its page, nothing waiting for a retry) is
+    /// streamed from the outbox to the destination without per-row scheduling (``KafkaBulkDrain``,
+    /// ``HTTPBulkDrain``).
     package var bulkDrain = true
     /// Messages of a bulk drain handed to the producer and not yet confirmed (librdkafka holds a copy of
     /// each; their bytes are bounded by `windowBytes` too). Enough to cover the reports' round trip at
@@ -60,8 +61,13 @@ final class DestinationWorker: Sendable {
     private let rowsAppended = Atomic<Bool>(true)
     /// Failed record attempts tolerated while stopping before the rest is left to be delivered again.
     private static let recordAttemptsWhenStopping = 3
-    /// How the destination's backlog is drained in bulk, when its sink and store allow it (Kafka, SQLite).
-    private let bulk: (sink: KafkaSink, reader: any QueuedRowReader)?
+    /// How the destination's backlog is drained in bulk, when its sink and store allow it (Kafka or HTTP, SQLite).
+    private let bulk: (sink: BulkSink, reader: any QueuedRowReader)?
+
+    private enum BulkSink {
+        case kafka(KafkaSink)
+        case http(HTTPSink)
+    }
     /// After a bulk drain ended early, how long the scheduled path runs before the next one.
     private static let bulkPauseAfterEarlyEnd: Duration = .seconds(1)
 
@@ -115,8 +121,14 @@ final class DestinationWorker: Sendable {
         logger[metadataKey: "destination"] = "\(destination.name)"
         self.logger = logger
         self.metrics = DeliveryMetrics(destination: destination.name)
-        if limits.bulkDrain, let sink = sink as? KafkaSink, let reader = queue as? any QueuedRowReader {
-            bulk = (sink, reader)
+        if limits.bulkDrain, let reader = queue as? any QueuedRowReader {
+            if let sink = sink as? KafkaSink {
+                bulk = (.kafka(sink), reader)
+            } else if let sink = sink as? HTTPSink {
+                bulk = (.http(sink), reader)
+            } else {
+                bulk = nil
+            }
         } else {
             bulk = nil
         }
@@ -300,8 +312,10 @@ final class DestinationWorker: Sendable {
     /// A backlog is waiting (the last read filled its page) and nothing waits for a retry: loading stops,
     /// so what is in memory drains and the bulk drain can start.
     private func prefersBulk(_ state: State) -> Bool {
-        bulk != nil && !state.caughtUp && state.schedule.nextDue == nil && !isPaused
-            && state.readFailures.consecutive == 0 && ContinuousClock.now >= state.bulkAllowedAfter
+        guard let bulk, !state.caughtUp, state.schedule.nextDue == nil, !isPaused, state.readFailures.consecutive == 0,
+              ContinuousClock.now >= state.bulkAllowedAfter else { return false }
+        if case .http(let sink) = bulk.sink { return sink.acceptsBulk }
+        return true
     }
 
     /// Nothing of the destination is pending in memory or unwritten: the cursor is all there is.
@@ -310,22 +324,33 @@ final class DestinationWorker: Sendable {
             && state.batchesInFlight == 0 && !state.ledger.hasSomethingToRecord && !state.ledger.recording
     }
 
-    /// Runs a ``KafkaBulkDrain`` from the committed cursor, then hands the destination back to the
-    /// scheduled path at the cursor the drain committed.
+    /// Runs a ``KafkaBulkDrain`` or an ``HTTPBulkDrain`` from the committed cursor, then hands the
+    /// destination back to the scheduled path at the cursor the drain committed.
     private func drainInBulk(_ state: inout State) async {
-        guard let bulk, let encoder = bulk.sink.bulkEncoder(capacity: limits.bulkWindow) else {
-            state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd
-            return
+        guard let bulk else { return }
+        let shouldEnd = { [self] in stopping.load(ordering: .relaxed) || isPaused }
+        let ended: (committed: Int64, caughtUp: Bool, early: Bool)
+        switch bulk.sink {
+        case .kafka(let sink):
+            guard let encoder = sink.bulkEncoder(capacity: limits.bulkWindow) else {
+                state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd
+                return
+            }
+            let drain = KafkaBulkDrain(destination: destination.name, reader: bulk.reader, queue: queue, encoder: encoder,
+                                       limits: limits, metrics: metrics, clock: clock, logger: logger, shouldEnd: shouldEnd)
+            let outcome = await drain.run(from: state.ledger.cursor.committed)
+            ended = (outcome.committed, outcome.caughtUp, outcome.endedBecause != nil)
+        case .http(let sink):
+            let drain = HTTPBulkDrain(destination: destination.name, reader: bulk.reader, queue: queue, sink: sink,
+                                      limits: limits, metrics: metrics, clock: clock, logger: logger, shouldEnd: shouldEnd)
+            let outcome = await drain.run(from: state.ledger.cursor.committed)
+            ended = (outcome.committed, outcome.caughtUp, outcome.endedBecause != nil)
         }
-        let drain = KafkaBulkDrain(destination: destination.name, reader: bulk.reader, queue: queue, encoder: encoder,
-                                   limits: limits, metrics: metrics, clock: clock, logger: logger,
-                                   shouldEnd: { [self] in stopping.load(ordering: .relaxed) || isPaused })
-        let outcome = await drain.run(from: state.ledger.cursor.committed)
-        if outcome.endedBecause != nil { state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd }
+        if ended.early { state.bulkAllowedAfter = ContinuousClock.now + Self.bulkPauseAfterEarlyEnd }
         // Rows after the committed cursor (a failed one, delivered ones behind it) are read again.
-        state.ledger = OutcomeLedger(committed: outcome.committed)
-        state.loadedThrough = outcome.committed
-        state.caughtUp = outcome.caughtUp
+        state.ledger = OutcomeLedger(committed: ended.committed)
+        state.loadedThrough = ended.committed
+        state.caughtUp = ended.caughtUp
         state.lastLoad = ContinuousClock.now
     }
 

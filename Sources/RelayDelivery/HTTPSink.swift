@@ -42,7 +42,7 @@ package final class HTTPSink: Sink {
     let client: CurlClient
     let logger: Logger
     let clock: @Sendable () -> Date
-    private let slots: RequestSlots
+    let slots: RequestSlots
     private let breaker: Mutex<CircuitBreaker>
     let staticHeaders: [(name: String, value: String)]
     /// The names of `staticHeaders`, lowercased, in the same order.
@@ -105,6 +105,22 @@ package final class HTTPSink: Sink {
         let (state, failure) = breaker.withLock { ($0.state, $0.lastFailure) }
         guard case .open(let until) = state else { return nil }
         return "circuit breaker open until \(until) after: \(failure ?? "failures")"
+    }
+
+    /// Whether a bulk drain may send to the destination now: the breaker is closed, the sink is not shut
+    /// down, and its static headers can be sent.
+    var acceptsBulk: Bool {
+        staticHeaderProblem == nil && !isShutDown.load(ordering: .acquiring) && breaker.withLock { $0.state == .closed }
+    }
+
+    /// A feed of `capacity` request slots on client worker `worker` for a bulk drain, its requests within the
+    /// destination's concurrency (shared with `deliver` and export forwarding); nil when it cannot be made.
+    func openBulkFeed(capacity: Int, worker: Int, source: any CurlFeedSource) -> CurlFeed? {
+        let template = CurlFeedTemplate(method: destination.method, url: destination.url, connectTimeout: destination.connectTimeout,
+                                        totalTimeout: destination.timeout, caFile: destination.caFile, proxy: destination.proxy)
+        return client.openFeed(template: template, capacity: capacity, worker: worker,
+                               tryAcquirePermit: { [slots] in slots.tryAcquire() }, releasePermit: { [slots] in slots.release() },
+                               source: source)
     }
 
     package func deliver(_ batch: [DeliveryItem]) async -> [DeliveryOutcome] {

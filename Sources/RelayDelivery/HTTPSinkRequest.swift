@@ -56,7 +56,7 @@ extension HTTPSink {
         return lower.hasPrefix("ce-") || reservedHeaders.contains(lower)
     }
 
-    private static let reservedHeaders: Set<String> = [
+    static let reservedHeaders: Set<String> = [
         "content-type", "content-length", "transfer-encoding", "webhook-id", "webhook-timestamp", "webhook-signature",
     ]
 

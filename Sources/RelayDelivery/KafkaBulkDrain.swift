@@ -53,16 +53,15 @@ struct KafkaBulkDrain {
     /// True once the worker is stopping or paused.
     let shouldEnd: () -> Bool
 
-    /// Rows read per read transaction, and the most one batch holds in copied columns.
-    static let chunk = 2_000
-    static let batchBytes = 4 << 20
+    /// Rows read per read transaction.
+    static let chunk = QueuedBatchReads.rowsPerRead
     /// Produces batches while the next read runs (the reader's thread only reads and copies).
     private let producing = DispatchQueue(label: "bulk-drain")
 
     /// Drains from `cursor` (committed, nothing pending at or below it).
     func run(from cursor: Int64) async -> Outcome {
         var progress = Progress(outcome: Outcome(committed: cursor, delivered: 0, caughtUp: false, endedBecause: nil),
-                                lastRead: cursor, deliveredThrough: cursor)
+                                lastRead: cursor, deliveredThrough: cursor, reads: QueuedBatchReads(reader: reader, destination: destination))
         let lane = encoder.lane
         defer { lane.close() }
         var nextRecord = progress.began + limits.recordInterval
@@ -89,10 +88,7 @@ struct KafkaBulkDrain {
                 await record(&progress)
             }
         }
-        if let next = progress.nextBatch {
-            next.cancel()
-            _ = await next.value
-        }
+        await progress.reads.cancel()
         let outcome = await finish(progress)
         log(outcome, from: cursor, took: ContinuousClock.now - progress.began)
         return outcome
@@ -130,22 +126,9 @@ struct KafkaBulkDrain {
         var produced = 0
         /// Every queued row was read and produced: the last read reached the end, and its batch went.
         var readAll: Bool { batch.reachedEnd && produced == batch.count }
-        /// The read after `batch`, running while it is produced (nil once a read reached the end).
-        var nextBatch: Task<Result<QueuedRowBatch, any Error>, Never>?
+        /// The reads, the one after `batch` running while it is produced.
+        var reads: QueuedBatchReads
         let began = ContinuousClock.now
-    }
-
-    /// Reads the batch after the one whose last row is `afterID`, in a task of its own.
-    private func startRead(after afterID: Int64) -> Task<Result<QueuedRowBatch, any Error>, Never> {
-        let (reader, destination) = (self.reader, self.destination)
-        return Task {
-            do {
-                return .success(try await reader.readQueued(destination: destination, afterID: afterID, limit: Self.chunk,
-                                                            byteLimit: Self.batchBytes))
-            } catch {
-                return .failure(error)
-            }
-        }
     }
 
     /// Produces up to `limit` rows of the current batch (fewer when their messages would pass
@@ -178,13 +161,11 @@ struct KafkaBulkDrain {
         }
     }
 
-    /// Waits for the read started after the last batch (starting one if none runs) and starts the one
-    /// after it; false when there is nothing left to produce or the read failed.
+    /// Takes the next batch (read while the last one was produced); false when there is nothing left to
+    /// produce or the read failed.
     private func takeNextBatch(_ progress: inout Progress) async -> Bool {
-        let read = progress.nextBatch ?? startRead(after: progress.lastRead)
-        progress.nextBatch = nil
         let batch: QueuedRowBatch
-        switch await read.value {
+        switch await progress.reads.take(after: progress.lastRead) {
         case .success(let read): batch = read
         case .failure(let error):
             progress.outcome.endedBecause = "cannot read queued deliveries: \(error)"
@@ -196,7 +177,6 @@ struct KafkaBulkDrain {
         progress.outcome.reads += 1
         progress.batch = batch
         progress.produced = 0
-        if !batch.reachedEnd, !batch.isEmpty { progress.nextBatch = startRead(after: batch.deliveryID(at: batch.count - 1)) }
         return !batch.isEmpty
     }
 

@@ -32,6 +32,26 @@ package struct QueuedRowBatch: Sendable {
         entries[index].deliveryID
     }
 
+    /// When row `index` was accepted, in seconds since 1970.
+    package func receivedAt(at index: Int) -> Double {
+        entries[index].receivedAt
+    }
+
+    /// Calls `body` with row `index`; its buffers are valid only during the call.
+    package func withRow<Result>(at index: Int, _ body: (QueuedRow) -> Result) -> Result {
+        let entry = entries[index]
+        return bytes.withUnsafeBytes { body(Self.row(entry, in: $0)) }
+    }
+
+    private static func row(_ entry: Entry, in buffer: UnsafeRawBufferPointer) -> QueuedRow {
+        func view(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: buffer[range])
+        }
+        return QueuedRow(deliveryID: entry.deliveryID, key: entry.key.map(view), headerText: view(entry.headerText),
+                         eventID: view(entry.eventID), source: view(entry.source), eventType: view(entry.eventType),
+                         subject: entry.subject.map(view), receivedAt: entry.receivedAt, body: view(entry.body))
+    }
+
     /// Copies `row`'s columns.
     package mutating func append(_ row: QueuedRow) {
         func copy(_ column: UnsafeRawBufferPointer) -> Range<Int> {
@@ -48,15 +68,9 @@ package struct QueuedRowBatch: Sendable {
     /// counted); returns how many it took. The rows' buffers are valid only during the call.
     package func visitRows(from start: Int, _ visit: (QueuedRow) -> Bool) -> Int {
         bytes.withUnsafeBytes { buffer in
-            func view(_ range: Range<Int>) -> UnsafeRawBufferPointer {
-                UnsafeRawBufferPointer(rebasing: buffer[range])
-            }
             var taken = 0
             for entry in entries[start...] {
-                let row = QueuedRow(deliveryID: entry.deliveryID, key: entry.key.map(view), headerText: view(entry.headerText),
-                                    eventID: view(entry.eventID), source: view(entry.source), eventType: view(entry.eventType),
-                                    subject: entry.subject.map(view), receivedAt: entry.receivedAt, body: view(entry.body))
-                guard visit(row) else { break }
+                guard visit(Self.row(entry, in: buffer)) else { break }
                 taken += 1
             }
             return taken

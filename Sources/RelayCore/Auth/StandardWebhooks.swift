@@ -43,6 +43,15 @@ package enum StandardWebhooks {
         package func headerValue(id: String, timestamp: Int64, body: [UInt8]) -> String {
             "v1," + signature(id: id, timestamp: timestamp, body: body)
         }
+
+        /// ``headerValue(id:timestamp:body:)`` of an id and a body given as bytes (a bulk drain's stored columns).
+        package func headerValue(id: UnsafeRawBufferPointer, timestamp: Int64, body: UnsafeRawBufferPointer) -> String {
+            var hmac = keyed
+            hmac.update(data: id)
+            hmac.update(data: Array(".\(timestamp).".utf8))
+            hmac.update(data: body)
+            return "v1," + Data(hmac.finalize()).base64EncodedString()
+        }
     }
 
     /// Header value for an outbound request: `v1,<base64>`.
