@@ -76,11 +76,8 @@ package final class CurlFeedRequest: @unchecked Sendable {
         var rc = CURLE_OK
         func set(_ code: CURLcode) { if rc == CURLE_OK { rc = code } }
         let me = Unmanaged.passUnretained(self).toOpaque()
-        set(relay_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, easy.errorBuffer))
-        set(relay_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1))
-        set(template.url.withCString { relay_curl_setopt_string(h, CURLOPT_URL, $0) })
-        set(relay_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https"))
-        set(relay_curl_setopt_long(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+        set(easy.setCommonOptions(url: template.url, connectTimeout: template.connectTimeout, totalTimeout: template.totalTimeout,
+                                  caFile: template.caFile, proxy: template.proxy, httpVersion: httpVersion))
         set(relay_curl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count })
         set(relay_curl_setopt_write_callback(h, CURLOPT_HEADERFUNCTION) { data, size, count, opaque in
             guard let opaque, let data else { return size * count }
@@ -89,19 +86,6 @@ package final class CurlFeedRequest: @unchecked Sendable {
             return size * count
         })
         set(relay_curl_setopt_pointer(h, CURLOPT_HEADERDATA, me))
-        set(relay_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, template.connectTimeout.curlMilliseconds))
-        set(relay_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, template.totalTimeout.curlMilliseconds))
-        set(relay_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
-        set(relay_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
-        if let caFile = template.caFile { set(caFile.withCString { relay_curl_setopt_string(h, CURLOPT_CAINFO, $0) }) }
-        if let proxy = template.proxy { set(proxy.withCString { relay_curl_setopt_string(h, CURLOPT_PROXY, $0) }) }
-        switch httpVersion {
-        case .http1_1:
-            set(relay_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
-        case .http2IfOffered:
-            set(relay_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
-            set(relay_curl_setopt_long(h, CURLOPT_PIPEWAIT, 1))
-        }
         // A body is set before each request (POSTFIELDS), which makes it a POST; other methods are named.
         set(relay_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, body))
         set(relay_curl_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, 0))

@@ -42,6 +42,36 @@ final class EasyHandle: @unchecked Sendable {
     }
 }
 
+extension EasyHandle {
+    /// The options every request sets alike: the error buffer, no signals, the URL, http and https only,
+    /// no proxy CONNECT headers in the answer, the timeouts, peer and host verification, the CA file,
+    /// the proxy and the HTTP version. The first failure's code, or `CURLE_OK`.
+    func setCommonOptions(url: String, connectTimeout: Duration, totalTimeout: Duration, caFile: String?, proxy: String?,
+                          httpVersion: CurlClientConfiguration.HTTPVersion) -> CURLcode {
+        var rc = CURLE_OK
+        func set(_ code: CURLcode) { if rc == CURLE_OK { rc = code } }
+        set(relay_curl_setopt_pointer(raw, CURLOPT_ERRORBUFFER, errorBuffer))
+        set(relay_curl_setopt_long(raw, CURLOPT_NOSIGNAL, 1))
+        set(url.withCString { relay_curl_setopt_string(raw, CURLOPT_URL, $0) })
+        set(relay_curl_setopt_string(raw, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(relay_curl_setopt_long(raw, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+        set(relay_curl_setopt_long(raw, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.curlMilliseconds))
+        set(relay_curl_setopt_long(raw, CURLOPT_TIMEOUT_MS, totalTimeout.curlMilliseconds))
+        set(relay_curl_setopt_long(raw, CURLOPT_SSL_VERIFYPEER, 1))
+        set(relay_curl_setopt_long(raw, CURLOPT_SSL_VERIFYHOST, 2))
+        if let caFile { set(caFile.withCString { relay_curl_setopt_string(raw, CURLOPT_CAINFO, $0) }) }
+        if let proxy { set(proxy.withCString { relay_curl_setopt_string(raw, CURLOPT_PROXY, $0) }) }
+        switch httpVersion {
+        case .http1_1:
+            set(relay_curl_setopt_long(raw, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+        case .http2IfOffered:
+            set(relay_curl_setopt_long(raw, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+            set(relay_curl_setopt_long(raw, CURLOPT_PIPEWAIT, 1))
+        }
+        return rc
+    }
+}
+
 /// Idle easy handles, so that a request costs no `curl_easy_init`. Handles keep no connection:
 /// connections live in the multi handle's cache.
 final class EasyHandlePool: Sendable {

@@ -91,11 +91,8 @@ final class Transfer: @unchecked Sendable {
         func set(_ code: CURLcode) { if rc == CURLE_OK { rc = code } }
 
         let me = Unmanaged.passUnretained(self).toOpaque()
-        set(relay_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, easy.errorBuffer))
-        set(relay_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1))
-        set(request.url.withCString { relay_curl_setopt_string(h, CURLOPT_URL, $0) })
-        set(relay_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https"))
-        set(relay_curl_setopt_long(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+        set(easy.setCommonOptions(url: request.url, connectTimeout: request.connectTimeout, totalTimeout: request.totalTimeout,
+                                  caFile: request.caFile, proxy: request.proxy, httpVersion: configuration.httpVersion))
 
         set(relay_curl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION) { data, size, count, opaque in
             guard let opaque else { return 0 }
@@ -117,28 +114,10 @@ final class Transfer: @unchecked Sendable {
             set(relay_curl_setopt_pointer(h, CURLOPT_PREREQDATA, me))
         }
 
-        set(relay_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds))
-        set(relay_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, request.totalTimeout.curlMilliseconds))
-
-        set(relay_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
-        set(relay_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
-        if let caFile = request.caFile {
-            set(caFile.withCString { relay_curl_setopt_string(h, CURLOPT_CAINFO, $0) })
-        }
-        if let proxy = request.proxy {
-            set(proxy.withCString { relay_curl_setopt_string(h, CURLOPT_PROXY, $0) })
-        }
         if request.followRedirects {
             set(relay_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 1))
             set(relay_curl_setopt_long(h, CURLOPT_MAXREDIRS, max(0, request.maxRedirects)))
             set(relay_curl_setopt_string(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
-        }
-        switch configuration.httpVersion {
-        case .http1_1:
-            set(relay_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
-        case .http2IfOffered:
-            set(relay_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
-            set(relay_curl_setopt_long(h, CURLOPT_PIPEWAIT, 1))
         }
         if streaming {
             set(relay_curl_setopt_long(h, CURLOPT_BUFFERSIZE, min(max(configuration.streamChunkBytes, 1024), 512 * 1024)))
