@@ -24,14 +24,15 @@ package final class CurlClient: Sendable {
         for core in cores { core.shutdown() }
     }
 
-    /// The worker for the next request, in turn.
     /// How many worker threads (each with its own multi handle and connections) the client runs.
     package var workerCount: Int { cores.count }
 
+    /// Worker `index`, modulo the worker count.
     func core(at index: Int) -> CurlCore {
         cores[((index % cores.count) + cores.count) % cores.count]
     }
 
+    /// The worker for the next request, in turn.
     private var nextCore: CurlCore {
         cores.count == 1 ? cores[0] : cores[turn.wrappingAdd(1, ordering: .relaxed).oldValue % cores.count]
     }

@@ -145,7 +145,7 @@ package final class CurlFeedRequest: @unchecked Sendable {
             text = grown
             textCapacity = max(needed, textCapacity * 2)
         }
-        if invalidHeader == nil, !Self.isSendable(name) || !Self.isSendable(value) {
+        if invalidHeader == nil, !isSendableHeaderText(name) || !isSendableHeaderText(value) {
             invalidHeader = String(decoding: name, as: UTF8.self)
         }
         lineStarts.append(textCount)
@@ -159,12 +159,6 @@ package final class CurlFeedRequest: @unchecked Sendable {
         put(value)
         text.storeBytes(of: 0, toByteOffset: textCount, as: UInt8.self)
         textCount += 1
-    }
-
-    /// No CR, LF or NUL (which would end the line early or split it into another header).
-    private static func isSendable(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for byte in bytes where byte == 0 || byte == 0x0a || byte == 0x0d { return false }
-        return true
     }
 
     /// Hands the written body and header list to the handle; before it is added to the multi handle.

@@ -62,7 +62,13 @@ func asciiCaseInsensitiveEquals(_ lhs: String, _ rhs: String) -> Bool {
     }
 }
 
+/// Whether header bytes can go on the wire as they are: no CR, LF or NUL (which would end the line early
+/// or split it into another header).
+package func isSendableHeaderText(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    !bytes.contains { $0 == 0 || $0 == 0x0a || $0 == 0x0d }
+}
+
 @inline(__always)
-func asciiLower(_ byte: UInt8) -> UInt8 {
+package func asciiLower(_ byte: UInt8) -> UInt8 {
     byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
 }

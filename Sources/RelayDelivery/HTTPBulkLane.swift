@@ -22,10 +22,6 @@ struct BulkRowRef: Sendable {
 /// The feed source of one lane. The drain hands it rows (``enqueue(_:rows:)``, any thread); the worker
 /// thread writes their requests and reports their ends; the drain takes what was confirmed.
 final class HTTPBulkLane: CurlFeedSource, @unchecked Sendable {
-    private struct Inbox {
-        var batches: [(sequence: Int, batch: QueuedRowBatch, rows: [BulkRowRef])] = []
-    }
-
     struct Report {
         /// Tags of the requests answered 2xx since the last take.
         var confirmed: [Int] = []
@@ -37,7 +33,8 @@ final class HTTPBulkLane: CurlFeedSource, @unchecked Sendable {
     /// Rung when the drain must act at once: a failure, or nothing left in flight once stopped (confirmations
     /// wait for the drain's next look, a few milliseconds: a ring per request would cost a wake-up each).
     private let drainBell: Doorbell
-    private let inbox = Mutex(Inbox())
+    /// Rows handed over by the drain and not yet taken by the worker thread, with their batch.
+    private let inbox = Mutex<[(sequence: Int, batch: QueuedRowBatch, rows: [BulkRowRef])]>([])
     private let report = Mutex(Report())
     /// Requests written and not yet ended.
     private let inFlightCount = Atomic<Int>(0)
@@ -69,13 +66,13 @@ final class HTTPBulkLane: CurlFeedSource, @unchecked Sendable {
     /// Queues `rows` of `batch` (in id order) for sending; call ``CurlFeed/pull()`` after.
     func enqueue(_ batch: (sequence: Int, batch: QueuedRowBatch), rows: [BulkRowRef]) {
         guard !rows.isEmpty else { return }
-        inbox.withLock { $0.batches.append((batch.sequence, batch.batch, rows)) }
+        inbox.withLock { $0.append((batch.sequence, batch.batch, rows)) }
     }
 
     /// What was confirmed since the last take, and the failure if there was one.
     func take() -> Report {
         report.withLock { report in
-            defer { report.confirmed.removeAll(keepingCapacity: true) }
+            defer { report.confirmed = [] }
             return report
         }
     }
@@ -144,8 +141,8 @@ final class HTTPBulkLane: CurlFeedSource, @unchecked Sendable {
         if let row = released.popFirst() { return (row, true) }
         if ready.isEmpty {
             let arrived = inbox.withLock { inbox in
-                defer { inbox.batches.removeAll(keepingCapacity: true) }
-                return inbox.batches
+                defer { inbox = [] }
+                return inbox
             }
             for entry in arrived {
                 batches[entry.sequence] = (entry.batch, entry.rows.count)

@@ -52,13 +52,22 @@ extension HTTPSink {
 
     /// Headers the sink sets itself (or libcurl does), which config and routes may not override.
     static func isSetBySink(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower.hasPrefix("ce-") || reservedHeaders.contains(lower)
+        var name = name
+        return name.withUTF8 { isSetBySink(UnsafeRawBufferPointer($0)) }
     }
 
-    static let reservedHeaders: Set<String> = [
+    /// ``isSetBySink(_:)`` of a name given as bytes (a bulk drain's stored route headers).
+    static func isSetBySink(_ name: UnsafeRawBufferPointer) -> Bool {
+        if name.count >= 3, UnsafeRawBufferPointer(rebasing: name[0..<3]).equalsIgnoringCase(cloudEventsPrefix) {
+            return true
+        }
+        return reservedHeaders.contains { name.equalsIgnoringCase($0) }
+    }
+
+    private static let cloudEventsPrefix = Array("ce-".utf8)
+    private static let reservedHeaders = [
         "content-type", "content-length", "transfer-encoding", "webhook-id", "webhook-timestamp", "webhook-signature",
-    ]
+    ].map { Array($0.utf8) }
 
     /// Why a rendered route header cannot be sent, or nil.
     static func problem(inRouteHeaders headers: [PlannedDelivery.Header]) -> String? {
@@ -70,10 +79,16 @@ extension HTTPSink {
 
     /// Why a header cannot be sent as is, or nil.
     static func problem(inHeader name: String, _ value: String) -> String? {
-        if name.isEmpty || name.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: ":") }) {
+        var (name, value) = (name, value)
+        return name.withUTF8 { name in value.withUTF8 { problem(inHeader: UnsafeRawBufferPointer(name), UnsafeRawBufferPointer($0)) } }
+    }
+
+    /// ``problem(inHeader:_:)`` of a header given as bytes.
+    static func problem(inHeader name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> String? {
+        if name.isEmpty || name.contains(where: { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: ":") }) {
             return "is not a valid header name"
         }
-        if value.utf8.contains(where: { $0 == 0 || $0 == 0x0a || $0 == 0x0d }) {
+        if !isSendableHeaderText(value) {
             return "contains CR, LF or NUL"
         }
         return nil

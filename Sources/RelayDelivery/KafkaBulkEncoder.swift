@@ -23,10 +23,8 @@ final class KafkaBulkEncoder: @unchecked Sendable {
     private let reports: Doorbell
     private let maxMessageBytes: Int
     private(set) var refusal: Refusal?
-    /// The last source seen, and its `ce_source` value.
-    private var source: (name: [UInt8], attribute: [UInt8]) = ([], [])
-    /// The last stored header text with escapes seen, decoded (texts without are read in place).
-    private var escapedHeaders: (text: [UInt8], headers: [(name: [UInt8], value: [UInt8])]) = ([], [])
+    /// The rows' `ce_source` values and route headers.
+    private var text = StoredRowText()
 
     /// The slots of the chunk being read (between ``beginChunk(limit:byteBudget:)`` and ``endChunk()``).
     private var chunk: KafkaLaneChunk?
@@ -64,15 +62,12 @@ final class KafkaBulkEncoder: @unchecked Sendable {
 
     /// Produces `row`; false (with ``refusal`` set) when it was not produced.
     func take(_ row: QueuedRow) -> Bool {
-        if !Self.equal(row.source, source.name) {
-            let name = String(decoding: row.source, as: UTF8.self)
-            source = (Array(row.source), Array(CloudEvents.source(for: name).utf8))
-        }
+        let source = text.sourceAttribute(of: row.source)
         // KafkaSink's estimate (value + key + header names and values + the record overhead), with the
         // stored header text for the route's headers: never less than their bytes, so a row that does not
         // fit this way is left to the scheduled path, which measures exactly.
         let size = row.body.count + (row.key?.count ?? 0) + KafkaSink.messageOverheadBytes
-            + Self.fixedHeaderBytes + row.eventID.count + source.attribute.count + row.eventType.count
+            + Self.fixedHeaderBytes + row.eventID.count + source.count + row.eventType.count
             + (row.subject.map { Self.subjectName.utf8CodeUnitCount + $0.count } ?? 0) + row.headerText.count
         guard size <= maxMessageBytes else {
             refusal = .oversized(deliveryID: row.deliveryID)
@@ -85,7 +80,7 @@ final class KafkaBulkEncoder: @unchecked Sendable {
         let enqueued = CloudEvents.withTimeBytes(secondsSince1970: row.receivedAt) { time in
             chunk!.produce(tag: row.deliveryID, stamp: row.receivedAt, size: size, key: row.key, value: row.body,
                            headerCount: 8) { writer in
-                writeHeaders(row, time: time, into: writer)
+                writeHeaders(row, source: source, time: time, into: writer)
             }
         }
         switch enqueued {
@@ -99,28 +94,17 @@ final class KafkaBulkEncoder: @unchecked Sendable {
         return false
     }
 
-    private func writeHeaders(_ row: QueuedRow, time: UnsafeRawBufferPointer, into writer: KafkaHeaderWriter) {
+    private func writeHeaders(_ row: QueuedRow, source: [UInt8], time: UnsafeRawBufferPointer, into writer: KafkaHeaderWriter) {
         Self.specVersion.withUnsafeBytes { writer.add("ce_specversion", $0) }
         writer.add("ce_id", row.eventID)
-        source.attribute.withUnsafeBytes { writer.add("ce_source", $0) }
+        source.withUnsafeBytes { writer.add("ce_source", $0) }
         writer.add("ce_type", row.eventType)
         if let subject = row.subject { writer.add(Self.subjectName, subject) }
         writer.add("ce_time", time)
         Self.contentType.withUnsafeBytes { writer.add("content-type", $0) }
-        let inPlace = QueuedRow.withHeaderBytes(row.headerText) { name, value in writer.add(name, value) }
-        guard !inPlace else { return }
-        if !Self.equal(row.headerText, escapedHeaders.text) {
-            let decoded = QueuedRow.decodeHeaders(row.headerText).map { (name: Array($0.name.utf8), value: Array($0.value.utf8)) }
-            escapedHeaders = (Array(row.headerText), decoded)
-        }
-        for header in escapedHeaders.headers {
-            header.name.withUnsafeBytes { name in header.value.withUnsafeBytes { writer.add(name, $0) } }
-        }
-    }
-
-    private static func equal(_ bytes: UnsafeRawBufferPointer, _ array: [UInt8]) -> Bool {
-        bytes.count == array.count && array.withUnsafeBytes { array in
-            bytes.count == 0 || memcmp(bytes.baseAddress!, array.baseAddress!, bytes.count) == 0
+        _ = text.forEachHeader(in: row.headerText) { name, value in
+            writer.add(name, value)
+            return true
         }
     }
 

@@ -33,8 +33,14 @@ package enum StandardWebhooks {
 
         /// The base64 signature (without the `v1,` prefix); the same as ``StandardWebhooks/signature(key:id:timestamp:body:)``.
         package func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
+            Array(id.utf8).withUnsafeBytes { id in body.withUnsafeBytes { signature(id: id, timestamp: timestamp, body: $0) } }
+        }
+
+        /// ``signature(id:timestamp:body:)`` of an id and a body given as bytes (a bulk drain's stored columns).
+        package func signature(id: UnsafeRawBufferPointer, timestamp: Int64, body: UnsafeRawBufferPointer) -> String {
             var hmac = keyed
-            hmac.update(data: Array("\(id).\(timestamp).".utf8))
+            hmac.update(data: id)
+            hmac.update(data: Array(".\(timestamp).".utf8))
             hmac.update(data: body)
             return Data(hmac.finalize()).base64EncodedString()
         }
@@ -44,13 +50,9 @@ package enum StandardWebhooks {
             "v1," + signature(id: id, timestamp: timestamp, body: body)
         }
 
-        /// ``headerValue(id:timestamp:body:)`` of an id and a body given as bytes (a bulk drain's stored columns).
+        /// ``headerValue(id:timestamp:body:)`` of an id and a body given as bytes.
         package func headerValue(id: UnsafeRawBufferPointer, timestamp: Int64, body: UnsafeRawBufferPointer) -> String {
-            var hmac = keyed
-            hmac.update(data: id)
-            hmac.update(data: Array(".\(timestamp).".utf8))
-            hmac.update(data: body)
-            return "v1," + Data(hmac.finalize()).base64EncodedString()
+            "v1," + signature(id: id, timestamp: timestamp, body: body)
         }
     }
 
