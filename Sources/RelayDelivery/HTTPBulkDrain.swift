@@ -183,29 +183,19 @@ struct HTTPBulkDrain {
     /// Writes the cursor (not fsynced, like every delivery record: a crash only repeats deliveries). A failed
     /// write is tried again at the next record; the last error is kept.
     private func record(_ through: Int64, _ outcome: inout Outcome) async {
-        do {
-            try await queue.record([], destination: destination, deliveredThrough: through, at: clock())
+        if let error = await queue.writeBulkCursor(through, destination: destination, at: clock()) {
+            outcome.recordError = error
+        } else {
             outcome.committed = through
-        } catch {
-            outcome.recordError = "\(error)"
         }
     }
 
     /// One line when the drain ended with its figures (a drain that found nothing to do is only a debug line).
     private func log(_ outcome: Outcome, took: Duration) {
-        var metadata: Logger.Metadata = [
-            "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\(took.seconds)",
-            "reads": "\(outcome.reads)", "reading_seconds": "\(outcome.readingTook.seconds)",
-        ]
-        if let error = outcome.recordError { metadata["cursor_write_error"] = "\(error)" }
-        if let reason = outcome.endedBecause {
-            metadata["ended_because"] = "\(reason)"
-            logger.warning("bulk drain ended early; the scheduled path takes over", metadata: metadata)
-        } else if outcome.delivered > 0 {
-            logger.info("bulk drain ended", metadata: metadata)
-        } else {
-            logger.debug("bulk drain found nothing to send", metadata: metadata)
-        }
+        logBulkDrainEnd(logger, delivered: outcome.delivered, endedBecause: outcome.endedBecause, recordError: outcome.recordError, figures: [
+            "cursor": "\(outcome.committed)", "seconds": "\(took.seconds)", "reads": "\(outcome.reads)",
+            "reading_seconds": "\(outcome.readingTook.seconds)",
+        ])
     }
 }
 

@@ -97,21 +97,11 @@ struct KafkaBulkDrain {
     /// One line when the drain started (once it produced something) and one when it ended, with its
     /// figures; a drain that found nothing to do is only a debug line.
     private func log(_ outcome: Outcome, from cursor: Int64, took: Duration) {
-        var metadata: Logger.Metadata = [
-            "delivered": "\(outcome.delivered)", "cursor": "\(outcome.committed)", "seconds": "\(took.seconds)",
-            "reads": "\(outcome.reads)", "chunks": "\(outcome.chunks)", "reading_seconds": "\(outcome.readingTook.seconds)",
-            "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
+        logBulkDrainEnd(logger, delivered: outcome.delivered, endedBecause: outcome.endedBecause, recordError: outcome.recordError, figures: [
+            "cursor": "\(outcome.committed)", "seconds": "\(took.seconds)", "reads": "\(outcome.reads)", "chunks": "\(outcome.chunks)",
+            "reading_seconds": "\(outcome.readingTook.seconds)", "waited_for_reports_seconds": "\(outcome.waitedForReports.seconds)",
             "first_report_after_seconds": "\(outcome.firstConfirmedAfter?.seconds ?? 0)",
-        ]
-        if let error = outcome.recordError { metadata["cursor_write_error"] = "\(error)" }
-        if let reason = outcome.endedBecause {
-            metadata["ended_because"] = "\(reason)"
-            logger.warning("bulk drain ended early; the scheduled path takes over", metadata: metadata)
-        } else if outcome.delivered > 0 {
-            logger.info("bulk drain ended", metadata: metadata)
-        } else {
-            logger.debug("bulk drain found nothing to send", metadata: metadata)
-        }
+        ])
     }
 
     /// What one drain keeps between steps.
@@ -220,11 +210,10 @@ struct KafkaBulkDrain {
     /// Writes the cursor through the delivered prefix (not fsynced, like every delivery record: a crash
     /// only repeats deliveries). A failed write is tried again at the next record; the last error is kept.
     private func record(_ progress: inout Progress) async {
-        do {
-            try await queue.record([], destination: destination, deliveredThrough: progress.deliveredThrough, at: clock())
+        if let error = await queue.writeBulkCursor(progress.deliveredThrough, destination: destination, at: clock()) {
+            progress.outcome.recordError = error
+        } else {
             progress.outcome.committed = progress.deliveredThrough
-        } catch {
-            progress.outcome.recordError = "\(error)"
         }
     }
 

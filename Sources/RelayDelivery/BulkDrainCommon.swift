@@ -1,5 +1,7 @@
-// A bulk drain's reads: a destination's queued rows batch after batch, the next read running while the
-// current batch is sent.
+// What the Kafka and HTTP bulk drains share: their reads (a destination's queued rows batch after batch, the
+// next read running while the current batch is sent), the write of their cursor and their last log line.
+import Foundation
+import Logging
 import RelayOutbox
 
 /// Reads of one bulk drain. Each batch holds at most ``rowsPerRead`` rows and about ``bytesPerRead`` bytes
@@ -47,5 +49,34 @@ struct QueuedBatchReads {
                 return .failure(error)
             }
         }
+    }
+}
+
+extension DeliveryQueue {
+    /// Writes a bulk drain's cursor (not fsynced, like every delivery record: a crash only repeats deliveries);
+    /// nil, or why the write failed (the drain tries again at its next record).
+    func writeBulkCursor(_ through: Int64, destination: String, at date: Date) async -> String? {
+        do {
+            try await record([], destination: destination, deliveredThrough: through, at: date)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}
+
+/// A bulk drain's end, with its `figures`: a warning with the reason when it ended early, an info line when it
+/// delivered, a debug line when it found nothing to send.
+func logBulkDrainEnd(_ logger: Logger, delivered: Int, endedBecause: String?, recordError: String?, figures: Logger.Metadata) {
+    var metadata = figures
+    metadata["delivered"] = "\(delivered)"
+    if let recordError { metadata["cursor_write_error"] = "\(recordError)" }
+    if let endedBecause {
+        metadata["ended_because"] = "\(endedBecause)"
+        logger.warning("bulk drain ended early; the scheduled path takes over", metadata: metadata)
+    } else if delivered > 0 {
+        logger.info("bulk drain ended", metadata: metadata)
+    } else {
+        logger.debug("bulk drain found nothing to send", metadata: metadata)
     }
 }
