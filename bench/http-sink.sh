@@ -34,7 +34,8 @@
 #   stats = every poll runs `outbox stats` too, which scans all N rows and costs CPU the relay competes
 #   for), RELAY_BIN, BUILD (auto = build the release binary when it is missing or older than the newest
 #   file in Sources; 0 = never), PERF=1 (also `perf record -g` the relay for PERF_SECONDS=8 s from
-#   the first TOP_AT and print the hottest symbols; perf costs CPU, so read that round's rate with care),
+#   the first TOP_AT and print the hottest symbols; perf costs CPU, so read that round's rate with care;
+#   PERF_CALLGRAPH replaces `-g`, e.g. "--call-graph dwarf" to see into libcurl, which has no frame pointers),
 #   KEEP=1 (keep the temp dir), STRICT=1 (exit 2 on a missed target).
 # Exit: 0 when every round drained completely with all N delivered in the outbox; 1 otherwise.
 # Loopback only; every wait is bounded; nginx, the relay and the temp dir are cleaned up on exit (trap).
@@ -261,7 +262,7 @@ relay_phase() { # -> RELAY_S READY_S DELIVERED_METRIC RELAY_CORES NGINX_CORES MA
   BG_PIDS+=($!)
   if [[ $PERF == 1 ]]; then
     local first_at; first_at=$(awk '{ print $1 }' <<<"$TOP_AT")
-    (sleep "$first_at"; timeout $((PERF_SECONDS + 30)) perf record -g -o "$RUN/perf.data" -p "$RELAY_PID" -- sleep "$PERF_SECONDS" >/dev/null 2>&1) &
+    (sleep "$first_at"; timeout $((PERF_SECONDS + 30)) perf record ${PERF_CALLGRAPH:--g} -o "$RUN/perf.data" -p "$RELAY_PID" -- sleep "$PERF_SECONDS" >/dev/null 2>&1) &
     BG_PIDS+=($!)
   fi
   while :; do
