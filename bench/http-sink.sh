@@ -18,7 +18,7 @@
 #      wrk:   `wrk -t1 -cCONNECTIONS -dDURATION --latency -s bench/http-sink-wrk.lua http://127.0.0.1:NGINX/hook`
 #             (POSTs of the same kind of bodies and headers as the relay sends) -> requests/s;
 #      relay: starts `serve` and times from the start until `audience-relay outbox stats` shows 0
-#             pending for the destination (polled every POLL s; see POLL_WITH); records when /healthz
+#             pending for the destination (watched every WATCH_POLL s; see POLL_WITH); records when /healthz
 #             first answered, the relay's per-thread CPU over the drain (/proc/PID/task), nginx's CPU,
 #             `top -H` snapshots TOP_AT s into the drain, and the requests nginx served (stub_status);
 #   5. checks the outbox with sqlite3: all N deliveries of the destination are delivered (passed by its
@@ -29,10 +29,12 @@
 # Environment: N (200000), ROUNDS (2), DURATION (wrk seconds, 10), CONNECTIONS (wrk, 32), CONCURRENCY
 #   (the destination's, 32), KEYS (1000; the dispatcher sends one delivery per key at a time, so keep it
 #   well above CONCURRENCY), POLL (s, 0.2), TOP_AT (s into the drain, "2 6"), DRAIN_TIMEOUT (s, 600),
-#   ORDER (alternate = odd rounds relay first | alternate-wrk = odd rounds wrk first | relay-first | wrk-first), POLL_WITH (metrics = polls read /metrics and run
-#   `outbox stats` once the delivered counter reaches N, then every poll until it shows 0 pending;
-#   stats = every poll runs `outbox stats` too, which scans all N rows and costs CPU the relay competes
-#   for), RELAY_BIN, BUILD (auto = build the release binary when it is missing or older than the newest
+#   ORDER (alternate = odd rounds relay first | alternate-wrk = odd rounds wrk first | relay-first | wrk-first),
+#   POLL_WITH (watch = bench/drain-watch.py reads /metrics every WATCH_POLL s (0.05) on one keep-alive
+#   connection, and `outbox stats` runs once the delivered counter reaches N (then the `metrics` loop
+#   until it shows 0 pending); metrics = a bash loop forks curl + awk every POLL s (~11 ms of CPU per
+#   poll, which the relay competes for) and runs `outbox stats` from the counter reaching N on;
+#   stats = every poll runs `outbox stats` too, which scans all N rows), RELAY_BIN, BUILD (auto = build the release binary when it is missing or older than the newest
 #   file in Sources; 0 = never), PERF=1 (also `perf record -g` the relay for PERF_SECONDS=8 s from
 #   the first TOP_AT and print the hottest symbols; perf costs CPU, so read that round's rate with care;
 #   PERF_CALLGRAPH replaces `-g`, e.g. "--call-graph dwarf" to see into libcurl, which has no frame pointers),
@@ -53,11 +55,13 @@ POLL=${POLL:-0.2}
 TOP_AT=${TOP_AT:-"2 6"}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-600}
 ORDER=${ORDER:-alternate}
-POLL_WITH=${POLL_WITH:-metrics}
+POLL_WITH=${POLL_WITH:-watch}
+WATCH_POLL=${WATCH_POLL:-0.05}
 BUILD=${BUILD:-auto}
 PERF=${PERF:-0}
 PERF_SECONDS=${PERF_SECONDS:-8}
 FILL_PY="$BENCH_DIR/http-sink-fill.py"
+WATCH_PY="$BENCH_DIR/drain-watch.py"
 WRK_LUA="$BENCH_DIR/http-sink-wrk.lua"
 DEST=crm-hook
 SOURCE=sitecore
@@ -68,7 +72,8 @@ SELF=http-sink.sh
 require_positive_ints N ROUNDS DURATION CONNECTIONS CONCURRENCY KEYS DRAIN_TIMEOUT PERF_SECONDS
 for t in $TOP_AT; do [[ $t =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: TOP_AT must be seconds (got '$TOP_AT')" >&2; exit 64; }; done
 [[ $POLL =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: POLL must be seconds" >&2; exit 64; }
-[[ $POLL_WITH =~ ^(stats|metrics)$ ]] || { echo "$SELF: POLL_WITH must be stats or metrics" >&2; exit 64; }
+[[ $POLL_WITH =~ ^(watch|stats|metrics)$ ]] || { echo "$SELF: POLL_WITH must be watch, stats or metrics" >&2; exit 64; }
+[[ $WATCH_POLL =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: WATCH_POLL must be seconds" >&2; exit 64; }
 [[ $ORDER =~ ^(alternate|alternate-wrk|relay-first|wrk-first)$ ]] || { echo "$SELF: ORDER must be alternate, alternate-wrk, relay-first or wrk-first" >&2; exit 64; }
 
 WORK=""
@@ -244,8 +249,10 @@ relay_phase() { # -> RELAY_S READY_S DELIVERED_METRIC RELAY_CORES NGINX_CORES MA
   local r0 r1 s0 s1
   r0=$(nginx_requests)
   s0=$(snap)
+  # The port is chosen before the clock starts (free_port runs Python, ~0.1 s).
+  local port; port=$(free_port)
   t0=$(now)
-  launch_relay
+  launch_relay_on "$port"
   deadline=$(calc "printf \"%.3f\", $t0 + $DRAIN_TIMEOUT")
   # top snapshots (2nd frame of each: a 0.5 s sample; the 1st frame averages since process start)
   (
@@ -265,7 +272,17 @@ relay_phase() { # -> RELAY_S READY_S DELIVERED_METRIC RELAY_CORES NGINX_CORES MA
     (sleep "$first_at"; timeout $((PERF_SECONDS + 30)) perf record ${PERF_CALLGRAPH:--g} -o "$RUN/perf.data" -p "$RELAY_PID" -- sleep "$PERF_SECONDS" >/dev/null 2>&1) &
     BG_PIDS+=($!)
   fi
-  while :; do
+  if [[ $POLL_WITH == watch ]]; then
+    # One Python process on one keep-alive connection; the outbox is read once the counter reaches N.
+    local watch reached
+    watch=$(python3 "$WATCH_PY" --port "$PORT" --destination "$DEST" --target "$N" --t0 "$t0" --out "$RUN/drain-polls.txt" \
+              --interval "$WATCH_POLL" --timeout "$DRAIN_TIMEOUT" --pid "$RELAY_PID" 2>>"$RUN/watch.err") || true
+    [[ $(field "$watch" ready) =~ ^[0-9.]+$ ]] && t_ready=$(calc "printf \"%.3f\", $t0 + $(field "$watch" ready)")
+    reached=$(field "$watch" reached)
+    if [[ $reached =~ ^[0-9.]+$ && $(pending_now) == 0 ]]; then t_done=$(calc "printf \"%.3f\", $t0 + $reached"); fi
+  fi
+  # POLL_WITH=metrics|stats, or the watch's counter reached N before the outbox showed 0 pending.
+  while [[ -z $t_done ]]; do
     if ! kill -0 "$RELAY_PID" 2>/dev/null; then
       echo "$SELF: the relay exited during the drain:" >&2; tail -n 20 "$RUN/relay.log" >&2; break
     fi
@@ -300,7 +317,8 @@ relay_phase() { # -> RELAY_S READY_S DELIVERED_METRIC RELAY_CORES NGINX_CORES MA
   US_PER=$(calc "printf \"%.0f\", $relay_ticks / $HZ / $N * 1e6")
   echo "    relay: $( [[ -n $t_done ]] && echo "0 pending after ${RELAY_S}s" || echo "NOT drained") (healthz after ${READY_S}s);" \
        "relay_deliveries_total delivered=$DELIVERED_METRIC retry=$retries dead=$dead; nginx served $SERVED POSTs during the drain"
-  echo "    polls (every 4th, s:pending/delivered-counter): $(awk 'NR % 4 == 1 { printf "%s:%s/%s ", $1, $2, $3 } END { printf "... %s:%s/%s (%d polls)", $1, $2, $3, NR }' "$RUN/drain-polls.txt")"
+  local every; every=$(awk 'END { print (NR > 100 ? int(NR / 25) : 4) }' "$RUN/drain-polls.txt")
+  echo "    polls (every ${every}th, s:pending/delivered-counter): $(awk -v k="$every" 'NR % k == 1 { printf "%s:%s/%s ", $1, $2, $3 } END { printf "... %s:%s/%s (%d polls)", $1, $2, $3, NR }' "$RUN/drain-polls.txt")"
   echo "    CPU over the drain (${elapsed}s): relay $RELAY_CORES + nginx $NGINX_CORES cores, machine $MACHINE_CORES of $NCPU busy" \
        "(others incl. the poller: $(calc "printf \"%.2f\", $MACHINE_CORES - $RELAY_CORES - $NGINX_CORES")); relay CPU per delivery ${US_PER} us"
   local curl_tids; curl_tids=$(awk '/^curl-thread-tids:/ { for (i = 2; i <= NF; i++) print $i }' "$RUN/top.txt" 2>/dev/null | sort -u | tr '\n' ' ')

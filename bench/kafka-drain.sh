@@ -148,8 +148,10 @@ relay_phase() { # topic -> RELAY_S READY_S METRIC_DONE_S RELAY_DELIVERED RELAY_P
   RELAY_S="-"; READY_S="-"; METRIC_DONE_S="-"; RELAY_DELIVERED="?"; RELAY_PEAK_MB="?"
   : >"$RUN/drain-polls.txt"
   local s0 s1; s0=$(snap)
+  # The port is chosen before the clock starts (free_port runs Python, ~0.1 s).
+  local port; port=$(free_port)
   t0=$(now)
-  launch_relay
+  launch_relay_on "$port"
   deadline=$(calc "printf \"%.3f\", $t0 + $DRAIN_TIMEOUT")
   : >"$RUN/healthz-probes.txt"
   if [[ $HEALTHZ_EVERY != 0 ]]; then healthz_probe "$t0" "$RUN/healthz-probes.txt" & BG_PIDS+=("$!"); fi
