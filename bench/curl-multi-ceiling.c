@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -42,8 +43,11 @@ static struct curl_slist *headers_for(long i) {
     return h;
 }
 
+static CURLU *parsed_url; /* SETUP curlu: the URL parsed once and handed over as CURLOPT_CURLU */
+
 static void configure(CURL *e, struct curl_slist *h) {
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    if (parsed_url) curl_easy_setopt(e, CURLOPT_CURLU, parsed_url);
+    else curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
@@ -71,6 +75,21 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp) {
     return 0;
 }
 
+/* MODE pollsock: the sockets libcurl asks for kept in a pollfd array (no syscall per change), one poll(2) per round. */
+static struct pollfd pfds[1024];
+static int npfds;
+
+static int on_socket_poll(CURL *e, curl_socket_t s, int what, void *u, void *sp) {
+    (void)e; (void)u; (void)sp;
+    int i = 0;
+    while (i < npfds && pfds[i].fd != s) i++;
+    if (what == CURL_POLL_REMOVE) { if (i < npfds) pfds[i] = pfds[--npfds]; return 0; }
+    if (i == npfds) { pfds[npfds].fd = s; npfds++; }
+    pfds[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) | (what & CURL_POLL_OUT ? POLLOUT : 0));
+    pfds[i].revents = 0;
+    return 0;
+}
+
 static int on_timer(CURLM *m, long ms, void *u) { (void)m; (void)u; timeout_ms = ms; return 0; }
 
 static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
@@ -81,7 +100,12 @@ int main(int argc, char **argv) {
     long n = argc > 2 ? atol(argv[2]) : 200000;
     int handles = argc > 3 ? atoi(argv[3]) : 32;
     int socket_mode = argc > 4 ? strcmp(argv[4], "perform") != 0 : 1;
+    int poll_mode = argc > 4 && strcmp(argv[4], "pollsock") == 0;
     int fresh = argc > 5 ? strcmp(argv[5], "fresh") == 0 : 0;
+    if (argc > 5 && strcmp(argv[5], "curlu") == 0) {
+        parsed_url = curl_url();
+        curl_url_set(parsed_url, CURLUPART_URL, url, 0);
+    }
     snprintf(body, sizeof body, "{\"friendlyId\":\"audience_export_0001\",\"executionRef\":\"0b0e5f3c-8f7a-4d3b-9a61-000000000001\","
              "\"clientKey\":\"key_0001\",\"status\":\"SUCCESS\",\"type\":\"AUDIENCE_EXPORT\",\"apiUrl\":\"https://api.example.com/v2/"
              "audienceExports/0001/executions/0b0e5f3c\",\"createdAt\":\"2026-12-06T16:00:00.000Z\",\"totalRecords\":\"12345\","
@@ -93,7 +117,7 @@ int main(int argc, char **argv) {
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)handles);
     if (socket_mode) {
         epfd = epoll_create1(0);
-        curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, poll_mode ? on_socket_poll : on_socket);
         curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, self);
         curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
     }
@@ -112,7 +136,19 @@ int main(int argc, char **argv) {
     struct epoll_event events[64];
     if (socket_mode) curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
     while (done_count < n) {
-        if (socket_mode) {
+        if (poll_mode) {
+            struct pollfd ready[1024];
+            int count = npfds;
+            memcpy(ready, pfds, sizeof(struct pollfd) * (size_t)count);
+            int k = poll(ready, (nfds_t)count, timeout_ms < 0 ? 1000 : (int)timeout_ms);
+            if (k <= 0) curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            for (int j = 0; j < count && k > 0; j++) {
+                short r = ready[j].revents;
+                if (!r) continue;
+                int mask = (r & POLLIN ? CURL_CSELECT_IN : 0) | (r & POLLOUT ? CURL_CSELECT_OUT : 0) | (r & (POLLERR | POLLHUP) ? CURL_CSELECT_ERR : 0);
+                curl_multi_socket_action(multi, ready[j].fd, mask, &running);
+            }
+        } else if (socket_mode) {
             int k = epoll_wait(epfd, events, 64, timeout_ms < 0 ? 1000 : (int)timeout_ms);
             if (k <= 0) curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
             for (int j = 0; j < k; j++) {
@@ -155,7 +191,7 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     printf("mode=%s setup=%s handles=%d n=%ld elapsed=%.2fs req/s=%.0f cpu_us/req=%.1f (user %.1f sys %.1f) failed=%ld non2xx=%ld\n",
-           socket_mode ? "socket" : "perform", fresh ? "fresh" : "reuse", handles, n, elapsed, n / elapsed, cpu * 1e6 / n,
+           socket_mode ? (poll_mode ? "pollsock" : "socket") : "perform", fresh ? "fresh" : parsed_url ? "curlu" : "reuse", handles, n, elapsed, n / elapsed, cpu * 1e6 / n,
            (ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6) * 1e6 / n, (ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6) * 1e6 / n,
            failed, non2xx);
     for (int i = 0; i < handles; i++) if (easy[i]) { curl_easy_cleanup(easy[i]); curl_slist_free_all(lists[i]); }
