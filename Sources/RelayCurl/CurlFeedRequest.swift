@@ -34,6 +34,9 @@ package final class CurlFeedRequest: @unchecked Sendable {
     /// The source's own tag for the request, handed back in ``CurlFeedSource/ended(tag:status:error:)``.
     package var tag = 0
     let easy: EasyHandle
+    /// The template's URL, parsed once: handed to the easy handle as `CURLOPT_CURLU`, which spares libcurl
+    /// parsing the URL string again for every request (~11% of its instructions per request here).
+    private let url: URLHandle
     /// Header lines, each `Name: value` (or `Name;`, `Name:`) and a NUL, back to back.
     private var text: UnsafeMutableRawPointer
     private var textCapacity: Int
@@ -51,8 +54,9 @@ package final class CurlFeedRequest: @unchecked Sendable {
 
     /// nil when libcurl refused an option (out of memory, a method or URL it cannot take).
     init?(template: CurlFeedTemplate, httpVersion: CurlClientConfiguration.HTTPVersion) {
-        guard let easy = EasyHandle() else { return nil }
+        guard let easy = EasyHandle(), let url = try? URLHandle(), (try? url.set(template.url)) != nil else { return nil }
         self.easy = easy
+        self.url = url
         textCapacity = 1024
         text = .allocate(byteCount: textCapacity, alignment: 1)
         nodeCapacity = 16
@@ -66,6 +70,7 @@ package final class CurlFeedRequest: @unchecked Sendable {
     deinit {
         // The handle goes first: it must not point at the buffers once they are freed.
         _ = relay_curl_setopt_slist(easy.raw, CURLOPT_HTTPHEADER, nil)
+        _ = relay_curl_setopt_pointer(easy.raw, CURLOPT_CURLU, nil)
         text.deallocate()
         nodes.deallocate()
         body.deallocate()
@@ -78,6 +83,7 @@ package final class CurlFeedRequest: @unchecked Sendable {
         let me = Unmanaged.passUnretained(self).toOpaque()
         set(easy.setCommonOptions(url: template.url, connectTimeout: template.connectTimeout, totalTimeout: template.totalTimeout,
                                   caFile: template.caFile, proxy: template.proxy, httpVersion: httpVersion))
+        set(relay_curl_setopt_pointer(h, CURLOPT_CURLU, UnsafeMutableRawPointer(url.raw)))
         set(relay_curl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count })
         set(relay_curl_setopt_write_callback(h, CURLOPT_HEADERFUNCTION) { data, size, count, opaque in
             guard let opaque, let data else { return size * count }

@@ -81,8 +81,9 @@ package struct CurlURLError: Error, Sendable, CustomStringConvertible {
     package var description: String { message }
 }
 
-/// Owner of one `CURLU *`.
-private final class URLHandle {
+/// Owner of one `CURLU *` (also handed to easy handles as `CURLOPT_CURLU`, so that libcurl does not parse
+/// the same URL again for every request).
+final class URLHandle {
     let raw: OpaquePointer
 
     init() throws(CurlURLError) {
