@@ -2,6 +2,7 @@
 // concurrency permit are free, written straight into easy handles that stay configured (bulk drains).
 
 import CCurl
+import Synchronization
 
 /// Where a feed's requests come from. Both methods run on the client's worker thread, one call at a time;
 /// they must be quick and must not block (the worker drives every other transfer meanwhile).
@@ -30,6 +31,9 @@ package final class CurlFeed: @unchecked Sendable {
     var sending: [UnsafeMutableRawPointer: CurlFeedRequest] = [:]
     /// No request starts any more.
     var closed = false
+    /// The last fill stopped for want of a permit (held elsewhere, by export forwarding say): nothing starts
+    /// until ``pull()``, as a permit coming back elsewhere does not wake this feed.
+    private let permitMissed = Atomic<Bool>(false)
 
     init(core: CurlCore, requests: [CurlFeedRequest], tryAcquirePermit: @escaping @Sendable () -> Bool,
          releasePermit: @escaping @Sendable () -> Void, source: any CurlFeedSource) {
@@ -43,6 +47,14 @@ package final class CurlFeed: @unchecked Sendable {
     /// Asks the worker to start what the source has to send (call after giving the source more).
     package func pull() {
         core.enqueue(feed: .pull(self))
+    }
+
+    /// Whether the feed stopped starting requests for want of a permit and waits for a ``pull()``.
+    package var isWaitingForPermit: Bool { permitMissed.load(ordering: .relaxed) }
+
+    /// Worker thread: the fill found no permit free (true), or took one (false).
+    func notePermit(missed: Bool) {
+        if permitMissed.load(ordering: .relaxed) != missed { permitMissed.store(missed, ordering: .relaxed) }
     }
 
     /// No more requests start. Those in flight finish, or with `abortReason` end at once (as cancelled);
@@ -81,9 +93,11 @@ extension CurlCore {
         var started = false
         while !feed.closed, let request = feed.idle.popLast() {
             guard feed.tryAcquirePermit() else {
+                feed.notePermit(missed: true)
                 feed.idle.append(request)
                 break
             }
+            feed.notePermit(missed: false)
             request.clear()
             guard feed.source.writeNext(into: request) else {
                 feed.idle.append(request)

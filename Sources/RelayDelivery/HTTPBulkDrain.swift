@@ -86,7 +86,7 @@ struct HTTPBulkDrain {
             } else {
                 await bell.wait(timeout: Self.reportInterval)
                 // A lane that found no free permit (export forwarding holds them) starts nothing until asked again.
-                for lane in lanes { lane.feed.pull() }
+                for lane in lanes where lane.feed.isWaitingForPermit { lane.feed.pull() }
             }
             if let failure = takeReports(from: lanes, into: &prefix, &outcome) { outcome.endedBecause = failure }
             if ContinuousClock.now >= nextRecord, prefix.through > outcome.committed {

@@ -66,7 +66,7 @@ struct HTTPBulkDrainTests {
     /// A request answered 503 in the middle of the drain: it ends early, and the scheduled path retries that
     /// delivery and sends the rest; everything is delivered once, in per-key order.
     @Test func aFailedRequestHandsTheBacklogToTheScheduledPath() async throws {
-        let (ended, received, stats) = try await Self.drain(count: 1_000, script: [.text(204).times(300), .text(503, "busy"), .text(204)])
+        let (ended, received, stats, _) = try await Self.drain(count: 1_000, script: [.text(204).times(300), .text(503, "busy"), .text(204)])
         #expect(ended.contains { $0.contains("answered HTTP 503") }, "\(ended)")
         #expect(stats.dead == 0 && stats.delivered == 1_000)
         #expect(Set(received.compactMap { $0.header("ce-id") }).count == 1_000)
@@ -76,7 +76,7 @@ struct HTTPBulkDrainTests {
     /// A route header with CR LF: the drain ends before that delivery without sending it, and the scheduled
     /// path dead-letters it and delivers the rest.
     @Test func aHeaderThatCannotBeSentIsLeftToTheScheduledPath() async throws {
-        let (ended, received, stats) = try await Self.drain(count: 1_000, script: [.text(204)], injectedAt: 200)
+        let (ended, received, stats, _) = try await Self.drain(count: 1_000, script: [.text(204)], injectedAt: 200)
         #expect(ended.contains { $0.contains("route header that cannot be sent") }, "\(ended)")
         #expect(stats.dead == 1 && stats.delivered == 999)
         #expect(Set(received.compactMap { $0.header("ce-id") }).count == 999)
@@ -84,10 +84,22 @@ struct HTTPBulkDrainTests {
         Self.expectPerKeyOrder(received)
     }
 
+    /// Every request permit of the destination is held elsewhere (as export forwarding holds them) when the
+    /// drain starts: its lanes start nothing, and once the permits come back they are asked again and send
+    /// the whole backlog in bulk.
+    @Test func aDrainWaitingForPermitsHeldElsewhereSendsOnceTheyComeBack() async throws {
+        let (ended, received, stats, inBulk) = try await Self.drain(count: 500, script: [.text(204)], permitsHeldFor: .milliseconds(300))
+        #expect(ended.isEmpty && inBulk == 500, "\(ended), \(inBulk) delivered in bulk")
+        #expect(stats.dead == 0 && stats.delivered == 500)
+        #expect(Set(received.compactMap { $0.header("ce-id") }).count == 500)
+        Self.expectPerKeyOrder(received)
+    }
+
     /// Drains `count` events into a server answering `script`; returns why bulk drains ended early, the
-    /// requests received and the outbox's figures once nothing is pending.
-    static func drain(count: Int, script: [UpstreamResponse], injectedAt: Int? = nil) async throws
-        -> (endedEarly: [String], received: [UpstreamRequest], stats: DestinationStats) {
+    /// requests received, the outbox's figures once nothing is pending, and how many bulk drains delivered. With `permitsHeldFor`, every
+    /// permit of the sink is taken before the dispatcher starts and given back after that long.
+    static func drain(count: Int, script: [UpstreamResponse], injectedAt: Int? = nil, permitsHeldFor: Duration? = nil) async throws
+        -> (endedEarly: [String], received: [UpstreamRequest], stats: DestinationStats, deliveredInBulk: Int) {
         let server = try await UpstreamServer.start()
         defer { server.stop() }
         try await server.script("/hook", script)
@@ -100,13 +112,25 @@ struct HTTPBulkDrainTests {
         }
         let store = CapturingLogHandler.Store()
         var stats: DestinationStats?
-        try await DispatcherHarness.run(destinations: [Self.config("hook")], sinks: ["hook": Self.sink("hook", server.url("/hook"), client: client)],
+        let sink = Self.sink("hook", server.url("/hook"), client: client)
+        var held = 0
+        if permitsHeldFor != nil {
+            while sink.slots.tryAcquire() { held += 1 }
+            #expect(held == sink.slots.limit)
+        }
+        try await DispatcherHarness.run(destinations: [Self.config("hook")], sinks: ["hook": sink],
                                         directory: directory, logger: Logger(label: "bulk") { _ in CapturingLogHandler(store: store) }) { h in
+            if let permitsHeldFor {
+                try await Task.sleep(for: permitsHeldFor)
+                #expect(await Self.pending(h.outbox, "hook") == count, "nothing is sent while every permit is held")
+                for _ in 0..<held { sink.slots.release() }
+            }
             #expect(await eventually(timeout: .seconds(60)) { await Self.pending(h.outbox, "hook") == 0 })
             stats = try await h.outbox.stats(now: Date()).first
         }
         let ended = store.all.filter { $0.message.hasPrefix("bulk drain ended early") }.compactMap { $0.metadata["ended_because"].map { "\($0)" } }
-        return (ended, try await server.requests(path: "/hook"), try #require(stats))
+        let inBulk = store.all.filter { $0.message.hasPrefix("bulk drain ended") }.compactMap { $0.metadata["delivered"].flatMap { Int("\($0)") } }
+        return (ended, try await server.requests(path: "/hook"), try #require(stats), inBulk.reduce(0, +))
     }
 
     // MARK: - Support
