@@ -2,14 +2,16 @@
  * keep-alive, i.e. the ceiling of a libcurl-based relay on this machine (no outbox, no Swift).
  *
  *   cc -O2 -o /tmp/curl-multi-ceiling bench/curl-multi-ceiling.c -lcurl
- *   /tmp/curl-multi-ceiling URL [N=200000] [HANDLES=32] [MODE=socket|perform] [SETUP=reuse|fresh]
+ *   /tmp/curl-multi-ceiling URL [N=200000] [HANDLES=32] [MODE=socket|perform|pollsock] [SETUP=reuse|fresh|curlu]
  *
  * Each of HANDLES easy handles POSTs a ~420-byte JSON body with the headers the relay's HTTP sink sends
  * (ce-*, Content-Type, client-key), N requests in all, over keep-alive connections.
  * MODE perform: curl_multi_perform + curl_multi_poll (what CurlWorker does);
- *      socket:  curl_multi_socket_action driven by epoll (libcurl tells which sockets to watch).
+ *      socket:  curl_multi_socket_action driven by epoll (libcurl tells which sockets to watch);
+ *      pollsock: curl_multi_socket_action driven by one poll(2) over those sockets (no epoll_ctl).
  * SETUP reuse: a finished handle is removed and added again with its options and header list as they were;
- *       fresh: curl_easy_reset, every option and a new header list per request (the relay before issue 19).
+ *       fresh: curl_easy_reset, every option and a new header list per request (the relay before issue 19);
+ *       curlu: as reuse, with the URL parsed once and handed over as CURLOPT_CURLU (what RelayCurl's feeds do).
  * Prints requests/s, the process CPU per request (user+sys), and non-2xx/failed counts. */
 #include <curl/curl.h>
 #include <stdio.h>
