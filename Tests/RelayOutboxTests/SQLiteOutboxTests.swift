@@ -162,15 +162,48 @@ import Testing
         }
     }
 
-    /// Pruning events reads `deliveries` once per prune (a list subquery), never once per event.
+    /// Finding the events to prune reads `deliveries` once per prune (a list subquery), never once per event.
     @Test func pruningEventsReadsDeliveriesOnce() async throws {
         try await OutboxTestSupport.withOutbox { outbox, _ in
             let plan = try await outbox.database.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteOutbox.pruneEventsSQL, arguments: [0])
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteOutbox.pruneEventsSQL, arguments: [0, 10])
                     .map { $0["detail"] as String }.joined(separator: "; ")
             }
             #expect(plan.contains("LIST SUBQUERY"), "\(plan)")
             #expect(!plan.contains("CORRELATED"), "\(plan)")
+        }
+    }
+
+    /// A prune larger than a batch goes through every batch: delivered rows past the retention go, and so do
+    /// their events; an event with an export job, one with a dead delivery and those within the retention stay.
+    @Test func pruningGoesThroughEveryBatchAndKeepsWhatIsReferencedOrYoung() async throws {
+        try await OutboxTestSupport.withOutbox { outbox, _ in
+            let count = SQLiteOutbox.pruneBatch * 2 + 500
+            let old = Date().addingTimeInterval(-7_200).timeIntervalSince1970
+            let young = Date().timeIntervalSince1970
+            try await outbox.database.write { db in
+                for n in 0..<count {
+                    let at = n >= count - 100 ? young : old
+                    try db.execute(sql: "INSERT INTO events (id, source, type, dedupe_key, received_at, body) VALUES (?, 's', 't', ?, ?, X'7B7D')",
+                                   arguments: ["e\(n)", "d\(n)", at])
+                    try db.execute(sql: """
+                        INSERT INTO deliveries (event_id, event_seq, destination, route, state, created_at, next_attempt_at)
+                        VALUES (?, last_insert_rowid(), 'k', 'r', ?, ?, ?)
+                        """, arguments: ["e\(n)", n == 20 ? OutboxSchema.State.dead.rawValue : OutboxSchema.State.queued.rawValue, at, at])
+                }
+                try db.execute(sql: "INSERT INTO export_jobs (event_id, next_attempt_at, created_at, updated_at) VALUES ('e10', 0, 0, 0)")
+                // Delivered through the first count - 50 rows: the last 50 (young) are pending.
+                let through = try Int64.fetchOne(db, sql: "SELECT id FROM deliveries ORDER BY id LIMIT 1 OFFSET ?", arguments: [count - 51])
+                try db.execute(sql: "INSERT INTO delivery_cursors (destination, delivered_through) VALUES ('k', ?)", arguments: [through])
+            }
+            let removed = try await outbox.prune(deliveredBefore: Date().addingTimeInterval(-3_600))
+            #expect(removed == count - 100 - 1, "every old delivered row but the dead one")
+            let left = try await outbox.database.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM events ORDER BY seq")
+            }
+            #expect(left == ["e10", "e20"] + (count - 100..<count).map { "e\($0)" })
+            let deliveries = try await outbox.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries") }
+            #expect(deliveries == 101)
         }
     }
 
