@@ -42,12 +42,20 @@ enum KafkaSinkFixture {
     /// A sink named `orders` on its own `KafkaClusters`; everything is shut down afterwards.
     /// The test's reference to the mock cluster is gone before `KafkaClusters.shutdown()`, which
     /// then destroys the cluster on a thread of its own (that takes about a second).
+    /// `partitions` creates the destination's topic with that many partitions (replication factor 3)
+    /// before the sink exists: the sink's producer may ask for the topic's metadata at once, which
+    /// would have the mock cluster create it first, and a later explicit create fail.
     static func withSink<T>(
         _ destination: KafkaDestination,
+        partitions: Int32? = nil,
         _ body: (KafkaSink, KafkaMockCluster, String) async throws -> T
     ) async throws -> T {
         let clusters = KafkaClusters(logger: logger)
         do {
+            if let partitions {
+                let cluster = try #require(try clusters.mockCluster(for: destination.brokers))
+                try cluster.createTopic(destination.topic, partitions: partitions, replicationFactor: 3)
+            }
             let sink = try KafkaSink(name: "orders", destination: destination, clusters: clusters, logger: logger)
             let result = try await run(body, sink: sink, clusters: clusters, brokers: destination.brokers)
             await sink.shutdown()

@@ -163,8 +163,7 @@ struct KafkaSinkTests {
         let topic = Fixture.topic()
         let items = Fixture.items(count: 400, keys: 20)
         let destination = KafkaDestination(brokers: "mock:3", topic: topic, properties: ["reconnect.backoff.max.ms": "500"])
-        try await Fixture.withSink(destination) { sink, cluster, bootstrap in
-            try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
+        try await Fixture.withSink(destination, partitions: 4) { sink, cluster, bootstrap in
             for partition in Int32(0)..<4 { cluster.setPartitionLeader(topic: topic, partition: partition, broker: 1) }
             #expect(await sink.deliver([Fixture.item(-1, key: "warm-up")]) == [.delivered])
 
@@ -189,8 +188,7 @@ struct KafkaSinkTests {
     @Test func leaderChangesMidStreamKeepOrderAndDeliverOnce() async throws {
         let topic = Fixture.topic()
         let items = Fixture.items(count: 6000, keys: 30)
-        try await Fixture.withSink(KafkaDestination(brokers: "mock:3", topic: topic)) { sink, cluster, bootstrap in
-            try cluster.createTopic(topic, partitions: 4, replicationFactor: 3)
+        try await Fixture.withSink(KafkaDestination(brokers: "mock:3", topic: topic), partitions: 4) { sink, cluster, bootstrap in
             let outcomes = await withTaskGroup(of: [DeliveryOutcome].self) { group in
                 group.addTask { await Fixture.deliver(items, to: sink, batchSize: 500) }
                 group.addTask {
