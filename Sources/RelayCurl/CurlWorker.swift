@@ -305,9 +305,11 @@ final class CurlCore: Sendable {
             let code = message.pointee.data.result
             _ = curl_multi_remove_handle(multi, raw)
             guard let transfer = inFlight.removeValue(forKey: raw) else {
-                if let feed = feeds.values.first(where: { $0.sending[raw] != nil }), let request = feed.sending[raw] {
+                for feed in feeds.values {
+                    guard let request = feed.sending[raw] else { continue }
                     started = finish(request, of: feed, code: code) || started
                     if feed.closed && feed.sending.isEmpty { feeds.removeValue(forKey: ObjectIdentifier(feed)) }
+                    break
                 }
                 continue
             }
