@@ -2,7 +2,7 @@
  * keep-alive, i.e. the ceiling of a libcurl-based relay on this machine (no outbox, no Swift).
  *
  *   cc -O2 -o /tmp/curl-multi-ceiling bench/curl-multi-ceiling.c -lcurl
- *   /tmp/curl-multi-ceiling URL [N=200000] [HANDLES=32] [MODE=socket|perform|pollsock] [SETUP=reuse|fresh|curlu]
+ *   /tmp/curl-multi-ceiling URL [N=200000] [HANDLES=32] [MODE=socket|perform|pollsock] [SETUP=reuse|fresh|curlu] [HEADERS=lines|joined]
  *
  * Each of HANDLES easy handles POSTs a ~420-byte JSON body with the headers the relay's HTTP sink sends
  * (ce-*, Content-Type, client-key), N requests in all, over keep-alive connections.
@@ -12,6 +12,8 @@
  * SETUP reuse: a finished handle is removed and added again with its options and header list as they were;
  *       fresh: curl_easy_reset, every option and a new header list per request (the relay before issue 19);
  *       curlu: as reuse, with the URL parsed once and handed over as CURLOPT_CURLU (what RelayCurl's feeds do).
+ * HEADERS lines: one entry of the header list per header;
+ *         joined: the six ce-* lines as one entry, joined by CRLF (what RelayCurl's feeds do with plain headers).
  * Prints requests/s, the process CPU per request (user+sys), and non-2xx/failed counts. */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -30,10 +32,22 @@ static long timeout_ms = -1;
 
 static size_t discard(char *p, size_t s, size_t n, void *u) { (void)p; (void)u; return s * n; }
 
+static int joined; /* HEADERS joined: the ce-* lines as one entry of the list, joined by CRLF (what RelayCurl's feeds do) */
+
 static struct curl_slist *headers_for(long i) {
     char line[160];
     struct curl_slist *h = NULL;
     snprintf(line, sizeof line, "client-key: key_%04ld", i % 1000); h = curl_slist_append(h, line);
+    if (joined) {
+        char block[512];
+        snprintf(block, sizeof block, "ce-specversion: 1.0\r\nce-id: 0b0e5f3c-8f7a-4d3b-9a61-%012ld\r\n"
+                 "ce-source: /audience-relay/sources/sitecore\r\nce-type: com.sitecore.cdp.audience-export.notification\r\n"
+                 "ce-subject: audience_export_%04ld\r\nce-time: 2026-12-06T16:00:00.000Z", i, i % 1000);
+        h = curl_slist_append(h, block);
+        h = curl_slist_append(h, "Content-Type: application/json");
+        h = curl_slist_append(h, "Expect:");
+        return h;
+    }
     h = curl_slist_append(h, "ce-specversion: 1.0");
     snprintf(line, sizeof line, "ce-id: 0b0e5f3c-8f7a-4d3b-9a61-%012ld", i); h = curl_slist_append(h, line);
     h = curl_slist_append(h, "ce-source: /audience-relay/sources/sitecore");
@@ -97,13 +111,14 @@ static int on_timer(CURLM *m, long ms, void *u) { (void)m; (void)u; timeout_ms =
 static double now_s(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: %s URL [N] [HANDLES] [socket|perform] [reuse|fresh]\n", argv[0]); return 64; }
+    if (argc < 2) { fprintf(stderr, "usage: %s URL [N] [HANDLES] [socket|perform|pollsock] [reuse|fresh|curlu] [lines|joined]\n", argv[0]); return 64; }
     url = argv[1];
     long n = argc > 2 ? atol(argv[2]) : 200000;
     int handles = argc > 3 ? atoi(argv[3]) : 32;
     int socket_mode = argc > 4 ? strcmp(argv[4], "perform") != 0 : 1;
     int poll_mode = argc > 4 && strcmp(argv[4], "pollsock") == 0;
     int fresh = argc > 5 ? strcmp(argv[5], "fresh") == 0 : 0;
+    joined = argc > 6 && strcmp(argv[6], "joined") == 0;
     if (argc > 5 && strcmp(argv[5], "curlu") == 0) {
         parsed_url = curl_url();
         curl_url_set(parsed_url, CURLUPART_URL, url, 0);
@@ -192,8 +207,8 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    printf("mode=%s setup=%s handles=%d n=%ld elapsed=%.2fs req/s=%.0f cpu_us/req=%.1f (user %.1f sys %.1f) failed=%ld non2xx=%ld\n",
-           socket_mode ? (poll_mode ? "pollsock" : "socket") : "perform", fresh ? "fresh" : parsed_url ? "curlu" : "reuse", handles, n, elapsed, n / elapsed, cpu * 1e6 / n,
+    printf("mode=%s setup=%s headers=%s handles=%d n=%ld elapsed=%.2fs req/s=%.0f cpu_us/req=%.1f (user %.1f sys %.1f) failed=%ld non2xx=%ld\n",
+           socket_mode ? (poll_mode ? "pollsock" : "socket") : "perform", fresh ? "fresh" : parsed_url ? "curlu" : "reuse", joined ? "joined" : "lines", handles, n, elapsed, n / elapsed, cpu * 1e6 / n,
            (ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6) * 1e6 / n, (ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6) * 1e6 / n,
            failed, non2xx);
     for (int i = 0; i < handles; i++) if (easy[i]) { curl_easy_cleanup(easy[i]); curl_slist_free_all(lists[i]); }

@@ -9,7 +9,8 @@ import RelayOutbox
 /// destination's static headers (less those a route header of the same name replaces), the route's
 /// headers, the CloudEvents attributes as `ce-*`, `Content-Type` and, with a signing key, the Standard
 /// Webhooks trio, in ``HTTPSink/makeRequest(for:)``'s order; then `Expect:` so that libcurl adds no
-/// `Expect: 100-continue`, as ``RelayCurl`` does for every request. Used by one lane on its worker thread.
+/// `Expect: 100-continue`, as ``RelayCurl`` does for every request. The `ce-*` and `webhook-*` headers go in
+/// as plain headers (``CurlFeedRequest/addPlainHeader(_:_:)``). Used by one lane on its worker thread.
 final class HTTPBulkRequestWriter {
     let sink: HTTPSink
     /// The static headers as bytes, with their lowercased names.
@@ -59,11 +60,11 @@ final class HTTPBulkRequestWriter {
         writeCloudEventsHeaders(row, into: request)
         if let signer = sink.signer {
             let timestamp = Int64(sink.clock().timeIntervalSince1970.rounded(.down))
-            request.addHeader("webhook-id", row.eventID)
+            request.addPlainHeader("webhook-id", row.eventID)
             let digits = Array(String(timestamp).utf8)
-            digits.withUnsafeBytes { request.addHeader("webhook-timestamp", $0) }
+            digits.withUnsafeBytes { request.addPlainHeader("webhook-timestamp", $0) }
             let signature = Array(signer.headerValue(id: row.eventID, timestamp: timestamp, body: row.body).utf8)
-            signature.withUnsafeBytes { request.addHeader("webhook-signature", $0) }
+            signature.withUnsafeBytes { request.addPlainHeader("webhook-signature", $0) }
         }
         if !sawExpect { request.suppressHeader("Expect") }
         request.setBody(row.body)
@@ -72,12 +73,12 @@ final class HTTPBulkRequestWriter {
 
     private func writeCloudEventsHeaders(_ row: QueuedRow, into request: CurlFeedRequest) {
         let source = text.sourceAttribute(of: row.source)
-        Self.specVersion.withUnsafeBytes { request.addHeader("ce-specversion", $0) }
-        request.addHeader("ce-id", row.eventID)
-        source.withUnsafeBytes { request.addHeader("ce-source", $0) }
-        request.addHeader("ce-type", row.eventType)
-        if let subject = row.subject { request.addHeader("ce-subject", subject) }
-        CloudEvents.withTimeBytes(secondsSince1970: row.receivedAt) { request.addHeader("ce-time", $0) }
+        Self.specVersion.withUnsafeBytes { request.addPlainHeader("ce-specversion", $0) }
+        request.addPlainHeader("ce-id", row.eventID)
+        source.withUnsafeBytes { request.addPlainHeader("ce-source", $0) }
+        request.addPlainHeader("ce-type", row.eventType)
+        if let subject = row.subject { request.addPlainHeader("ce-subject", subject) }
+        CloudEvents.withTimeBytes(secondsSince1970: row.receivedAt) { request.addPlainHeader("ce-time", $0) }
         Self.contentType.withUnsafeBytes { request.addHeader("Content-Type", $0) }
     }
 
