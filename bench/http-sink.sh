@@ -14,7 +14,8 @@
 #      `{type: http, url: http://127.0.0.1:NGINX/hook, concurrency: CONCURRENCY, timeout: 10s}`;
 #   3. bench/http-sink-fill.py inserts N events + N pending deliveries in one transaction (~400-byte
 #      Sitecore bodies, friendlyId from KEYS values, distinct executionRefs) (not timed);
-#   4. in alternating order (odd rounds relay first, even rounds wrk first):
+#   4. wrk, the relay, and wrk again (ORDER=bracket, the default; the relay is compared with the mean of the
+#      two wrk runs around it, so a drift of the machine's speed during the round moves both sides alike):
 #      wrk:   `wrk -t1 -cCONNECTIONS -dDURATION --latency -s bench/http-sink-wrk.lua http://127.0.0.1:NGINX/hook`
 #             (POSTs of the same kind of bodies and headers as the relay sends) -> requests/s;
 #      relay: starts `serve` and times from the start until `audience-relay outbox stats` shows 0
@@ -23,13 +24,15 @@
 #             `top -H` snapshots TOP_AT s into the drain, and the requests nginx served (stub_status);
 #   5. checks the outbox with sqlite3: all N deliveries of the destination are delivered (passed by its
 #      cursor, or state 2 after a retry).
-# Reported: deliveries/s (N / drain time), wrk requests/s, their ratio (target >= 40%), spread over rounds;
+# Reported: deliveries/s (N / drain time), wrk requests/s (ORDER=bracket: the mean of the runs before and after
+# the drain; wrk_p99 is the latter's), their ratio (target >= 40%), spread over rounds;
 # per round also a `RESULT name=http-sink metric=relay/wrk ...` line (bench/lib.sh result_line) for bench/run.
 #
 # Environment: N (200000), ROUNDS (2), DURATION (wrk seconds, 10), CONNECTIONS (wrk, 32), CONCURRENCY
 #   (the destination's, 32), KEYS (1000; the dispatcher sends one delivery per key at a time, so keep it
 #   well above CONCURRENCY), POLL (s, 0.2), TOP_AT (s into the drain, "2 6"), DRAIN_TIMEOUT (s, 600),
-#   ORDER (alternate = odd rounds relay first | alternate-wrk = odd rounds wrk first | relay-first | wrk-first),
+#   ORDER (bracket = wrk, relay, wrk | alternate = odd rounds relay first, even rounds wrk first | alternate-wrk =
+#   odd rounds wrk first | relay-first | wrk-first: one wrk run),
 #   POLL_WITH (watch = bench/drain-watch.py reads /metrics every WATCH_POLL s (0.05) on one keep-alive
 #   connection, and `outbox stats` runs once the delivered counter reaches N (then the `metrics` loop
 #   until it shows 0 pending); metrics = a bash loop forks curl + awk every POLL s (~11 ms of CPU per
@@ -54,7 +57,7 @@ KEYS=${KEYS:-1000}
 POLL=${POLL:-0.2}
 TOP_AT=${TOP_AT:-"2 6"}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-600}
-ORDER=${ORDER:-alternate}
+ORDER=${ORDER:-bracket}
 POLL_WITH=${POLL_WITH:-watch}
 WATCH_POLL=${WATCH_POLL:-0.05}
 BUILD=${BUILD:-auto}
@@ -74,7 +77,7 @@ for t in $TOP_AT; do [[ $t =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: TOP_AT mu
 [[ $POLL =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: POLL must be seconds" >&2; exit 64; }
 [[ $POLL_WITH =~ ^(watch|stats|metrics)$ ]] || { echo "$SELF: POLL_WITH must be watch, stats or metrics" >&2; exit 64; }
 [[ $WATCH_POLL =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$SELF: WATCH_POLL must be seconds" >&2; exit 64; }
-[[ $ORDER =~ ^(alternate|alternate-wrk|relay-first|wrk-first)$ ]] || { echo "$SELF: ORDER must be alternate, alternate-wrk, relay-first or wrk-first" >&2; exit 64; }
+[[ $ORDER =~ ^(bracket|alternate|alternate-wrk|relay-first|wrk-first)$ ]] || { echo "$SELF: ORDER must be bracket, alternate, alternate-wrk, relay-first or wrk-first" >&2; exit 64; }
 
 WORK=""
 RELAY_PID=""
@@ -369,11 +372,19 @@ run_round() { # round
   [[ $pending0 == "$N" ]] || { echo "$SELF: expected $N pending, outbox stats says $pending0" >&2; FAILED=1; }
   sync
 
-  if [[ $order == relay-first ]]; then
-    relay_phase; wrk_phase
-  else
-    wrk_phase; relay_phase
-  fi
+  case $order in
+    relay-first) relay_phase; wrk_phase ;;
+    wrk-first) wrk_phase; relay_phase ;;
+    bracket)
+      wrk_phase
+      local before=$WRK_RPS before_ok=$WRK_OK
+      relay_phase
+      wrk_phase
+      echo "    wrk before and after the drain: $before / $WRK_RPS req/s"
+      if [[ $before =~ ^[0-9]+$ && $WRK_RPS =~ ^[0-9]+$ ]]; then WRK_RPS=$(((before + WRK_RPS) / 2)); else WRK_RPS="-"; fi
+      ((before_ok)) || WRK_OK=0
+      ;;
+  esac
   verify_outbox
   stop_pid "$NGINX_PID" 10; NGINX_PID=""
 
