@@ -136,7 +136,10 @@ def machine_lines(args):
     commit = sh("git", "rev-parse", "--short", "HEAD", cwd=args.root)
     subject = sh("git", "log", "-1", "--format=%s", cwd=args.root)
     branch = sh("git", "rev-parse", "--abbrev-ref", "HEAD", cwd=args.root)
-    dirty = sh("git", "status", "--porcelain", "--untracked-files=no", cwd=args.root)
+    # This run's own outputs (the chart is written before this check) do not make the tree dirty.
+    outputs = {os.path.relpath(os.path.abspath(path), args.root) for path in (args.md, args.png) if path}
+    dirty = [line for line in sh("git", "status", "--porcelain", "--untracked-files=no", cwd=args.root).splitlines()
+             if line.split(maxsplit=1)[-1] not in outputs]
     built = "?"
     try:
         built = datetime.datetime.fromtimestamp(os.stat(args.relay_bin).st_mtime, datetime.timezone.utc).strftime(
