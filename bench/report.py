@@ -187,7 +187,8 @@ def write_markdown(args, rows, runs, chart_name):
     out += summary_table(targets)
     out += ["", "## Per round", "",
             "Every figure comes from this run; each ratio compares the relay with its peer measured in the same "
-            "round (alternating order). MISS is reported as measured.", "",
+            "round (alternating order; http-sink's peer is the mean of a wrk run before and one after the drain). "
+            "MISS is reported as measured.", "",
             "| benchmark | round | measure | relay | peer | value | target | result |",
             "|---|---:|---|---:|---:|---:|---|---|"]
     for r in targets:
