@@ -70,9 +70,10 @@ private func plain(_ request: CurlFeedRequest, _ name: StaticString, _ value: St
 /// Writes its scripted requests in order (tagged by their index) and records how each ended.
 private final class ScriptedFeedSource: CurlFeedSource, @unchecked Sendable {
     private let writes: [(CurlFeedRequest) -> Void]
+    /// Read by the test while the worker thread writes it.
+    private let recorded = Mutex<(ends: [Int: (status: Int, error: CurlError?)], entryCounts: [Int])>(([:], []))
     // Worker thread only:
     private var next = 0
-    private let recorded = Mutex<(ends: [Int: (status: Int, error: CurlError?)], entryCounts: [Int])>(([:], []))
 
     init(writes: [(CurlFeedRequest) -> Void]) {
         self.writes = writes
